@@ -1,0 +1,77 @@
+"""The machinery behind every ``check_<exercise>(student_fn)``: call the learner's code safely,
+compare with the reference, and when they differ, say *which* likely mistake explains it.
+
+A check builds fixed-seed inputs, runs the reference and the learner's function, and calls
+:func:`expect_close` with a few ``diagnoses``: outputs of known wrong implementations (wrong sign,
+off by one, forgotten normalisation...) paired with the message to show when the learner's output
+matches one of them. Checks raise ``AssertionError`` (so nbgrader counts a failed test) and print a
+one-line success. The lesson-specific checks live in ``lessonNN.py`` beside this file.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+import torch
+
+
+def call(fn: Callable, *args: Any, name: str | None = None, **kwargs: Any) -> Any:
+    """Call the learner's ``fn``; turn "not implemented" and crashes into a readable failure."""
+    name = name or getattr(fn, "__name__", "your function")
+    if not callable(fn):
+        raise AssertionError(f"expected a function for {name}, got {type(fn).__name__}: pass the function itself, not its result")
+    try:
+        return fn(*args, **kwargs)
+    except NotImplementedError:
+        raise AssertionError(
+            f"{name} is not implemented yet: replace `raise NotImplementedError()` with your code"
+        ) from None
+    except AssertionError:
+        raise
+    except Exception as err:
+        raise AssertionError(f"{name} raised {type(err).__name__}: {err}") from err
+
+
+def expect_tensor(out: Any, shape: Sequence[int], name: str, hint: str = "") -> torch.Tensor:
+    """Fail unless ``out`` is a tensor of ``shape``, with a message naming both shapes."""
+    if not isinstance(out, torch.Tensor):
+        raise AssertionError(f"{name} should return a torch.Tensor of shape {tuple(shape)}, got {type(out).__name__}")
+    if tuple(out.shape) != tuple(shape):
+        raise AssertionError(
+            f"{name} returned shape {tuple(out.shape)}, expected {tuple(shape)}" + (f": {hint}" if hint else "")
+        )
+    if not torch.isfinite(out).all():
+        raise AssertionError(f"{name} returned NaN or Inf values; look for a division by zero or a diverging loop")
+    return out
+
+
+def is_close(a: torch.Tensor, b: torch.Tensor, rtol: float = 1e-4, atol: float = 1e-6) -> bool:
+    return a.shape == b.shape and torch.allclose(a.double(), b.double(), rtol=rtol, atol=atol)
+
+
+def expect_close(
+    out: torch.Tensor,
+    expected: torch.Tensor,
+    name: str,
+    diagnoses: Sequence[tuple[torch.Tensor, str]] = (),
+    rtol: float = 1e-4,
+    atol: float = 1e-6,
+) -> None:
+    """Fail unless ``out ≈ expected``; if ``out`` matches a known mistake, say which one."""
+    out = expect_tensor(out, expected.shape, name)
+    if is_close(out, expected, rtol, atol):
+        return
+    for wrong, message in diagnoses:
+        if is_close(out, wrong, rtol, atol):
+            raise AssertionError(f"{name}: {message}")
+    error = (out.double() - expected.double()).abs()
+    where = tuple(int(i) for i in torch.nonzero(error == error.max())[0])
+    raise AssertionError(
+        f"{name} differs from the reference: largest error {error.max().item():.3g} at index {where} "
+        f"(got {out.double()[where].item():.6g}, expected {expected.double()[where].item():.6g})"
+    )
+
+
+def passed(message: str) -> None:
+    """The one-line success every check prints."""
+    print(f"✔ {message}")

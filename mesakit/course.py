@@ -1,0 +1,145 @@
+"""The course on disk: finding lessons, executing notebooks headless, regenerating ``lessons/``.
+
+``solutions/NN_slug/NN_slug.ipynb`` is the instructor source; ``lessons/`` is generated from it by
+nbgrader's ``generate_assignment`` (see ``nbgrader_config.py``). Nothing here writes into
+``solutions/``, and only :func:`release` writes into ``lessons/`` — after generating into a
+temporary folder, and only the files whose content changed. Grading lives in ``mesakit.grade``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+
+class CourseError(Exception):
+    """A problem with the course's files that the user can fix (message says how)."""
+
+
+@dataclass(frozen=True)
+class Lesson:
+    name: str  # "01_base_and_mesa"
+    path: Path  # the notebook
+
+
+def find_root(start: Path | None = None) -> Path:
+    """The course root: the nearest folder at or above ``start`` holding ``nbgrader_config.py``
+    and ``solutions/``; else the checkout this package was installed from."""
+    candidates = [Path(start or Path.cwd()).resolve()]
+    candidates += list(candidates[0].parents)
+    candidates.append(Path(__file__).resolve().parent.parent)
+    for folder in candidates:
+        if (folder / "nbgrader_config.py").is_file() and (folder / "solutions").is_dir():
+            return folder
+    raise CourseError(
+        "cannot find the course: run this inside the course folder (the one with nbgrader_config.py "
+        "and solutions/) or pass --course DIR"
+    )
+
+
+def lessons(root: Path, solutions: bool = False) -> list[Lesson]:
+    """Every lesson in ``lessons/`` (or ``solutions/``), in number order."""
+    folder = root / ("solutions" if solutions else "lessons")
+    found = []
+    for sub in sorted(folder.iterdir()) if folder.is_dir() else []:
+        if sub.is_dir() and sub.name[:2].isdigit():
+            found.append(Lesson(sub.name, sub / f"{sub.name}.ipynb"))
+    return found
+
+
+def select(root: Path, names: list[str], solutions: bool = False) -> list[Lesson]:
+    """The lessons named (``01``, ``01_base_and_mesa`` or ``base_and_mesa``); all when none."""
+    available = lessons(root, solutions)
+    if not names:
+        return available
+    chosen = []
+    for name in names:
+        matches = [l for l in available if name in (l.name, l.name[:2], l.name[3:])]
+        if not matches:
+            listing = ", ".join(l.name for l in available) or "none"
+            raise CourseError(f"no lesson {name!r}; the lessons are: {listing}")
+        chosen.extend(matches)
+    return chosen
+
+
+def read_notebook(path: Path) -> nbformat.NotebookNode:
+    """Read and validate a notebook; a missing or corrupt file raises :class:`CourseError`."""
+    if not path.is_file():
+        raise CourseError(f"notebook not found: {path}")
+    try:
+        nb = nbformat.read(path, as_version=4)
+        nbformat.validate(nb)
+    except Exception as err:
+        raise CourseError(f"{path} is not a valid notebook ({type(err).__name__}: {err}); restore it from git") from None
+    return nb
+
+
+def execute(
+    path: Path, timeout: int = 300, allow_errors: bool = False, env: dict[str, str] | None = None
+) -> tuple[nbformat.NotebookNode, float]:
+    """Run a notebook top to bottom in a fresh kernel, in its own folder, and return the executed
+    copy with its wall time. The file on disk is never modified."""
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError
+
+    nb = read_notebook(path)
+    kernel_env = dict(os.environ if env is None else env)
+    client = NotebookClient(
+        nb,
+        timeout=timeout,
+        kernel_name="python3",
+        allow_errors=allow_errors,
+        resources={"metadata": {"path": str(path.parent)}},
+    )
+    start = time.perf_counter()
+    try:
+        client.execute(env=kernel_env)
+    except CellTimeoutError as err:
+        raise CourseError(f"{path.name}: a cell ran longer than {timeout} s ({err})") from None
+    except CellExecutionError as err:
+        raise CourseError(f"{path.name}: a cell failed:\n{err}") from None
+    return nb, time.perf_counter() - start
+
+
+def release(root: Path) -> list[str]:
+    """Regenerate ``lessons/`` from ``solutions/`` with nbgrader; return a line per notebook saying
+    whether it was rewritten. Deterministic: a second run rewrites nothing."""
+    sources = lessons(root, solutions=True)
+    if not sources:
+        raise CourseError(f"no lessons in {root / 'solutions'}")
+    for lesson in sources:
+        read_notebook(lesson.path)
+    report = []
+    with tempfile.TemporaryDirectory(prefix="mesakit-release-") as tmp:
+        out = Path(tmp) / "release"
+        env = dict(os.environ)
+        # nbgrader shells out to alembic, which lives beside this Python.
+        env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+        for lesson in sources:
+            cmd = [
+                sys.executable, "-m", "nbgrader", "generate_assignment", lesson.name, "--force",
+                "--log-level=WARN", f"--CourseDirectory.root={root}",
+                f"--CourseDirectory.release_directory={out}",
+                f"--CourseDirectory.db_url=sqlite:///{Path(tmp) / 'gradebook.db'}",
+            ]  # fmt: skip
+            done = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True)
+            if done.returncode != 0:
+                raise CourseError(f"nbgrader could not release {lesson.name}:\n{done.stdout}{done.stderr}")
+        for new in sorted(p for p in out.rglob("*") if p.is_file()):
+            rel = new.relative_to(out)
+            target = root / "lessons" / rel
+            if target.is_file() and target.read_bytes() == new.read_bytes():
+                report.append(f"unchanged  lessons/{rel}")
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(new, target)
+            report.append(f"rewrote    lessons/{rel}")
+    return report

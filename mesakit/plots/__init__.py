@@ -1,0 +1,5 @@
+"""Every figure of the course. Each function returns a matplotlib ``Figure`` in the course style
+(``mesakit.plots.style``); lessons display it, tests inspect it. Topic modules: ``training``
+(loss curves, weights) and the lessons' own modules listed below."""
+
+from .style import COLORS, figure  # noqa: F401
