@@ -1,0 +1,59 @@
+"""Run `mesakit reproduce` experiments on ONE core and print their figures beside the targets
+the issues set. Prints figures; exit status 1 if a target is missed or an experiment fails.
+
+    .venv/bin/python benchmarks/experiments.py [NAME ...]     (default: every experiment)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from mesakit.experiments import EXPERIMENTS  # noqa: E402
+
+
+def _lsa_gd(r):
+    return {"loss ≤ 1.02 × GD": r["model_loss"] <= 1.02 * r["gd_loss"],
+            "sensitivity cosine ≥ 0.99": r["sensitivity_cosine"] >= 0.99,
+            "training ≤ 10 s": r["train_seconds"] <= 10}  # fmt: skip
+
+
+def _multistep(r):
+    l = r["loss_by_k"][:4]
+    return {"loss falls strictly K=1..4": all(a is not None and b is not None and b < a for a, b in zip(l, l[1:])),
+            "K=4 ≤ 0.75 × K=1": l[3] is not None and l[3] <= 0.75 * l[0]}  # fmt: skip
+
+
+TARGETS = {"lsa-gd": _lsa_gd, "multistep": _multistep}
+
+
+def main(names: list[str]) -> int:
+    env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
+    missed = 0
+    for name in names or list(EXPERIMENTS):
+        start = time.perf_counter()
+        done = subprocess.run([sys.executable, "-m", "mesakit.cli", "reproduce", name, "--json"],
+                              capture_output=True, text=True, env=env)  # fmt: skip
+        wall = time.perf_counter() - start
+        if done.returncode != 0:
+            print(f"{name}: FAILED\n{done.stderr[-2000:]}")
+            missed += 1
+            continue
+        result = json.loads(done.stdout)
+        print(f"{name} ({wall:.1f} s wall, one core): {json.dumps(result)}")
+        check = TARGETS.get(name)
+        for target, ok in (check(result) if check else {}).items():
+            missed += not ok
+            print(f"  {'ok  ' if ok else 'MISS'} {target}")
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
