@@ -54,6 +54,31 @@ def run(seed: int = 0, steps: int | None = None, progress: bool = True, save: Pa
     return {**evaluate(model), "train_seconds": history.seconds}
 
 
+def learned_step_size(W_KQ: torch.Tensor, W_PV: torch.Tensor) -> float:
+    """The GD step size η an LSA layer implements, read off its weights ``(d+1, d+1)`` each.
+
+    The prediction's GD-like term is ``-W_PV[d, d] · (1/N Σ y_i x_i)ᵀ W_KQ[:d, :d] x_q``; with
+    ``W_KQ[:d, :d] ≈ a·I`` (what training finds) that is one GD step of size ``η = -W_PV[d, d]·a``.
+    """
+    if W_KQ.dim() != 2 or W_KQ.shape != W_PV.shape or W_KQ.shape[0] != W_KQ.shape[1]:
+        raise ValueError(f"expected two (d+1, d+1) matrices, got {tuple(W_KQ.shape)} and {tuple(W_PV.shape)}")
+    d = W_KQ.shape[0] - 1
+    return (-W_PV[d, d] * torch.diagonal(W_KQ[:d, :d]).mean()).item()
+
+
+PRETRAINED = "lsa_1layer"  # mesakit.models.load_pretrained(PRETRAINED): the model `run()` trains with seed 0
+
+
+def write_pretrained(folder: Path) -> Path:
+    """Train the shipped checkpoint (seed 0, 3,000 steps) and write ``folder/lsa_1layer.pt``.
+
+    Regenerate the one in the package with
+    ``python -c "from pathlib import Path; from mesakit.experiments import lsa_gd; lsa_gd.write_pretrained(Path('mesakit/pretrained'))"``.
+    """
+    model, _ = train_lsa(seed=0, steps=3000, progress=False)
+    return models.save(model, Path(folder) / f"{PRETRAINED}.pt")
+
+
 def describe(r: dict) -> str:
     ratio = r["model_loss"] / r["gd_loss"]
     return "\n".join(

@@ -52,6 +52,16 @@ def run(seed: int = 0, steps: int | None = None, progress: bool = True, save: Pa
             "gd_loss_by_k": gd_loss_by_k, "train_seconds": history.seconds}  # fmt: skip
 
 
+PRETRAINED = "lsa_tied"  # mesakit.models.load_pretrained(PRETRAINED): the model `run()` trains with seed 0
+
+
+def write_pretrained(folder: Path) -> Path:
+    """Train the shipped weight-tied checkpoint (seed 0, 3,000 steps, K in 1..4) and write
+    ``folder/lsa_tied.pt`` (its config has ``iterations=4``; pass ``iterations=k`` to vary K)."""
+    model, _ = train_tied(seed=0, steps=3000, progress=False)
+    return models.save(model, Path(folder) / f"{PRETRAINED}.pt")
+
+
 def describe(r: dict) -> str:
     lines = ["Weight-tied LSA iterated K times vs K steps of GD (trained with K in 1..4)",
              "   K   LSA loss   GD loss"]  # fmt: skip

@@ -3,3 +3,4 @@
 (loss curves, weights) and the lessons' own modules listed below."""
 
 from .style import COLORS, figure  # noqa: F401
+from .training import loss_curve, losses_by_k, sensitivity_scatter, training_snapshot, weight_heatmaps  # noqa: F401

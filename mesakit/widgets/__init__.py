@@ -1,3 +1,6 @@
 """Interactive widgets of the lessons. Each wraps a pure ``update(...) -> Figure`` function (tested
 headless) in ipywidgets controls; building a widget draws its first frame immediately, so it also
-shows something useful in a static render of the notebook."""
+shows something useful in a static render of the notebook.
+
+- ``training``: ``snapshot_scrubber(history, gd_loss, gd_lr)``, lesson 02's slider through training snapshots.
+"""

@@ -1,0 +1,9 @@
+"""Exercise checks of every lesson: ``check_<exercise>(student_fn)`` raises ``AssertionError`` with
+a message naming the likely mistake, or prints a one-line success. Each lesson's checks live in
+``lessonNN.py`` (built on ``core.py``) and are re-exported here, so a notebook writes
+``from mesakit import checks`` and calls ``checks.check_<exercise>(fn)``.
+"""
+
+from .core import call, expect_close, expect_tensor, passed  # noqa: F401
+from .lesson01 import *  # noqa: F401,F403
+from .lesson02 import *  # noqa: F401,F403

@@ -1,0 +1,456 @@
+"""Checks of lesson 02 (training a toy mesa optimizer): one ``check_<exercise>(fn)`` per exercise.
+
+Each check runs the learner's function on fixed-seed inputs (float64 where it matters), compares it
+with mesakit's own implementation (``tasks.build_prompt``, ``models.LinearSelfAttention``,
+``reference.gd_predict``, ``metrics``...) and, when they differ, names the likely mistake by matching
+the output against known wrong implementations. Learning the material is the lesson's job; these
+functions only say "right" or "here is what looks wrong".
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from typing import Callable
+
+import torch
+
+from .. import metrics, models, reference
+from ..experiments.lsa_gd import learned_step_size
+from ..tasks import RegressionTask, build_prompt
+from .core import call, expect_close, expect_tensor, passed
+
+__all__ = [
+    "check_build_prompt",
+    "check_lsa_forward",
+    "check_train_step",
+    "check_gd_predict",
+    "check_best_lr",
+    "check_sensitivity",
+    "check_compare_with_gd",
+    "check_gd_construction",
+    "check_learned_step_size",
+    "check_gd_predict_k",
+]
+
+
+def _prompts(batch: int = 64, seed: int = 0, d: int = 10, n_context: int = 10) -> tuple[torch.Tensor, torch.Tensor]:
+    return RegressionTask(d=d, n_context=n_context).sample(batch, seed=seed, dtype=torch.float64)
+
+
+def _lsa(W_KQ: torch.Tensor, W_PV: torch.Tensor) -> models.LinearSelfAttention:
+    d = W_KQ.shape[-1] - 1
+    model = models.LinearSelfAttention(models.LSAConfig(d=d, init_std=0.0)).double()
+    with torch.no_grad():
+        model.W_KQ[0] = W_KQ
+        model.W_PV[0] = W_PV
+    return model.eval()
+
+
+def _scalar(value, name: str) -> float:
+    """A Python float from a float or a one-element tensor, else a failure naming what came back."""
+    if isinstance(value, torch.Tensor) and value.numel() == 1:
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise AssertionError(f"{name} should return a number (a Python float), got {type(value).__name__}")
+    if not math.isfinite(value):
+        raise AssertionError(f"{name} returned {value}; look for a division by zero or a diverging loop")
+    return float(value)
+
+
+# ---------------------------------------------------------------------------------------------
+# 1. Prompts
+
+
+def check_build_prompt(build_prompt_fn: Callable) -> None:
+    """``build_prompt(x (B, N, d), y (B, N), x_q (B, d)) -> Z (B, N+1, d+1)``."""
+    for B, N, d, seed in ((4, 10, 10, 0), (3, 5, 2, 1)):
+        g = torch.Generator().manual_seed(seed)
+        x, y, x_q = torch.randn(B, N, d, generator=g), torch.randn(B, N, generator=g), torch.randn(B, d, generator=g)
+        out = call(build_prompt_fn, x.clone(), y.clone(), x_q.clone(), name="build_prompt")
+        expected = build_prompt(x, y, x_q)
+        context = torch.cat([x, y[..., None]], -1)
+        query = torch.cat([x_q, torch.zeros(B, 1)], -1)[:, None]
+        if isinstance(out, torch.Tensor) and tuple(out.shape) == (B, N, d + 1):
+            raise AssertionError(
+                f"build_prompt returned shape {tuple(out.shape)}, expected {(B, N + 1, d + 1)}: the query row "
+                "(x_q, 0) is missing; append it after the N context rows"
+            )
+        if isinstance(out, torch.Tensor) and N != d and tuple(out.shape) == (B, d + 1, N + 1):
+            raise AssertionError(
+                f"build_prompt returned shape {tuple(out.shape)}, expected {(B, N + 1, d + 1)}: tokens are rows, "
+                "features are columns (did you stack along the wrong dimension or transpose?)"
+            )
+        expect_close(
+            out,
+            expected,
+            "build_prompt",
+            diagnoses=[
+                (torch.cat([query, context], 1), "the query row must come LAST (row N), after the context rows"),
+                (
+                    torch.cat([torch.cat([y[..., None], x], -1), torch.cat([torch.zeros(B, 1), x_q], -1)[:, None]], 1),
+                    "each token is (x, y): the label goes in the LAST column (index d), not the first",
+                ),
+                (expected.transpose(1, 2), "tokens are rows and features columns: your prompt is transposed"),
+                (
+                    torch.cat([context, torch.cat([x_q, torch.ones(B, 1)], -1)[:, None]], 1),
+                    "the query's label slot must be 0 (the model must not see y_q), not 1",
+                ),
+            ],
+        )
+    passed("build_prompt: context rows (x_i, y_i), then the query row (x_q, 0)")
+
+
+# ---------------------------------------------------------------------------------------------
+# 2. The LSA layer
+
+
+def check_lsa_forward(lsa_forward: Callable) -> None:
+    """``lsa_forward(Z (B, N+1, d+1), W_KQ (d+1, d+1), W_PV (d+1, d+1)) -> ŷ (B,)``."""
+    for seed, (d, N) in enumerate(((10, 10), (3, 7))):
+        Z, _ = _prompts(32, seed=100 + seed, d=d, n_context=N)
+        g = torch.Generator().manual_seed(200 + seed)
+        W_KQ = torch.randn(d + 1, d + 1, generator=g, dtype=torch.float64)
+        W_PV = torch.randn(d + 1, d + 1, generator=g, dtype=torch.float64)
+        out = call(lsa_forward, Z.clone(), W_KQ.clone(), W_PV.clone(), name="lsa_forward")
+        with torch.no_grad():
+            expected = _lsa(W_KQ, W_PV)(Z)
+
+        def wrong(rows: slice, divisor: float, kq: torch.Tensor = W_KQ, pv: torch.Tensor = W_PV, sign: float = -1.0):
+            ctx = Z[:, rows]
+            moment = ctx.transpose(1, 2) @ ctx / divisor
+            query = Z[:, -1:]  # (B, 1, d+1)
+            return sign * (query + query @ kq.T @ moment @ pv.T)[:, 0, -1]
+
+        ctx = slice(0, N)
+        expect_close(
+            out,
+            expected,
+            "lsa_forward",
+            diagnoses=[
+                (wrong(ctx, N, sign=1.0), "wrong sign: the prediction is MINUS the query's label slot, ŷ = -Z_out[:, N, d]"),
+                (
+                    wrong(slice(0, N + 1), N),
+                    "keys and values come from the N context tokens only: leave the query row out of Σ e_i e_iᵀ",
+                ),
+                (wrong(slice(0, N + 1), N + 1), "keys and values come from the N context tokens only, normalised by 1/N"),
+                (wrong(ctx, N + 1), "normalise the sum over the N context tokens by 1/N, not 1/(N+1)"),
+                (wrong(ctx, 1.0), "forgot the 1/N normalisation of Σ_i e_i e_iᵀ"),
+                (wrong(ctx, N, kq=W_KQ.T, pv=W_PV.T), "W_KQ and W_PV act on column vectors (W·e): in row form use e @ W.T"),
+                (wrong(ctx, N, kq=W_KQ.T), "W_KQ is transposed: the update is W_PV · M · W_KQ · e_q, i.e. e_q @ W_KQ.T @ M @ W_PV.T"),
+                (wrong(ctx, N, pv=W_PV.T), "W_PV is transposed: the update is W_PV · M · W_KQ · e_q, i.e. e_q @ W_KQ.T @ M @ W_PV.T"),
+            ],
+            rtol=1e-6,
+            atol=1e-8,
+        )
+    passed("lsa_forward matches mesakit.models.LinearSelfAttention (one layer, no softmax)")
+
+
+# ---------------------------------------------------------------------------------------------
+# 3. The base optimizer
+
+
+def _reference_step(model, optimizer, Z, y) -> float:
+    optimizer.zero_grad()
+    loss = metrics.loss(model(Z), y)
+    loss.backward()
+    optimizer.step()
+    return loss.item()
+
+
+def _run_steps(step_fn, batches, *, learner: bool):
+    torch.manual_seed(7)
+    model = models.LinearSelfAttention(models.LSAConfig(d=4, init_std=0.3))
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.05)
+    losses = []
+    for Z, y in batches:
+        value = call(step_fn, model, optimizer, Z, y, name="train_step") if learner else step_fn(model, optimizer, Z, y)
+        losses.append(_scalar(value, "train_step") if learner else value)
+    params = torch.cat([p.detach().flatten() for p in model.parameters()])
+    return torch.tensor(losses, dtype=torch.float64), params
+
+
+def check_train_step(train_step: Callable) -> None:
+    """``train_step(model, optimizer, Z (B, N+1, d+1), y (B,)) -> float``: one base-optimizer step."""
+    task = RegressionTask(d=4, n_context=8)
+    batches = [task.sample(64, seed=300 + i) for i in range(3)]
+    losses, params = _run_steps(train_step, batches, learner=True)
+    ref_losses, ref_params = _run_steps(_reference_step, batches, learner=False)
+
+    def accumulate(model, optimizer, Z, y):  # forgot optimizer.zero_grad()
+        loss = metrics.loss(model(Z), y)
+        loss.backward()
+        optimizer.step()
+        return loss.item()
+
+    def no_step(model, optimizer, Z, y):
+        optimizer.zero_grad()
+        loss = metrics.loss(model(Z), y)
+        loss.backward()
+        return loss.item()
+
+    acc_losses, acc_params = _run_steps(accumulate, batches, learner=False)
+    expect_close(
+        losses,
+        ref_losses,
+        "train_step's returned losses",
+        diagnoses=[
+            (2 * ref_losses, "the loss is 0.5·MSE (mesakit.metrics.loss), not the plain mean squared error"),
+            (
+                _run_steps(no_step, batches, learner=False)[0],
+                "the loss never changes between steps: call optimizer.step() after loss.backward()",
+            ),
+            (acc_losses, "gradients pile up across steps: call optimizer.zero_grad() before loss.backward()"),
+        ],
+        rtol=1e-5,
+    )
+    if torch.allclose(params, _run_steps(no_step, batches, learner=False)[1]):
+        raise AssertionError("train_step left the weights unchanged: call optimizer.step() after loss.backward()")
+    expect_close(
+        params,
+        ref_params,
+        "the weights after three train_step calls",
+        diagnoses=[(acc_params, "gradients pile up across steps: call optimizer.zero_grad() before loss.backward()")],
+        rtol=1e-4,
+        atol=1e-6,
+    )
+    passed("train_step: zero the gradients, 0.5·MSE, backward, step — the base optimizer")
+
+
+# ---------------------------------------------------------------------------------------------
+# 4. The reference: gradient descent on the prompt
+
+
+def _gd_variants(Z: torch.Tensor, lr: float) -> list[tuple[torch.Tensor, str]]:
+    x, y, x_q = Z[:, :-1, :-1], Z[:, :-1, -1], Z[:, -1, :-1]
+    N = x.shape[1]
+    g = torch.einsum("bn,bnd->bd", y, x)
+    return [
+        (-lr / N * (g * x_q).sum(-1), "wrong sign: a GD step from w = 0 moves along +Σ y_i x_i (w₁ = η/N Σ_i y_i x_i)"),
+        (lr * (g * x_q).sum(-1), "forgot the 1/N: the loss is the MEAN over the N context examples"),
+        (lr / (N + 1) * (g * x_q).sum(-1), "divide by N (context examples), not N+1: the query has no label"),
+    ]
+
+
+def check_gd_predict(gd_predict: Callable) -> None:
+    """``gd_predict(Z (B, N+1, d+1), lr: float) -> ŷ (B,)``: one GD step from w = 0, then w·x_q."""
+    for seed, (d, N, lr) in enumerate(((10, 10, 1.5), (3, 6, 0.7))):
+        Z, _ = _prompts(32, seed=400 + seed, d=d, n_context=N)
+        out = call(gd_predict, Z.clone(), lr, name="gd_predict")
+        expect_close(out, reference.gd_predict(Z, lr), "gd_predict", diagnoses=_gd_variants(Z, lr), rtol=1e-6, atol=1e-9)
+    passed("gd_predict: ŷ = (η/N Σ_i y_i x_i) · x_q — one step of gradient descent")
+
+
+def check_best_lr(best_lr: Callable) -> None:
+    """``best_lr(Z (B, N+1, d+1), y (B,)) -> float``: the step size minimising one GD step's 0.5·MSE."""
+    for seed, d in ((500, 10), (501, 4)):
+        Z, y = _prompts(2000, seed=seed, d=d)
+        out = _scalar(call(best_lr, Z.clone(), y.clone(), name="best_lr"), "best_lr")
+        best = reference.best_gd_lr(Z=Z, y=y)
+        if abs(out - best) <= 2e-3 * best:
+            continue
+
+        def loss_at(lr: float) -> float:
+            return metrics.loss(reference.gd_predict(Z, lr), y).item()
+
+        if abs(out - 1 / best) <= 2e-3 / best:
+            raise AssertionError(f"best_lr returned {out:.4f} = 1/η*: your ratio is upside down (η* = {best:.4f})")
+        if abs(out - loss_at(best)) <= 2e-3 * loss_at(best):
+            raise AssertionError(f"best_lr returned {out:.4f}, the lowest LOSS: return the step size η that achieves it")
+        raise AssertionError(
+            f"best_lr returned η = {out:.4f} (loss {loss_at(out):.4f}), but η = {best:.4f} gives a lower loss "
+            f"({loss_at(best):.4f}): search a finer grid (the best step lies between 0 and 5) or use the closed form"
+        )
+    passed(f"best_lr: η* = {best:.3f} on d = {d} (matches mesakit.reference.best_gd_lr)")
+
+
+# ---------------------------------------------------------------------------------------------
+# 5. Measuring the trained model against GD
+
+
+def _sens_model(seed: int = 600) -> models.LinearSelfAttention:
+    g = torch.Generator().manual_seed(seed)
+    return _lsa(torch.randn(11, 11, generator=g, dtype=torch.float64), torch.randn(11, 11, generator=g, dtype=torch.float64))
+
+
+def check_sensitivity(sensitivity: Callable) -> None:
+    """``sensitivity(model, Z (B, N+1, d+1)) -> ∂ŷ/∂x_q (B, d)``."""
+    Z, _ = _prompts(16, seed=610)
+    for model in (_sens_model(), lambda Z: reference.gd_predict(Z, 1.3)):
+        out = call(sensitivity, model, Z.clone(), name="sensitivity")
+        if isinstance(out, torch.Tensor) and tuple(out.shape) == (Z.shape[0], Z.shape[2]):
+            raise AssertionError(
+                f"sensitivity returned shape {tuple(out.shape)}, expected {(Z.shape[0], Z.shape[2] - 1)}: keep only "
+                "the x_q part of the query row (drop the label slot, Z[:, -1, :-1])"
+            )
+        expected = metrics.sensitivity(model, Z)
+        Zg = Z.clone().requires_grad_(True)
+        (grad,) = torch.autograd.grad(model(Zg).sum(), Zg)
+        expect_close(
+            out,
+            expected,
+            "sensitivity",
+            diagnoses=[
+                (grad[:, 0, :-1], "that is the gradient at row 0, the first context example; the query is the LAST row"),
+                (grad[:, -2, :-1], "that is the gradient at row N-1, the last context example; the query is the LAST row (N)"),
+                (expected / Z.shape[0], "divided by the batch size: differentiate model(Z).sum(), not .mean()"),
+                (-expected, "wrong sign: return ∂ŷ/∂x_q as autograd gives it"),
+            ],
+            rtol=1e-6,
+            atol=1e-9,
+        )
+    passed("sensitivity: ∂ŷ/∂x_q by autograd, one row per prompt")
+
+
+COMPARE_KEYS = ("model_loss", "gd_loss", "sensitivity_cosine", "prediction_diff")
+
+
+def check_compare_with_gd(compare_with_gd: Callable) -> None:
+    """``compare_with_gd(model, gd, Z, y) -> dict`` with the keys ``COMPARE_KEYS``."""
+    Z, y = _prompts(500, seed=620)
+    model = _sens_model(621)
+    with torch.no_grad():  # scale the random model so its predictions are in GD's range
+        model.W_PV.mul_(0.1)
+    gd = lambda Z: reference.gd_predict(Z, 1.5)  # noqa: E731
+    out = call(compare_with_gd, model, gd, Z.clone(), y.clone(), name="compare_with_gd")
+    if not isinstance(out, dict):
+        raise AssertionError(f"compare_with_gd should return a dict, got {type(out).__name__}")
+    missing = [k for k in COMPARE_KEYS if k not in out]
+    if missing:
+        raise AssertionError(f"compare_with_gd's dict lacks the keys {missing}; expected exactly {list(COMPARE_KEYS)}")
+    with torch.no_grad():
+        p_model, p_gd = model(Z), gd(Z)
+    s_model, s_gd = metrics.sensitivity(model, Z), metrics.sensitivity(gd, Z)
+    expected = {
+        "model_loss": metrics.loss(p_model, y),
+        "gd_loss": metrics.loss(p_gd, y),
+        "sensitivity_cosine": torch.tensor(metrics.sensitivity_cosine(model, gd, Z)),
+        "prediction_diff": torch.tensor(metrics.prediction_diff(model, gd, Z)),
+    }
+    flat_cos = torch.nn.functional.cosine_similarity(s_model.flatten(), s_gd.flatten(), dim=0)
+    wrong = {
+        "model_loss": [(2 * expected["model_loss"], "the loss is 0.5·MSE (mesakit.metrics.loss), not the plain MSE")],
+        "gd_loss": [(2 * expected["gd_loss"], "the loss is 0.5·MSE (mesakit.metrics.loss), not the plain MSE")],
+        "sensitivity_cosine": [
+            (flat_cos, "that is one cosine of the whole flattened batch: take the cosine per prompt (dim=-1), then the mean"),
+            ((s_model * s_gd).sum(-1).mean(), "that is a mean dot product: divide by both norms to get a cosine"),
+        ],
+        "prediction_diff": [
+            (((p_model - p_gd) ** 2).mean(), "prediction_diff is the ROOT mean squared difference: take the sqrt"),
+            ((p_model - p_gd).abs().mean(), "prediction_diff is the root mean SQUARED difference, not the mean absolute one"),
+        ],
+    }
+    for key in COMPARE_KEYS:
+        value = torch.tensor(_scalar(out[key], f"compare_with_gd()[{key!r}]"), dtype=torch.float64)
+        expect_close(value, expected[key].double(), f"compare_with_gd()[{key!r}]", diagnoses=wrong[key], rtol=1e-4, atol=1e-7)
+    passed("compare_with_gd: loss, sensitivity cosine and prediction difference as in von Oswald et al.")
+
+
+# ---------------------------------------------------------------------------------------------
+# 6. The hand construction
+
+
+def check_gd_construction(gd_construction_weights: Callable) -> None:
+    """``gd_construction_weights(d: int, lr: float) -> (W_KQ (d+1, d+1), W_PV (d+1, d+1))``."""
+    for d, lr, seed in ((10, 1.5, 700), (3, 0.4, 701)):
+        out = call(gd_construction_weights, d, lr, name="gd_construction_weights")
+        if not (isinstance(out, (tuple, list)) and len(out) == 2):
+            raise AssertionError("gd_construction_weights should return a pair (W_KQ, W_PV)")
+        W_KQ = expect_tensor(out[0], (d + 1, d + 1), "W_KQ").double()
+        W_PV = expect_tensor(out[1], (d + 1, d + 1), "W_PV").double()
+        Z, _ = _prompts(64, seed=seed, d=d)
+        with torch.no_grad():
+            pred = _lsa(W_KQ, W_PV)(Z)
+        expect_close(
+            pred,
+            reference.gd_predict(Z, lr),
+            f"an LSA with your weights (d = {d}, lr = {lr})",
+            diagnoses=[
+                (-reference.gd_predict(Z, lr), "predicts -GD: W_PV[d, d] must be -lr (the model outputs MINUS the label slot)"),
+                (reference.gd_predict(Z, 1.0), "ignores lr: the step size belongs in W_PV[d, d] = -lr"),
+                (reference.gd_predict(Z, -1.0), "ignores lr: the step size belongs in W_PV[d, d] = -lr"),
+            ],
+            rtol=1e-6,
+            atol=1e-9,
+        )
+        # Iterated, the same weights must run K steps: context labels have to become residuals.
+        tied = _lsa(W_KQ, W_PV)
+        with torch.no_grad():
+            twice = tied(Z, iterations=2)
+        if not torch.allclose(twice, reference.gd_predict(Z, lr, 2), rtol=1e-6, atol=1e-9):
+            hint = (
+                "W_KQ[d, d] must be 0 (identity on the x-block only)"
+                if abs(W_KQ[d, d].item()) > 1e-12
+                else "only W_KQ[:d, :d] (∝ I) and W_PV[d, d] should be non-zero"
+            )
+            raise AssertionError(
+                "one layer matches one GD step, but applied twice your weights do not give two GD steps: the "
+                f"context tokens' labels must turn into the residuals y_i - w·x_i. {hint}"
+            )
+    passed("gd_construction_weights: this LSA's forward pass IS one step of gradient descent")
+
+
+# ---------------------------------------------------------------------------------------------
+# 7. Reading the trained weights
+
+
+def check_learned_step_size(step_size: Callable) -> None:
+    """``learned_step_size(W_KQ (d+1, d+1), W_PV (d+1, d+1)) -> float``: η read off the weights."""
+    g = torch.Generator().manual_seed(800)
+    cases = []
+    for d, scale, lr in ((10, 0.8, 1.5), (4, 2.5, 0.6)):
+        W_KQ = 0.02 * torch.randn(d + 1, d + 1, generator=g)
+        W_KQ[:d, :d] += scale * torch.eye(d) + 0.05 * torch.diag(torch.randn(d, generator=g))
+        W_KQ[d, d] = 0.7  # a distractor: the label-label entry plays no part in the step size
+        W_PV = 0.02 * torch.randn(d + 1, d + 1, generator=g)
+        W_PV[d, d] = -lr / scale
+        cases.append((W_KQ, W_PV))
+    for W_KQ, W_PV in cases:
+        d = W_KQ.shape[0] - 1
+        out = _scalar(call(step_size, W_KQ.clone(), W_PV.clone(), name="learned_step_size"), "learned_step_size")
+        expected = learned_step_size(W_KQ, W_PV)
+        mean_diag = torch.diagonal(W_KQ[:d, :d]).mean().item()
+        diagnoses = [
+            (-expected, "wrong sign: the prediction is MINUS the label slot, so η = -W_PV[d, d] × (x-block scale of W_KQ)"),
+            (expected * d, "that is the trace of W_KQ's x-block: use the MEAN of its diagonal (the scale a of a·I)"),
+            (-W_PV[d, d].item() * W_KQ[d, d].item(), "W_KQ[d, d] is the label-label entry; the step size uses the x-block W_KQ[:d, :d]"),
+            (-W_PV[d, d].item(), "W_PV[d, d] alone is not η: multiply by the scale of W_KQ's x-block"),
+            (mean_diag, "W_KQ's scale alone is not η: multiply by -W_PV[d, d]"),
+        ]
+        expect_close(
+            torch.tensor(out), torch.tensor(expected), "learned_step_size",
+            diagnoses=[(torch.tensor(v), m) for v, m in diagnoses], rtol=1e-4,
+        )  # fmt: skip
+    passed("learned_step_size: η = -W_PV[d, d] × mean(diag W_KQ[:d, :d])")
+
+
+# ---------------------------------------------------------------------------------------------
+# 8. More steps: weight tying
+
+
+def check_gd_predict_k(gd_predict_k: Callable) -> None:
+    """``gd_predict_k(Z (B, N+1, d+1), lr: float, K: int) -> ŷ (B,)``: K GD steps from w = 0."""
+    for seed, (d, lr, K) in enumerate(((10, 1.0, 3), (4, 0.6, 5))):
+        Z, _ = _prompts(32, seed=900 + seed, d=d)
+        out = call(gd_predict_k, Z.clone(), lr, K, name="gd_predict_k")
+        one = reference.gd_predict(Z, lr, 1)
+        x, y, x_q = Z[:, :-1, :-1], Z[:, :-1, -1], Z[:, -1, :-1]
+        N = x.shape[1]
+        w = torch.zeros(Z.shape[0], d, dtype=Z.dtype)
+        for _ in range(K):  # the residual with the wrong sign: y_i + w·x_i
+            w = w + lr / N * torch.einsum("bn,bnd->bd", y + torch.einsum("bnd,bd->bn", x, w), x)
+        expect_close(
+            out,
+            reference.gd_predict(Z, lr, K),
+            f"gd_predict_k (K = {K})",
+            diagnoses=[
+                (reference.gd_predict(Z, lr, K - 1), f"that is K-1 = {K - 1} steps: take exactly K steps from w = 0"),
+                (reference.gd_predict(Z, lr, K + 1), f"that is K+1 = {K + 1} steps: take exactly K steps from w = 0"),
+                (K * one, "each step must use the current residual y_i - w·x_i, not y_i (that just repeats step 1)"),
+                ((w * x_q).sum(-1), "the residual is y_i - w·x_i (prediction subtracted), not y_i + w·x_i"),
+                (one, "only one step was taken: loop K times, updating w each time"),
+            ],
+            rtol=1e-6,
+            atol=1e-9,
+        )
+    passed("gd_predict_k: K gradient steps on the context, then predict w_K·x_q")
