@@ -10,6 +10,7 @@ Evaluation and the experiments built on this loop live in ``mesakit.experiments`
 from __future__ import annotations
 
 import copy
+import math
 import time
 from dataclasses import dataclass, field
 from typing import Callable
@@ -30,6 +31,7 @@ class TrainConfig:
     snapshot_every: int = 0  # keep a copy of the weights every this many steps (0 = never)
     grad_clip: float = 0.0  # clip the gradient norm to this value (0 = no clipping)
     progress: bool = True  # show a tqdm progress bar
+    lr_schedule: str = "constant"  # "constant", or "cosine": decay lr to 0 over the run
 
     def __post_init__(self) -> None:
         if self.steps < 1 or self.batch_size < 1:
@@ -40,6 +42,8 @@ class TrainConfig:
             raise ValueError(f"optimizer must be 'adam' or 'sgd', got {self.optimizer!r}")
         if self.snapshot_every < 0 or self.grad_clip < 0:
             raise ValueError("snapshot_every and grad_clip must be >= 0 (0 turns them off)")
+        if self.lr_schedule not in ("constant", "cosine"):
+            raise ValueError(f"lr_schedule must be 'constant' or 'cosine', got {self.lr_schedule!r}")
 
 
 @dataclass
@@ -98,6 +102,9 @@ def train(
         loss.backward()
         if config.grad_clip:
             torch.nn.utils.clip_grad_norm_(params, config.grad_clip)
+        if config.lr_schedule == "cosine":
+            for group in opt.param_groups:
+                group["lr"] = 0.5 * config.lr * (1 + math.cos(math.pi * (step - 1) / config.steps))
         opt.step()
         history.loss.append(loss.item())
         if config.snapshot_every and step % config.snapshot_every == 0:
