@@ -11,7 +11,7 @@ export PATH := $(abspath $(VENV))/bin:$(PATH)
 
 # Debian packages the test suite needs (real-browser tests, grading sandbox); installed with apt
 # when missing and we are root (CI), else we say what to install.
-SYSTEM_PACKAGES := chromium
+SYSTEM_PACKAGES := chromium bubblewrap
 
 $(VENV)/.runtime: binder/requirements.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)

@@ -1,0 +1,342 @@
+"""The judge: runs the instructor's tests in a process the student's code never runs in.
+
+Started (sandboxed) as ``python -I -m mesakit.grade.judge EVENTS_FD TO_WORKER_FD FROM_WORKER_FD``
+with the grading plan (see :mod:`mesakit.grade.plan`) on stdin. It walks the notebook in order:
+
+* the student's cells are executed by the worker (the student's process), never here;
+* read-only cells are executed by the worker too, and here as well when a test needs what they
+  define (``from mesakit import checks``, fixed inputs...);
+* graded cells — the instructor's source, hidden tests included — are executed *only here*.
+  A name the test reads that the instructor's cells did not define (the student's function, say)
+  is bound to a :class:`Remote`: calling it, reading its attributes or indexing it asks the worker,
+  and the answer comes back as plain data (:mod:`mesakit.grade.wire`). The check then compares
+  that data using this process's own, untouched ``torch``, ``numpy`` and ``mesakit``.
+
+So a monkeypatch, a replaced ``sys.modules`` entry, a custom exception hook or a tensor subclass
+with a lying ``__torch_function__`` changes nothing here. Each graded cell's verdict follows
+nbgrader's rules (an error or anything written to stderr: no credit; a number as the cell's value:
+partial credit; else full points) and is streamed as one JSON line on EVENTS_FD, so that a
+submission killed later keeps the verdicts it already earned.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import importlib
+import io
+import json
+import os
+import pickle
+import sys
+import traceback
+import types
+
+from . import wire
+from .worker import _Capped, _make_shell
+
+CELL_FILE = "<graded-cell>"
+_DUNDERS = {"__name__", "__qualname__", "__doc__", "__module__", "__annotations__", "__defaults__", "__kwdefaults__"}
+
+
+class StudentError(Exception):
+    """Something the student's code raised (or its process ending), seen from the judge."""
+
+
+class Link:
+    """The judge's end of the pipe to the worker."""
+
+    def __init__(self, to_fd: int, from_fd: int):
+        self.to_fd, self.from_fd = to_fd, from_fd
+        self.dead = False
+        self.memory = False
+        self.stderr = False  # the student's code wrote to stderr during the current cell
+        self.stderr_text = ""
+
+    def request(self, op: str, *args):
+        if self.dead:
+            raise StudentError("the notebook's process has ended (it crashed, exited or was stopped)")
+        buf = io.BytesIO()
+        try:
+            _Pickler(buf).dump((op, *args))
+        except Exception as err:  # noqa: BLE001 — an argument the grader cannot send
+            raise TypeError(f"the grader cannot pass this argument to the student's code: {err}") from None
+        try:
+            wire.send(self.to_fd, buf.getvalue())
+            reply = wire.decode(wire.recv(self.from_fd))
+            if type(reply) is not dict:
+                raise wire.WireError("malformed reply")
+        except (wire.WireError, OSError) as err:
+            self.dead = True
+            raise StudentError(f"the notebook's process stopped answering ({err})") from None
+        self.memory |= bool(reply.get("memory")) or bool(reply.get("error") and reply["error"][2])
+        if reply.get("stderr"):
+            self.stderr = True
+            self.stderr_text = self.stderr_text or str(reply.get("stderr_text", ""))
+        if "error" in reply:
+            raise _rebuild(reply["error"])
+        return self.wrap(reply.get("value"))
+
+    def wrap(self, value):
+        if type(value) is wire.Handle:
+            return Remote(self, value)
+        if type(value) is list:
+            return [self.wrap(v) for v in value]
+        if type(value) is tuple:
+            return tuple(self.wrap(v) for v in value)
+        if type(value) is dict:
+            return {k: self.wrap(v) for k, v in value.items()}
+        return value
+
+
+class Remote:
+    """An object that lives in the student's process: a function, a class, an instance..."""
+
+    __slots__ = ("_mk_link", "_mk_handle")
+
+    def __init__(self, link: Link, handle: wire.Handle):
+        object.__setattr__(self, "_mk_link", link)
+        object.__setattr__(self, "_mk_handle", handle)
+
+    def __call__(self, *args, **kwargs):
+        return self._mk_link.request("call", self._mk_handle.id, args, kwargs)
+
+    def __getattr__(self, name: str):
+        if name.startswith("__") and name.endswith("__") and name not in _DUNDERS:
+            raise AttributeError(name)
+        try:
+            return self._mk_link.request("getattr", self._mk_handle.id, name)
+        except StudentError as err:
+            raise AttributeError(str(err)) from None
+
+    def __setattr__(self, name, value):
+        raise AttributeError("the grader cannot set attributes on the student's objects")
+
+    def __getitem__(self, key):
+        return self._mk_link.request("getitem", self._mk_handle.id, key)
+
+    def __len__(self) -> int:
+        n = self._mk_link.request("len", self._mk_handle.id)
+        if type(n) is not int:
+            raise TypeError("__len__ should return an int")
+        return n
+
+    def __iter__(self):
+        return iter(self._mk_link.request("iter", self._mk_handle.id))
+
+    def __bool__(self) -> bool:
+        return self._mk_link.request("bool", self._mk_handle.id) is True
+
+    def __repr__(self) -> str:
+        try:
+            text = self._mk_link.request("repr", self._mk_handle.id)
+        except Exception:  # noqa: BLE001
+            text = None
+        return str(text)[:500] if type(text) is str else f"<student {self._mk_handle.kind}>"
+
+    __str__ = __repr__
+
+
+class _Pickler(pickle.Pickler):
+    def persistent_id(self, obj):
+        return obj._mk_handle.id if type(obj) is Remote else None
+
+
+def _rebuild(error) -> BaseException:
+    name, message = str(error[0]), str(error[1])
+    cls = getattr(builtins, name, None)
+    if isinstance(cls, type) and issubclass(cls, Exception) and cls.__module__ == "builtins":
+        try:
+            return cls(message)
+        except Exception:  # noqa: BLE001 — e.g. UnicodeDecodeError needs five arguments
+            pass
+    return StudentError(f"{name}: {message}")
+
+
+# ------------------------------------------------------------------------------ name analysis
+def names(code: str) -> tuple[set[str], set[str]]:
+    """(names read, names bound) anywhere in ``code``; unparsable code reads and binds nothing."""
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError):
+        return set(), set()
+    reads, binds = set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            (reads if isinstance(node.ctx, ast.Load) else binds).add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            binds.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            binds.update((a.asname or a.name).split(".")[0] for a in node.names)
+    return reads, binds
+
+
+class Judge:
+    def __init__(self, plan: dict, link: Link, events_fd: int):
+        self.plan, self.link, self.events_fd = plan, link, events_fd
+        self.shell = _make_shell()
+        self.ns = self.shell.user_ns
+        self.instructor: set[str] = set()  # names bound by cells run here
+        self.answers = set(plan.get("answer_names", []))  # names the exercises ask the student to define
+
+    def emit(self, **event) -> None:
+        os.write(self.events_fd, (json.dumps(event) + "\n").encode())
+
+    def run(self) -> None:
+        cells = self.plan["cells"]
+        code = [self._python(c["source"]) for c in cells]
+        analysed = [names(c) for c in code]
+        visible = [names(self._python(c.get("visible_source") or "")) for c in cells]
+        # Which read-only cells must also run here, and which graded cells the worker must run
+        # (their visible part) because later student cells use what they define.
+        in_judge, in_worker = [False] * len(cells), [False] * len(cells)
+        needed: set[str] = set()
+        worker_reads: set[str] = set()
+        for i in reversed(range(len(cells))):
+            reads, binds = analysed[i]
+            kind = cells[i]["kind"]
+            if kind == "graded":
+                needed |= reads
+                in_worker[i] = bool(visible[i][1] & worker_reads)
+            elif kind == "locked" and binds & needed:
+                in_judge[i] = True
+                needed |= reads
+            if kind != "graded" or in_worker[i]:
+                worker_reads |= reads
+        for i, cell in enumerate(cells):
+            if cell["kind"] == "student":
+                self._in_worker(cell["source"])
+            elif cell["kind"] == "locked":
+                self._in_worker(cell["source"])
+                if in_judge[i]:
+                    self._here(code[i], analysed[i])
+            else:
+                self.emit(event="cell", **self._grade(cell, code[i], analysed[i]))
+                if in_worker[i]:
+                    self._in_worker(cell["visible_source"])
+        self.emit(event="done", memory=self.link.memory, worker_dead=self.link.dead)
+
+    def _python(self, source: str) -> str:
+        try:
+            return self.shell.transform_cell(source)
+        except Exception:  # noqa: BLE001
+            return source
+
+    def _in_worker(self, source: str) -> None:
+        try:
+            self.link.request("exec", source)
+        except StudentError:
+            pass
+
+    def _bind(self, reads: set[str]) -> None:
+        """Bind every name the cell reads that is the student's (see the module docstring)."""
+        for name in sorted(reads):
+            if name in self.instructor and name not in self.answers:
+                continue
+            if name not in self.answers and name not in self.instructor and hasattr(builtins, name):
+                continue
+            if isinstance(self.ns.get(name), types.ModuleType):
+                continue  # the instructor's import; a student cannot swap a module
+            try:
+                value = self.link.request("lookup", name)
+                if type(value) is Remote and value._mk_handle.kind == "module":
+                    value = importlib.import_module(str(value.__name__))  # our copy, not theirs
+                self.ns[name] = value
+            except (ImportError, TypeError, ValueError):
+                self.ns.pop(name, None)
+            except NameError:
+                if name not in self.instructor:
+                    self.ns.pop(name, None)
+            except StudentError:
+                self.ns.pop(name, None)
+
+    def _here(self, code: str, analysed) -> tuple[BaseException | None, object, str, str]:
+        """Run instructor code here; return (error, value of the last expression, stdout, stderr)."""
+        reads, binds = analysed
+        self._bind(reads)
+        out, err = _Capped(), _Capped()
+        saved = sys.stdout, sys.stderr
+        sys.stdout, sys.stderr = out, err
+        self.link.stderr, self.link.stderr_text = False, ""
+        error, value = None, None
+        try:
+            tree = ast.parse(code, CELL_FILE)
+            last = None
+            if tree.body and isinstance(tree.body[-1], ast.Expr) and not code.rstrip().endswith(";"):
+                last = ast.Expression(tree.body.pop().value)
+            exec(compile(tree, CELL_FILE, "exec"), self.ns)
+            if last is not None:
+                value = eval(compile(last, CELL_FILE, "eval"), self.ns)
+        except BaseException as caught:  # noqa: BLE001 — a test's failure, whatever its type
+            error = caught
+        finally:
+            sys.stdout, sys.stderr = saved
+        self.instructor |= binds
+        return error, value, "".join(out.parts), "".join(err.parts) if err.size else ""
+
+    def _grade(self, cell: dict, code: str, analysed) -> dict:
+        points = float(cell["points"])
+        error, value, out, err = self._here(code, analysed)
+        verdict = {"grade_id": cell["grade_id"], "points": points, "output": out[-3000:]}
+        if error is not None:
+            where, message = _locate(error, cell.get("hidden"))
+            return {**verdict, "score": 0.0, "where": where, "error": message}
+        if err or self.link.stderr:
+            text = (err or self.link.stderr_text).strip()[:500]
+            return {**verdict, "score": 0.0, "where": "stderr", "error": f"the cell wrote to stderr (no credit under nbgrader's rules): {text}"}
+        if value is not None and type(value) is not Remote:
+            return {**verdict, "score": _partial(value, points), "where": None, "error": None}
+        return {**verdict, "score": points, "where": None, "error": None}
+
+
+def _locate(error: BaseException, hidden) -> tuple[str, str]:
+    """Which part of the cell failed ("visible" or "hidden") and a message safe to show."""
+    frames = traceback.extract_tb(error.__traceback__)
+    in_cell = [f for f in frames if f.filename == CELL_FILE]
+    line = in_cell[-1].lineno if in_cell else 0
+    is_hidden = bool(hidden) and hidden[0] <= line <= hidden[1]
+    message = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+    if type(error) is StudentError:
+        message = f"your code raised {error}"
+    if is_hidden and frames and frames[-1].filename == CELL_FILE:
+        # A bare assert written in the hidden tests: its message may quote the hidden test.
+        message = f"{type(error).__name__} in a hidden test"
+    return ("hidden" if is_hidden else "visible"), message[:1500]
+
+
+def _partial(value, points: float) -> float:
+    """nbgrader's partial credit: a cell whose value prints as a number in [0, points]."""
+    from IPython.lib.pretty import pretty
+
+    try:
+        grade = float(pretty(value))
+    except Exception:  # noqa: BLE001 — not a number: full credit, as nbgrader does
+        return points
+    if grade < 0:
+        return points
+    return min(grade, points)
+
+
+def main(argv: list[str]) -> int:
+    events_fd, to_fd, from_fd = (int(a) for a in argv)
+    plan = json.loads(sys.stdin.read())
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    judge = Judge(plan, Link(to_fd, from_fd), events_fd)
+    try:
+        judge.run()
+    finally:
+        try:
+            wire.send(to_fd, pickle.dumps(("bye",)))
+        except OSError:
+            pass
+    return 0
+
+
+if __name__ == "__main__":
+    code = 1
+    try:
+        code = main(sys.argv[1:])
+    except BaseException:  # noqa: BLE001
+        traceback.print_exc()
+    sys.stdout.flush()
+    os._exit(code)

@@ -1,0 +1,175 @@
+"""What to run for one submission: the student's cells, with every locked cell taken from the source.
+
+The student's notebook is read as untrusted data (size-capped, nbformat 4 only, validated). Its
+cells keep their order; each cell whose ``grade_id`` names a read-only or graded cell of the
+instructor's source is replaced by the source's version (graded cells with their hidden tests and
+the source's points), and a locked cell the student deleted is put back after its predecessor, as
+``nbgrader autograde --OverwriteCells.add_missing_cells=True`` does. Solution cells and cells the
+student added are the student's code. Outputs in the submission are ignored entirely.
+
+Every departure from the release — an edited or missing locked cell, changed points, metadata
+stripped or invented, a duplicated id — is noted; any note makes the status ``tampered`` (the
+points still come only from running the restored tests). Nothing here executes code.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+MAX_NOTEBOOK_BYTES = 50 * 1024 * 1024
+HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
+
+
+class InvalidNotebook(Exception):
+    """The submission cannot be read as a notebook (message says why)."""
+
+
+@dataclass
+class Plan:
+    cells: list[dict]  # {"kind": student|locked|graded, "source", "grade_id", "points", "hidden", "visible_source"}
+    answer_names: list[str]  # names the solution cells define: always the student's
+    graded: list[tuple[str, float]]  # (grade_id, points) of every graded cell, in source order
+    notes: list[str] = field(default_factory=list)  # tampering found
+
+    @property
+    def max_score(self) -> float:
+        return sum(p for _, p in self.graded)
+
+    def to_json(self) -> str:
+        return json.dumps({"cells": self.cells, "answer_names": self.answer_names})
+
+
+def _meta(cell) -> dict:
+    meta = cell.get("metadata", {}).get("nbgrader", {})
+    return meta if isinstance(meta, dict) else {}
+
+
+def read_submission(path: Path) -> nbformat.NotebookNode:
+    """Read a submitted notebook, or raise :class:`InvalidNotebook` saying what is wrong."""
+    if not path.is_file():
+        raise InvalidNotebook(f"no notebook at {path.name} (expected <student>/<lesson>/<lesson>.ipynb)")
+    size = path.stat().st_size
+    if size == 0:
+        raise InvalidNotebook("the notebook file is empty")
+    if size > MAX_NOTEBOOK_BYTES:
+        raise InvalidNotebook(f"the notebook is {size / 2**20:.0f} MB; the limit is {MAX_NOTEBOOK_BYTES // 2**20} MB")
+    try:
+        text = path.read_bytes().decode("utf-8")
+        raw = json.loads(text)
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise InvalidNotebook(f"the file is not notebook JSON ({err})") from None
+    if not isinstance(raw, dict) or raw.get("nbformat") != 4:
+        found = raw.get("nbformat") if isinstance(raw, dict) else type(raw).__name__
+        raise InvalidNotebook(f"notebook format {found!r}; expected nbformat 4 (save it with Jupyter again)")
+    try:
+        nb = nbformat.reads(text, as_version=nbformat.NO_CONVERT)  # joins multi-line sources
+        nbformat.validate(nb)
+    except Exception as err:  # noqa: BLE001 — jsonschema errors, missing keys...
+        raise InvalidNotebook(f"the notebook does not validate as nbformat 4 ({str(err).splitlines()[0][:300]})") from None
+    return nb
+
+
+def _hidden_range(source: str) -> list[int] | None:
+    lines = source.splitlines()
+    begin = [i for i, l in enumerate(lines, 1) if HIDDEN_BEGIN in l]
+    end = [i for i, l in enumerate(lines, 1) if HIDDEN_END in l]
+    return [begin[0], end[-1] if end else len(lines)] if begin else None
+
+
+def _answer_names(sources: list[str]) -> list[str]:
+    """Functions, classes and variables a solution cell defines at top level (not its imports)."""
+    found: set[str] = set()
+    for source in sources:
+        try:
+            tree = ast.parse(source)
+        except SyntaxError:
+            continue
+        for node in tree.body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                found.add(node.name)
+            elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                for t in targets:
+                    found.update(n.id for n in ast.walk(t) if isinstance(n, ast.Name))
+    return sorted(found)
+
+
+def make_plan(source: nbformat.NotebookNode, release: nbformat.NotebookNode, submitted: nbformat.NotebookNode) -> Plan:
+    src_cells = [c for c in source.cells if _meta(c).get("grade_id")]
+    by_id = {_meta(c)["grade_id"]: c for c in src_cells}
+    released = {_meta(c).get("grade_id"): c for c in release.cells if _meta(c).get("grade_id")}
+    locked_ids = [i for i, c in by_id.items() if c.cell_type == "code" and (_meta(c).get("grade") or _meta(c).get("locked")) and not _meta(c).get("solution")]
+    notes: list[str] = []
+    out: list[tuple[str | None, dict]] = []  # (grade_id restored, cell)
+    seen: set[str] = set()
+
+    for cell in submitted.cells:
+        meta = _meta(cell)
+        gid = meta.get("grade_id")
+        if gid in by_id and gid in locked_ids and gid not in seen and cell.cell_type == "code":
+            seen.add(gid)
+            out.append((gid, _restored(by_id[gid])))
+            notes += _compare(gid, cell, released.get(gid), by_id[gid])
+            continue
+        if gid in locked_ids and gid in seen:
+            notes.append(f"cell {gid!r} appears more than once; the copy runs as your own code")
+        elif gid in locked_ids:
+            notes.append(f"graded/read-only cell {gid!r} was turned into a {cell.cell_type} cell")
+        elif gid and gid not in by_id and (meta.get("grade") or meta.get("locked")):
+            notes.append(f"cell {gid!r} is not part of the assignment; it is not graded")
+        elif gid in by_id and meta.get("solution") is not True and _meta(by_id[gid]).get("solution"):
+            notes.append(f"solution cell {gid!r} has changed metadata")
+        if cell.cell_type == "code":
+            out.append((None, {"kind": "student", "source": str(cell.source)}))
+
+    # Put back the locked cells the student deleted, after the cell that precedes them in the source.
+    order = [_meta(c)["grade_id"] for c in src_cells]
+    for gid in locked_ids:
+        if gid in seen:
+            continue
+        notes.append(f"cell {gid!r} was missing; it was put back")
+        prior = order[: order.index(gid)]
+        at = 0
+        for k, (restored, _) in enumerate(out):
+            if restored in prior:
+                at = k + 1
+        out.insert(at, (gid, _restored(by_id[gid])))
+        seen.add(gid)
+
+    solutions = [str(c.source) for c in source.cells if c.cell_type == "code" and _meta(c).get("solution")]
+    graded = [(i, float(_meta(by_id[i]).get("points", 0))) for i in order if i in locked_ids and _meta(by_id[i]).get("grade")]
+    cells = [c for _, c in out]
+    for c in cells:
+        if c["kind"] == "graded":
+            c["visible_source"] = str(released[c["grade_id"]].source) if c["grade_id"] in released else ""
+    return Plan(cells=cells, answer_names=_answer_names(solutions), graded=graded, notes=notes)
+
+
+def _restored(src_cell) -> dict:
+    meta = _meta(src_cell)
+    if meta.get("grade"):
+        return {
+            "kind": "graded",
+            "source": str(src_cell.source),
+            "grade_id": meta["grade_id"],
+            "points": float(meta.get("points", 0)),
+            "hidden": _hidden_range(str(src_cell.source)),
+        }
+    return {"kind": "locked", "source": str(src_cell.source), "grade_id": meta["grade_id"]}
+
+
+def _compare(gid: str, cell, released, src_cell) -> list[str]:
+    notes = []
+    meta, src_meta = _meta(cell), _meta(src_cell)
+    if released is not None and str(cell.source).strip() != str(released.source).strip():
+        notes.append(f"cell {gid!r} was edited; the original was restored")
+    if src_meta.get("grade") and (not meta.get("grade") or float(meta.get("points", -1)) != float(src_meta.get("points", 0))):
+        notes.append(f"the points or metadata of {gid!r} were changed; the original was restored")
+    if not meta.get("locked"):
+        notes.append(f"cell {gid!r} was unlocked; the original was restored")
+    return notes

@@ -1,0 +1,199 @@
+"""Grade a batch: one sandboxed worker + one sandboxed judge per submission, a few at a time.
+
+For each ``SUBMITTED/<student>/<lesson>/<lesson>.ipynb``: read and reconcile the notebook
+(:mod:`~mesakit.grade.plan`), copy its folder to a throw-away place, start the student's worker
+and the judge in two sandboxes joined by two pipes, feed the judge the plan, and collect its
+streamed verdicts until it is done, the wall-clock limit passes or the memory watchdog fires.
+Whatever happens to one submission becomes its row's ``status``; the batch goes on.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from . import sandbox
+from .plan import InvalidNotebook, make_plan, read_submission
+
+STATUSES = ("ok", "tampered", "crashed", "memory", "timeout", "invalid-notebook", "missing", "grader-error")
+
+
+@dataclass
+class Result:
+    student: str
+    lesson: str
+    score: float
+    max_score: float
+    status: str
+    cells: list[dict] = field(default_factory=list)  # the judge's verdicts (see judge.Judge._grade)
+    notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class Assignment:
+    name: str
+    source: nbformat.NotebookNode  # solutions/ (hidden tests included)
+    release: nbformat.NotebookNode  # lessons/ (what students were given)
+
+
+def _font_cache(into: Path) -> Path | None:
+    """Build matplotlib's font list once, so sandboxes (fresh /tmp) do not each rebuild it."""
+    env = dict(os.environ, MPLCONFIGDIR=str(into))
+    subprocess.run([sys.executable, "-I", "-c", "import matplotlib.font_manager"], env=env, capture_output=True, timeout=300)
+    found = sorted(into.glob("fontlist-*.json"))
+    return found[0] if found else None
+
+
+def grade_one(student: str, assignment: Assignment, path: Path, timeout: float, memory: int, scratch: Path, font_cache: Path | None) -> Result:
+    start = time.perf_counter()
+    graded_ids = [
+        (c.metadata["nbgrader"]["grade_id"], float(c.metadata["nbgrader"].get("points", 0)))
+        for c in assignment.source.cells
+        if c.get("metadata", {}).get("nbgrader", {}).get("grade") and c.cell_type == "code"
+    ]
+    max_score = sum(p for _, p in graded_ids)
+    empty = [{"grade_id": g, "points": p, "score": 0.0, "where": None, "error": "not graded"} for g, p in graded_ids]
+    try:
+        submitted = read_submission(path)
+    except InvalidNotebook as err:
+        status = "missing" if not path.is_file() else "invalid-notebook"
+        return Result(student, assignment.name, 0.0, max_score, status, empty, [str(err)], time.perf_counter() - start)
+    plan = make_plan(assignment.source, assignment.release, submitted)
+    folder = scratch / f"{student}-{assignment.name}".replace("/", "_")
+    workdir = sandbox.prepare_workdir(path.parent, folder / "work")
+    verdicts, state = _run(plan.to_json(), workdir, timeout, memory, font_cache)
+    by_id = {v["grade_id"]: v for v in verdicts}
+    cells = []
+    for gid, points in plan.graded:
+        v = by_id.get(gid) or {"grade_id": gid, "points": points, "score": 0.0, "where": None,
+                               "error": "not reached: the submission stopped before this test ran"}  # fmt: skip
+        cells.append(v)
+    notes = list(plan.notes)
+    if state == "timeout":
+        notes.append(f"the submission ran longer than the {timeout:g} s allowed and was stopped")
+    elif state == "memory":
+        notes.append(f"the submission used more than {memory / 2**30:g} GB of memory and was stopped")
+    elif state == "crashed":
+        notes.append("the notebook's process ended before grading finished (exit, crash or kill)")
+    elif state == "grader-error":
+        notes.append("the grader failed on this submission; please report it")
+    status = state if state != "ok" else ("tampered" if plan.notes else "ok")
+    score = round(sum(float(v["score"]) for v in cells), 6)
+    return Result(student, assignment.name, score, max_score, status, cells, notes, time.perf_counter() - start)
+
+
+def _run(plan_json: str, workdir: Path, timeout: float, memory: int, font_cache: Path | None) -> tuple[list[dict], str]:
+    """Run worker and judge; return (verdicts, state) with state ok|timeout|memory|crashed|grader-error."""
+    j2w_r, j2w_w = os.pipe()
+    w2j_r, w2j_w = os.pipe()
+    ev_r, ev_w = os.pipe()
+    extra = {f"/tmp/matplotlib/{font_cache.name}": str(font_cache)} if font_cache else {}
+    env = sandbox.environment()
+    py = [sys.executable, "-I", "-X", "frozen_modules=off"]
+    worker_cmd = sandbox.command(py + ["-m", "mesakit.grade.worker", str(j2w_r), str(w2j_w)], workdir, extra)
+    judge_cmd = sandbox.command(py + ["-m", "mesakit.grade.judge", str(ev_w), str(j2w_w), str(w2j_r)], None, extra)
+    log = workdir.parent / "judge.log"
+    with open(os.devnull, "wb") as null, open(log, "wb") as judge_log:
+        worker = subprocess.Popen(worker_cmd, stdin=subprocess.DEVNULL, stdout=null, stderr=null, env=env,
+                                  pass_fds=(j2w_r, w2j_w), preexec_fn=sandbox.limits(memory))  # fmt: skip
+        judge = subprocess.Popen(judge_cmd, stdin=subprocess.PIPE, stdout=judge_log, stderr=judge_log, env=env,
+                                 pass_fds=(ev_w, j2w_w, w2j_r), preexec_fn=sandbox.limits(memory))  # fmt: skip
+    for fd in (j2w_r, j2w_w, w2j_r, w2j_w, ev_w):
+        os.close(fd)
+    dog = sandbox.Watchdog(worker, memory)
+    dog.start()
+    events: list[dict] = []
+    reader = threading.Thread(target=_read_events, args=(ev_r, events), daemon=True)
+    reader.start()
+    try:
+        judge.stdin.write(plan_json.encode())
+        judge.stdin.close()
+    except OSError:
+        pass
+    state = "ok"
+    try:
+        judge.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        state = "timeout"
+    finally:
+        for proc in (judge, worker):
+            sandbox.kill(proc)
+            proc.wait()
+        dog.stop()
+        reader.join(timeout=5)
+    done = [e for e in events if e.get("event") == "done"]
+    if dog.tripped:
+        state = "memory"
+    elif state == "ok" and not done:
+        state = "grader-error"
+    elif state == "ok" and done[0].get("worker_dead"):
+        state = "memory" if done[0].get("memory") else "crashed"
+    elif state == "ok" and done[0].get("memory"):
+        state = "memory"
+    return [e for e in events if e.get("event") == "cell"], state
+
+
+def _read_events(fd: int, into: list[dict]) -> None:
+    with os.fdopen(fd, "rb") as stream:
+        for line in stream:
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(event, dict):
+                into.append(event)
+
+
+def find_submissions(submitted: Path, lessons: list[str]) -> list[tuple[str, str, Path]]:
+    """(student, lesson, notebook path) for every student folder and every lesson asked for."""
+    found = []
+    for student in sorted(p for p in submitted.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        for lesson in lessons:
+            folder = student / lesson
+            if folder.is_dir():
+                found.append((student.name, lesson, folder / f"{lesson}.ipynb"))
+    return found
+
+
+def grade_all(submitted: Path, assignments: list[Assignment], workers: int = 2, timeout: float = 300,
+              memory: int = 2 * 1024**3, progress=None) -> list[Result]:  # fmt: skip
+    """Grade every submission; results sorted by (student, lesson). ``progress(result)`` per row."""
+    by_name = {a.name: a for a in assignments}
+    todo = find_submissions(submitted, list(by_name))
+    with tempfile.TemporaryDirectory(prefix="mesakit-grade-") as tmp:
+        scratch = Path(tmp)
+        font_cache = _font_cache(scratch / "mpl")
+        if os.geteuid() == 0:
+            (scratch / "mpl").chmod(0o755)
+            scratch.chmod(0o711)
+
+        def one(item):
+            student, lesson, path = item
+            try:
+                result = grade_one(student, by_name[lesson], path, timeout, memory, scratch / "runs", font_cache)
+            except Exception as err:  # noqa: BLE001 — one submission never stops the batch
+                a = by_name[lesson]
+                max_score = sum(float(c.metadata["nbgrader"].get("points", 0)) for c in a.source.cells
+                                if c.get("metadata", {}).get("nbgrader", {}).get("grade") and c.cell_type == "code")  # fmt: skip
+                result = Result(student, lesson, 0.0, max_score, "grader-error", [], [f"{type(err).__name__}: {err}"])
+            if progress:
+                progress(result)
+            return result
+
+        (scratch / "runs").mkdir()
+        if os.geteuid() == 0:
+            (scratch / "runs").chmod(0o711)
+        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+            results = list(pool.map(one, todo))
+    return sorted(results, key=lambda r: (r.student, r.lesson))

@@ -1,0 +1,189 @@
+"""The student's process: runs the submission's own cells and answers the judge's questions.
+
+Started inside the sandbox as ``python -I -m mesakit.grade.worker IN_FD OUT_FD`` with the copy of
+the submission folder as its working directory. It executes the cells the judge sends, in an
+IPython shell (magics work, ``%matplotlib`` draws off-screen), and serves requests about the
+objects the student made: look a name up, get an attribute, call, index, ``len``, ``repr``.
+Replies go through :func:`mesakit.grade.wire.encode`, so only plain data and references leave.
+
+Nothing here is trusted. Student code runs in this process and may patch anything in it,
+including this module; that can only change the values it sends, which the judge tests in a
+process the student's code never touched. Verdicts are never decided here.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import pickle
+import sys
+import traceback
+
+from . import wire
+
+MAX_CAPTURE = 20_000  # characters of a cell's stdout/stderr kept (the rest is counted, not stored)
+
+
+class _Capped(io.TextIOBase):
+    """A stream that keeps the first ``MAX_CAPTURE`` characters and remembers it was written to."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.size = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text) -> int:
+        text = str(text)
+        if self.size < MAX_CAPTURE:
+            self.parts.append(text[: MAX_CAPTURE - self.size])
+        self.size += len(text)
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+    def isatty(self) -> bool:
+        return False
+
+
+class Worker:
+    def __init__(self, in_fd: int, out_fd: int):
+        self.in_fd, self.out_fd = in_fd, out_fd
+        self.objects: dict[int, object] = {}
+        self.shell = _make_shell()
+
+    # -- the student's objects stay here; the judge holds their ids
+    def keep(self, obj) -> wire.Handle:
+        self.objects[id(obj)] = obj
+        return wire.Handle(id(obj), type(obj).__name__)
+
+    def serve(self) -> None:
+        while True:
+            try:
+                request = _Unpickler(io.BytesIO(wire.recv(self.in_fd)), self.objects).load()
+            except wire.WireError:
+                return  # the judge is done (or gone)
+            op, args = request[0], request[1:]
+            if op == "bye":
+                return
+            reply = self.handle(op, args)
+            try:
+                frame = wire.encode(reply, self.keep)
+            except Exception as err:  # e.g. a value nested too deeply
+                frame = wire.encode({"error": ["WireError", str(err)[:2000], False], "stderr": False}, self.keep)
+            wire.send(self.out_fd, frame)
+
+    def handle(self, op: str, args: tuple) -> dict:
+        out, err = _Capped(), _Capped()
+        saved = sys.stdout, sys.stderr
+        sys.stdout, sys.stderr = out, err
+        try:
+            if op == "exec":
+                result = self.shell.run_cell(args[0], store_history=True)
+                _close_figures()
+                error = result.error_before_exec or result.error_in_exec
+                reply = {"value": None if error is None else _describe(error), "memory": _is_memory(error)}
+            else:
+                reply = {"value": self.answer(op, args)}
+        except BaseException as error:  # noqa: BLE001 — the student's code may raise anything
+            reply = {"error": [type(error).__name__, _message(error), _is_memory(error)]}
+        finally:
+            sys.stdout, sys.stderr = saved
+        reply["stderr"] = err.size > 0
+        reply["stderr_text"] = "".join(err.parts)[:2000]
+        return reply
+
+    def answer(self, op: str, args: tuple):
+        if op == "lookup":
+            if args[0] not in self.shell.user_ns:
+                raise NameError(f"name {args[0]!r} is not defined")
+            return self.shell.user_ns[args[0]]
+        target = self.objects[args[0]]
+        if op == "getattr":
+            return getattr(target, args[1])
+        if op == "call":
+            return target(*args[1], **args[2])
+        if op == "getitem":
+            return target[args[1]]
+        if op == "len":
+            return len(target)
+        if op == "iter":
+            return list(target)
+        if op == "repr":
+            return repr(target)
+        if op == "str":
+            return str(target)
+        if op == "bool":
+            return bool(target)
+        raise ValueError(f"unknown request {op!r}")
+
+
+class _Unpickler(pickle.Unpickler):
+    """Requests from the judge; ``Remote`` arguments come back as the student's own objects."""
+
+    def __init__(self, file, objects):
+        super().__init__(file)
+        self.objects = objects
+
+    def persistent_load(self, pid):
+        return self.objects[pid]
+
+
+def _describe(error: BaseException) -> str:
+    return f"{type(error).__name__}: {_message(error)}"
+
+
+def _message(error: BaseException) -> str:
+    try:
+        return str(error)[:4000]
+    except BaseException:  # noqa: BLE001 — a student's exception whose __str__ raises
+        return "(message could not be read)"
+
+
+def _is_memory(error) -> bool:
+    if error is None:
+        return False
+    if isinstance(error, MemoryError):
+        return True
+    text = _message(error)
+    return "can't allocate memory" in text or "DefaultCPUAllocator" in text
+
+
+def _close_figures() -> None:
+    if "matplotlib.pyplot" in sys.modules:
+        try:
+            sys.modules["matplotlib.pyplot"].close("all")
+        except Exception:  # noqa: BLE001
+            pass
+
+
+def _make_shell():
+    """An IPython shell without a kernel: figures are drawn off-screen and never rendered."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance(colors="nocolor")
+    shell.register_magic_function(lambda line="": None, "line", "matplotlib")
+    shell.showtraceback = lambda *a, **k: None  # errors are reported to the judge, not printed
+    shell.display_formatter.active_types = ["text/plain"]  # never render figures to PNG
+    return shell
+
+
+def main(argv: list[str]) -> int:
+    in_fd, out_fd = int(argv[0]), int(argv[1])
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    worker = Worker(in_fd, out_fd)
+    sys.path.insert(0, os.getcwd())  # like a kernel started in the notebook's folder
+    try:
+        worker.serve()
+    except BaseException:  # noqa: BLE001 — report, then let the judge see the pipe close
+        traceback.print_exc()
+    return 0
+
+
+if __name__ == "__main__":
+    os._exit(main(sys.argv[1:]) or 0)
