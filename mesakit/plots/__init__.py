@@ -3,4 +3,6 @@
 (loss curves, weights) and the lessons' own modules listed below."""
 
 from .style import COLORS, figure  # noqa: F401
-from .training import loss_curve, losses_by_k, sensitivity_scatter, training_snapshot, weight_heatmaps  # noqa: F401
+from .training import (  # noqa: F401
+    loss_curve, losses_by_k, sensitivity_scatter, step_size_curve, training_snapshot, weight_heatmaps,
+)

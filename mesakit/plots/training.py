@@ -185,3 +185,20 @@ def losses_by_k(
     ax.set_title("More iterations, more gradient steps")
     ax.legend(loc="upper right")
     return fig
+
+
+def step_size_curve(lrs: Sequence[float], losses: Sequence[float], best_lr: float | None = None, zero_loss: float | None = None) -> Figure:
+    """Loss of one GD step against its step size η (a line search), with the best η marked."""
+    if len(lrs) != len(losses):
+        raise ValueError(f"lrs and losses must have the same length, got {len(lrs)} and {len(losses)}")
+    fig, ax = figure(width=6.0)
+    ax.plot(lrs, losses, color=COLORS["vermillion"], lw=2, label="one GD step from w = 0")
+    if zero_loss is not None:
+        ax.axhline(zero_loss, color=COLORS["black"], ls=":", lw=1.2, label=f"predict 0 ({zero_loss:.2f})")
+    if best_lr is not None:
+        ax.axvline(best_lr, color=COLORS["orange"], lw=1.5, label=f"best η = {best_lr:.3f}")
+    ax.set_xlabel("step size η")
+    ax.set_ylabel("loss (0.5·MSE)")
+    ax.set_title("Tuning gradient descent's step size")
+    ax.legend(loc="upper center")
+    return fig
