@@ -1,0 +1,195 @@
+"""Checks of lesson 06 (detecting mesa optimizers): one ``check_<exercise>(fn)`` per exercise.
+
+The learner builds two signals (``context_gain``, ``gd_alignment``), the score and verdict
+(``combine_signals``) and the detector's own score (``auroc``). Each check compares with
+``mesakit.detect`` on fixed-seed inputs and small hand-made models, and names the likely mistake by
+matching the output against known wrong implementations.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+import torch
+
+from .. import detect, reference, zoo
+from ..tasks import RegressionTask
+from .core import call, expect_close, passed
+
+__all__ = ["check_context_gain", "check_gd_alignment", "check_combine_signals", "check_auroc"]
+
+
+def _number(value, name: str) -> float:
+    if isinstance(value, torch.Tensor) and value.numel() == 1:
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise AssertionError(f"{name} should return a number (a Python float), got {type(value).__name__}")
+    if not math.isfinite(value):
+        raise AssertionError(f"{name} returned {value}; look for a division by zero (a prediction vector of zeros?)")
+    return float(value)
+
+
+def _close(out: float, expected: float, name: str, diagnoses: list[tuple[float, str]], tol: float = 1e-4) -> None:
+    expect_close(torch.tensor([out], dtype=torch.float64), torch.tensor([expected], dtype=torch.float64), name,
+                 diagnoses=[(torch.tensor([v], dtype=torch.float64), m) for v, m in diagnoses], rtol=tol, atol=tol)  # fmt: skip
+
+
+def _prompts(seed: int, batch: int = 64) -> tuple[torch.Tensor, torch.Tensor]:
+    return RegressionTask().sample(batch, seed=seed, dtype=torch.float64)
+
+
+class _Flipped(torch.nn.Module):
+    """A GD step with the wrong sign: it uses its context, but to move *away* from the answer."""
+
+    def forward(self, Z: torch.Tensor) -> torch.Tensor:
+        return -reference.gd_predict(Z, 0.5)
+
+
+def _gain_models() -> dict[str, Callable]:
+    return {
+        "one GD step": lambda Z: reference.gd_predict(Z, 0.8),
+        "nearest neighbour": zoo.NearestNeighbour(),
+        "label average": zoo.LabelAverage(),
+        "a sign-flipped GD step": _Flipped(),
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# 1. Signals
+
+
+def check_context_gain(context_gain: Callable) -> None:
+    """``context_gain(predict, Z (B, N+1, d+1), y (B,)) -> float``."""
+    for seed in (0, 1):
+        Z, y = _prompts(600 + seed)
+        for label, model in _gain_models().items():
+            out = _number(call(context_gain, model, Z.clone(), y.clone(), name="context_gain"), "context_gain")
+            expected = detect.context_gain(model, Z, y)
+            with torch.no_grad():
+                true, shuffled = model(Z), model(detect.shuffle_context_labels(Z))
+                within = Z.clone()
+                within[:, :-1, -1] = Z[:, :-1, -1].roll(1, dims=1)
+                within_pred = model(within)
+                whole = model(Z.roll(1, dims=0))
+            cos = lambda p: (p @ y / (p.norm() * y.norm())).item()  # noqa: E731
+            diagnoses = [
+                (0.0, "the gain is 0: your shuffled prompts equal the originals (torch.roll returns a NEW tensor; "
+                      "assign it back into the clone's label column)"),
+                (detect.explained(true, y) - detect.explained(whole, y), "you moved whole prompts (inputs and query "
+                 "too); only the context LABELS move to another prompt, the inputs and the query stay"),
+                (cos(true) ** 2 - cos(shuffled) ** 2, "a prediction pointing AWAY from the target (negative cosine) must "
+                 "explain nothing: clip the cosine at 0 before squaring"),
+                (detect.explained(true, y) - detect.explained(within_pred, y), "shuffle labels ACROSS prompts (roll along "
+                 "dim 0), not among the examples of the same prompt"),
+                (cos(true) - cos(shuffled), "the explained share is the cosine SQUARED (clipped at 0)"),
+                (detect.explained(true, y), "subtract what the predictions explain with the shuffled labels"),
+                (0.5 * ((shuffled - y) ** 2).mean().item() - 0.5 * ((true - y) ** 2).mean().item(),
+                 "this is the loss difference; the signal compares explained shares (cosine², clipped at 0), which "
+                 "do not depend on the scale of the predictions"),
+            ]
+            if abs(expected) < 1e-9:
+                diagnoses = diagnoses[1:]
+            _close(out, expected, f"context_gain for {label}", diagnoses)
+    passed("context_gain: what the true context explains beyond shuffled labels (GD step, neighbours, averages)")
+
+
+def check_gd_alignment(gd_alignment: Callable) -> None:
+    """``gd_alignment(model, Z (B, N+1, d+1)) -> float``: mean cosine of ∂ŷ/∂x_q with Xᵀy."""
+    torch.manual_seed(0)
+    cases = {
+        "the GD construction": reference.gd_construction(lr=0.9).double(),
+        "a sign-flipped GD step": _Flipped(),
+        "three tied GD steps": reference.gd_construction(lr=0.6, iterations=3).double(),
+        "a query-only MLP": zoo.QueryMLP().double(),
+    }
+    for seed in (0, 1):
+        Z, _ = _prompts(700 + seed, batch=32)
+        for label, model in cases.items():
+            out = _number(call(gd_alignment, model, Z.clone(), name="gd_alignment"), "gd_alignment")
+            s = detect.input_sensitivity(model, Z).double()
+            x, ys = Z[:, :-1, :-1], Z[:, :-1, -1]
+            w = torch.einsum("bn,bnd->bd", ys, x)
+            cos = torch.nn.functional.cosine_similarity(s, w, dim=-1)
+            expected = cos.mean().item()
+            Zg = Z.clone().requires_grad_(True)
+            (g,) = torch.autograd.grad(model(Zg).sum(), Zg)
+            last = g[:, -2, :-1]
+            diagnoses = [
+                (cos.abs().mean().item(), "keep the cosine's sign: a model that moves away from GD's answer is anti-aligned, not aligned"),
+                (torch.nn.functional.cosine_similarity(s.flatten(), w.flatten(), dim=0).item(),
+                 "take one cosine PER PROMPT (dim=-1) and average them, not one cosine of the flattened batch"),
+                (torch.nn.functional.cosine_similarity(last, w, dim=-1).mean().item(),
+                 "the sensitivity is the gradient with respect to the QUERY's inputs, Z[:, -1, :-1] (the last row)"),
+                (torch.nn.functional.cosine_similarity(s, x.sum(1), dim=-1).mean().item(),
+                 "GD's first step from w = 0 is Xᵀy = Σ_i y_i x_i (weight each input by its label)"),
+            ]
+            _close(out, expected, f"gd_alignment for {label}", diagnoses, tol=1e-3)
+    passed("gd_alignment: the model's sensitivity ∂ŷ/∂x_q points along GD's step Xᵀy (sign kept)")
+
+
+# ---------------------------------------------------------------------------------------------
+# 2. Score and verdict
+
+
+def check_combine_signals(combine_signals: Callable) -> None:
+    """``combine_signals(signals: dict[str, float]) -> (score: float, verdict: str)``."""
+    cases = [
+        {"a": 1.0, "b": 1.0, "c": 0.8},
+        {"a": 1.8, "b": 0.1, "c": 0.0},  # an unclipped mean would pass the threshold
+        {"a": -0.6, "b": 0.9, "c": 0.7},  # an unclipped mean would fall below it
+        {"a": 0.5, "b": 0.5},  # exactly on the threshold: detected
+        {"a": 0.2, "b": 0.1, "c": 0.0, "d": 0.3},
+        {"a": 2.5, "b": 0.9},  # the mean is above 1
+    ]
+    for signals in cases:
+        out = call(combine_signals, dict(signals), name="combine_signals")
+        if not isinstance(out, tuple) or len(out) != 2:
+            raise AssertionError(f"combine_signals should return a pair (score, verdict), got {type(out).__name__}")
+        score, text = _number(out[0], "the score"), out[1]
+        expected = detect.combine_signals(signals)
+        raw = sum(signals.values()) / len(signals)
+        _close(score, expected, f"the score of {signals}", [
+            (min(max(raw, 0.0), 1.0), "clip each SIGNAL to [0, 1], then average (clipping the mean is not the same): "
+             "one huge or negative signal must not decide alone"),
+            (raw, "clip each signal to [0, 1] before averaging: one huge or negative signal must not decide alone"),
+            (sum(min(max(v, 0.0), 1.0) for v in signals.values()), "average the clipped signals (divide by their number)"),
+        ])  # fmt: skip
+        want = detect.verdict(expected)
+        if text not in (detect.DETECTED, detect.STANDARD):
+            raise AssertionError(f"the verdict must be exactly {detect.DETECTED!r} or {detect.STANDARD!r}, got {text!r}")
+        if text != want:
+            at = " (a score exactly at the threshold counts as detected: use >=)" if expected == detect.THRESHOLD else ""
+            raise AssertionError(f"score {expected:.2f} should give {want!r}, got {text!r}{at}")
+    passed("combine_signals: mean of clipped signals, verdict at the 0.5 threshold")
+
+
+# ---------------------------------------------------------------------------------------------
+# 3. Scoring the detector
+
+
+def check_auroc(auroc: Callable) -> None:
+    """``auroc(scores: list[float], labels: list[bool]) -> float``."""
+    g = torch.Generator().manual_seed(6)
+    cases = [
+        ([0.9, 0.8, 0.3, 0.1], [True, True, False, False]),
+        ([0.9, 0.2, 0.6, 0.4, 0.8], [True, False, False, True, True]),
+        ([0.5, 0.5, 0.5, 0.1], [True, False, True, False]),  # ties between a positive and a negative
+        ([0.1, 0.2, 0.7, 0.9], [True, True, False, False]),  # a detector that is exactly backwards
+        ((torch.rand(30, generator=g) * 4).round().div(4).tolist(), (torch.rand(30, generator=g) > 0.4).tolist()),
+    ]
+    for scores, labels in cases:
+        out = _number(call(auroc, list(scores), list(labels), name="auroc"), "auroc")
+        expected = detect.auroc(scores, labels)
+        pos = [s for s, l in zip(scores, labels) if l]
+        neg = [s for s, l in zip(scores, labels) if not l]
+        strict = sum(p > n for p in pos for n in neg) / (len(pos) * len(neg))
+        loose = sum(p >= n for p in pos for n in neg) / (len(pos) * len(neg))
+        accuracy = sum((s >= 0.5) == l for s, l in zip(scores, labels)) / len(scores)
+        _close(out, expected, f"auroc({scores}, {labels})", [
+            (strict, "a tie between a positive and a negative counts HALF a win (you counted it as a loss)"),
+            (loose, "a tie between a positive and a negative counts HALF a win (you counted it as a win)"),
+            (1 - expected, "you counted negatives above positives: AUROC is the chance a POSITIVE outscores a negative"),
+            (accuracy, "that is the accuracy at threshold 0.5; AUROC compares every positive with every negative"),
+        ])  # fmt: skip
+    passed("auroc: the chance that a random mesa optimizer outscores a random non-optimizer (ties count half)")

@@ -1,0 +1,227 @@
+"""Lesson 06's checks pass the reference solutions and fail realistic mistakes with the right words."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from mesakit import checks, detect
+
+
+# ----------------------------------------------------------------------------- references (as in the lesson)
+def _explained(pred, target, clip=True, square=True):
+    cos = (pred.double() @ target.double() / (pred.double().norm() * target.double().norm())).item()
+    cos = max(cos, 0.0) if clip else cos
+    return cos**2 if square else cos
+
+
+def context_gain(predict, Z, y):
+    shuffled = Z.clone()
+    shuffled[:, :-1, -1] = Z[:, :-1, -1].roll(1, dims=0)
+    with torch.no_grad():
+        return _explained(predict(Z), y) - _explained(predict(shuffled), y)
+
+
+def gd_alignment(model, Z):
+    Z = Z.clone().requires_grad_(True)
+    (grad,) = torch.autograd.grad(model(Z).sum(), Z)
+    s = grad[:, -1, :-1]
+    w = torch.einsum("bn,bnd->bd", Z[:, :-1, -1], Z[:, :-1, :-1]).detach()
+    return torch.nn.functional.cosine_similarity(s, w, dim=-1).mean().item()
+
+
+def combine_signals(signals):
+    score = sum(min(max(v, 0.0), 1.0) for v in signals.values()) / len(signals)
+    return score, "Potential mesa optimizer detected" if score >= 0.5 else "Standard model behavior"
+
+
+def auroc(scores, labels):
+    pos = [s for s, l in zip(scores, labels) if l]
+    neg = [s for s, l in zip(scores, labels) if not l]
+    return sum((p > n) + 0.5 * (p == n) for p in pos for n in neg) / (len(pos) * len(neg))
+
+
+def test_references_pass(capsys):
+    checks.check_context_gain(context_gain)
+    checks.check_gd_alignment(gd_alignment)
+    checks.check_combine_signals(combine_signals)
+    checks.check_auroc(auroc)
+    assert capsys.readouterr().out.count("✔") == 4
+
+
+def test_library_versions_pass():
+    checks.check_context_gain(detect.context_gain)
+    checks.check_combine_signals(lambda s: (detect.combine_signals(s), detect.verdict(detect.combine_signals(s))))
+    checks.check_auroc(detect.auroc)
+
+
+def test_unimplemented_fails_with_a_pointer():
+    def stub(*args):
+        raise NotImplementedError()
+
+    for check in (checks.check_context_gain, checks.check_gd_alignment, checks.check_combine_signals, checks.check_auroc):
+        with pytest.raises(AssertionError, match="not implemented yet"):
+            check(stub)
+
+
+# ----------------------------------------------------------------------------- context_gain mistakes
+def test_context_gain_roll_not_assigned():
+    def wrong(predict, Z, y):
+        shuffled = Z.clone()
+        shuffled[:, :-1, -1].roll(1, dims=0)  # the result is thrown away
+        with torch.no_grad():
+            return _explained(predict(Z), y) - _explained(predict(shuffled), y)
+
+    with pytest.raises(AssertionError, match="torch.roll returns a NEW tensor"):
+        checks.check_context_gain(wrong)
+
+
+def test_context_gain_whole_prompts_moved():
+    def wrong(predict, Z, y):
+        with torch.no_grad():
+            return _explained(predict(Z), y) - _explained(predict(Z.roll(1, dims=0)), y)
+
+    with pytest.raises(AssertionError, match="moved whole prompts"):
+        checks.check_context_gain(wrong)
+
+
+def test_context_gain_unclipped_cosine():
+    def wrong(predict, Z, y):
+        shuffled = Z.clone()
+        shuffled[:, :-1, -1] = Z[:, :-1, -1].roll(1, dims=0)
+        with torch.no_grad():
+            return _explained(predict(Z), y, clip=False) - _explained(predict(shuffled), y, clip=False)
+
+    with pytest.raises(AssertionError, match="clip the cosine at 0"):
+        checks.check_context_gain(wrong)
+
+
+def test_context_gain_shuffled_within_a_prompt():
+    def wrong(predict, Z, y):
+        shuffled = Z.clone()
+        shuffled[:, :-1, -1] = Z[:, :-1, -1].roll(1, dims=1)
+        with torch.no_grad():
+            return _explained(predict(Z), y) - _explained(predict(shuffled), y)
+
+    with pytest.raises(AssertionError, match="ACROSS prompts"):
+        checks.check_context_gain(wrong)
+
+
+def test_context_gain_loss_difference():
+    def wrong(predict, Z, y):
+        shuffled = Z.clone()
+        shuffled[:, :-1, -1] = Z[:, :-1, -1].roll(1, dims=0)
+        with torch.no_grad():
+            return (0.5 * ((predict(shuffled) - y) ** 2).mean() - 0.5 * ((predict(Z) - y) ** 2).mean()).item()
+
+    with pytest.raises(AssertionError, match="loss difference"):
+        checks.check_context_gain(wrong)
+
+
+# ----------------------------------------------------------------------------- gd_alignment mistakes
+def test_gd_alignment_abs_cosine():
+    def wrong(model, Z):
+        Z = Z.clone().requires_grad_(True)
+        (grad,) = torch.autograd.grad(model(Z).sum(), Z)
+        w = torch.einsum("bn,bnd->bd", Z[:, :-1, -1], Z[:, :-1, :-1]).detach()
+        return torch.nn.functional.cosine_similarity(grad[:, -1, :-1], w, dim=-1).abs().mean().item()
+
+    with pytest.raises(AssertionError, match="keep the cosine's sign"):
+        checks.check_gd_alignment(wrong)
+
+
+def test_gd_alignment_flattened_cosine():
+    def wrong(model, Z):
+        Z = Z.clone().requires_grad_(True)
+        (grad,) = torch.autograd.grad(model(Z).sum(), Z)
+        w = torch.einsum("bn,bnd->bd", Z[:, :-1, -1], Z[:, :-1, :-1]).detach()
+        return torch.nn.functional.cosine_similarity(grad[:, -1, :-1].flatten(), w.flatten(), dim=0).item()
+
+    with pytest.raises(AssertionError, match="PER PROMPT"):
+        checks.check_gd_alignment(wrong)
+
+
+def test_gd_alignment_wrong_row():
+    def wrong(model, Z):
+        Z = Z.clone().requires_grad_(True)
+        (grad,) = torch.autograd.grad(model(Z).sum(), Z)
+        w = torch.einsum("bn,bnd->bd", Z[:, :-1, -1], Z[:, :-1, :-1]).detach()
+        return torch.nn.functional.cosine_similarity(grad[:, -2, :-1], w, dim=-1).mean().item()
+
+    with pytest.raises(AssertionError, match="QUERY's inputs"):
+        checks.check_gd_alignment(wrong)
+
+
+def test_gd_alignment_unweighted_inputs():
+    def wrong(model, Z):
+        Z = Z.clone().requires_grad_(True)
+        (grad,) = torch.autograd.grad(model(Z).sum(), Z)
+        w = Z[:, :-1, :-1].sum(1).detach()
+        return torch.nn.functional.cosine_similarity(grad[:, -1, :-1], w, dim=-1).mean().item()
+
+    with pytest.raises(AssertionError, match="weight each input by its label"):
+        checks.check_gd_alignment(wrong)
+
+
+# ----------------------------------------------------------------------------- combine_signals mistakes
+def test_combine_without_clipping():
+    def wrong(signals):
+        score = sum(signals.values()) / len(signals)
+        return score, detect.verdict(score)
+
+    with pytest.raises(AssertionError, match="(?i)clip each signal"):
+        checks.check_combine_signals(wrong)
+
+
+def test_combine_clipping_the_mean():
+    def wrong(signals):
+        score = min(max(sum(signals.values()) / len(signals), 0.0), 1.0)
+        return score, detect.verdict(score)
+
+    with pytest.raises(AssertionError, match="clipping the mean is not the same"):
+        checks.check_combine_signals(wrong)
+
+
+def test_combine_strict_threshold():
+    def wrong(signals):
+        score = sum(min(max(v, 0.0), 1.0) for v in signals.values()) / len(signals)
+        return score, "Potential mesa optimizer detected" if score > 0.5 else "Standard model behavior"
+
+    with pytest.raises(AssertionError, match="use >="):
+        checks.check_combine_signals(wrong)
+
+
+def test_combine_wrong_verdict_text():
+    def wrong(signals):
+        score = sum(min(max(v, 0.0), 1.0) for v in signals.values()) / len(signals)
+        return score, "Mesa optimizer detected" if score >= 0.5 else "Standard model behavior"
+
+    with pytest.raises(AssertionError, match="must be exactly"):
+        checks.check_combine_signals(wrong)
+
+
+# ----------------------------------------------------------------------------- auroc mistakes
+def test_auroc_ties_as_losses():
+    def wrong(scores, labels):
+        pos = [s for s, l in zip(scores, labels) if l]
+        neg = [s for s, l in zip(scores, labels) if not l]
+        return sum(p > n for p in pos for n in neg) / (len(pos) * len(neg))
+
+    with pytest.raises(AssertionError, match="counted it as a loss"):
+        checks.check_auroc(wrong)
+
+
+def test_auroc_backwards():
+    def wrong(scores, labels):
+        return 1 - auroc(scores, labels)
+
+    with pytest.raises(AssertionError, match="POSITIVE outscores"):
+        checks.check_auroc(wrong)
+
+
+def test_auroc_is_not_accuracy():
+    def wrong(scores, labels):
+        return sum((s >= 0.5) == l for s, l in zip(scores, labels)) / len(scores)
+
+    with pytest.raises(AssertionError, match="accuracy at threshold"):
+        checks.check_auroc(wrong)
