@@ -45,6 +45,8 @@ def sensitivity(model: Predictor, Z: torch.Tensor) -> torch.Tensor:
     """Shapes: ``Z (B, N+1, d+1)`` -> ``∂ŷ_b/∂x_q,b`` of shape ``(B, d)``."""
     Z = check_prompts(Z).detach().clone().requires_grad_(True)
     out = predict(model, Z)
+    if not out.requires_grad:  # e.g. a constant model: the prediction does not depend on the prompt
+        return torch.zeros(Z.shape[0], Z.shape[2] - 1, dtype=Z.dtype)
     (grad,) = torch.autograd.grad(out.sum(), Z, allow_unused=True)
     if grad is None:  # the prediction does not depend on the prompt at all
         return torch.zeros(Z.shape[0], Z.shape[2] - 1, dtype=Z.dtype)

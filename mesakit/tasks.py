@@ -104,7 +104,7 @@ def check_prompts(Z: object, d: int | None = None) -> torch.Tensor:
     """Raise ``ValueError`` unless ``Z`` is a finite float prompt batch ``(B, N+1, d+1)``; return it."""
     if not isinstance(Z, torch.Tensor):
         raise TypeError(f"prompts must be a torch.Tensor of shape (B, N+1, d+1), got {type(Z).__name__}")
-    expected = "(B, N+1, d+1)" if d is None else f"(B, N+1, {d + 1})"
+    expected = "(B, N+1, d+1)" if d is None else f"(B, N+1, d+1) = (B, N+1, {d + 1})"
     if Z.dim() != 3 or Z.shape[1] < 2 or Z.shape[2] < 2 or (d is not None and Z.shape[2] != d + 1):
         raise ValueError(
             f"prompts must have shape {expected} (batch, context examples + query, inputs + label); "
