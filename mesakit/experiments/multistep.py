@@ -20,6 +20,7 @@ from .lsa_gd import EVAL_SEED, LR_SEED
 
 TRAIN_K = (1, 2, 3, 4)
 TEST_K = tuple(range(1, 9))
+LR_PROMPTS = 2000  # prompts for each K's step-size line search (10,000 made it the slow part of the run)
 
 
 def train_tied(seed: int = 0, steps: int = 3000, progress: bool = True, task: RegressionTask = RegressionTask()):
@@ -46,7 +47,7 @@ def run(seed: int = 0, steps: int | None = None, progress: bool = True, save: Pa
         for k in TEST_K:
             value = metrics.loss(model(Z, iterations=k), y).item()
             loss_by_k.append(value if math.isfinite(value) else None)
-            lr = reference.best_gd_lr(task, steps=k, seed=LR_SEED)
+            lr = reference.best_gd_lr(task, steps=k, n_prompts=LR_PROMPTS, seed=LR_SEED)
             gd_loss_by_k.append(metrics.loss(reference.gd_predict(Z, lr, k), y).item())
     return {"k": list(TEST_K), "trained_k": list(TRAIN_K), "loss_by_k": loss_by_k,
             "gd_loss_by_k": gd_loss_by_k, "train_seconds": history.seconds}  # fmt: skip

@@ -1,0 +1,105 @@
+"""`mesakit reproduce lsa-gd` and `mesakit reproduce multistep`: JSON keys, --save, exit codes and
+errors (few training steps: these test the plumbing; benchmarks/experiments.py checks the figures)."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from mesakit import experiments, models
+from mesakit.cli import main
+from mesakit.experiments import lsa_gd, multistep
+
+LSA_GD_KEYS = {"model_loss", "gd_loss", "gd_lr", "sensitivity_cosine", "prediction_diff", "train_seconds"}
+
+
+def _json(capsys, argv) -> dict:
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1, "--json prints exactly one line"
+    return json.loads(out)
+
+
+def test_lsa_gd_json_has_exactly_the_contract_keys(capsys, tmp_path):
+    path = tmp_path / "lsa.pt"
+    result = _json(capsys, ["reproduce", "lsa-gd", "--steps", "20", "--seed", "3", "--json", "--save", str(path)])
+    assert set(result) == LSA_GD_KEYS
+    assert all(isinstance(v, float) and math.isfinite(v) for v in result.values())
+    assert 1.3 < result["gd_lr"] < 1.7 and result["gd_loss"] < result["model_loss"]
+    # --save wrote the model that was measured: models.load gives it back, same figures
+    model = models.load(path)
+    assert isinstance(model, models.LinearSelfAttention)
+    assert lsa_gd.evaluate(model)["model_loss"] == pytest.approx(result["model_loss"], rel=1e-6)
+
+
+def test_lsa_gd_is_deterministic_for_a_seed():
+    a, _ = lsa_gd.train_lsa(seed=5, steps=15, progress=False)
+    b, _ = lsa_gd.train_lsa(seed=5, steps=15, progress=False)
+    c, _ = lsa_gd.train_lsa(seed=6, steps=15, progress=False)
+    assert torch.equal(a.W_KQ, b.W_KQ) and not torch.equal(a.W_KQ, c.W_KQ)
+
+
+def test_lsa_gd_human_output(capsys, tmp_path):
+    assert main(["reproduce", "lsa-gd", "--steps", "10", "--save", str(tmp_path / "m.pt")]) == 0
+    out = capsys.readouterr().out
+    assert "One LSA layer vs one step of gradient descent" in out and "sensitivity cosine" in out
+    assert f"saved the trained model to {tmp_path / 'm.pt'}" in out
+
+
+@pytest.mark.slow
+def test_multistep_json(capsys, tmp_path):
+    result = _json(capsys, ["reproduce", "multistep", "--steps", "10", "--json", "--save", str(tmp_path / "t.pt")])
+    assert {"loss_by_k", "gd_loss_by_k", "train_seconds"} <= set(result)
+    assert result["k"] == list(range(1, 9)) and result["trained_k"] == [1, 2, 3, 4]
+    assert len(result["loss_by_k"]) == len(result["gd_loss_by_k"]) == 8
+    assert all(v is None or math.isfinite(v) for v in result["loss_by_k"])
+    gd = result["gd_loss_by_k"]
+    assert all(b < a for a, b in zip(gd, gd[1:])), "more GD steps, lower loss"
+    assert models.load(tmp_path / "t.pt").config.iterations == 4
+
+
+def test_multistep_reports_divergence_as_null():
+    text = multistep.describe({"k": [1, 5], "trained_k": [1], "loss_by_k": [0.9, None], "gd_loss_by_k": [0.8, 0.4], "train_seconds": 1.0})
+    assert "diverged" in text and "beyond training" in text
+
+
+def test_unknown_experiment_lists_the_experiments(capsys):
+    assert main(["reproduce", "nope"]) == 2
+    err = capsys.readouterr().err
+    assert "no experiment 'nope'" in err and "lsa-gd" in err and "multistep" in err
+    with pytest.raises(KeyError, match="lsa-gd"):
+        experiments.get("nope")
+
+
+def test_bad_steps_is_a_usage_error(capsys):
+    assert main(["reproduce", "lsa-gd", "--steps", "0"]) == 2
+    assert "--steps must be >= 1" in capsys.readouterr().err
+
+
+def test_the_installed_command_exits_2_on_unknown_experiment():
+    done = subprocess.run([sys.executable, "-m", "mesakit.cli", "reproduce", "nope"], capture_output=True, text=True)
+    assert done.returncode == 2 and "lsa-gd" in done.stderr
+
+
+def test_every_experiment_module_has_run_describe_and_write_pretrained(tmp_path, monkeypatch):
+    for name in ("lsa-gd", "multistep"):
+        module = experiments.get(name)
+        assert callable(module.run) and callable(module.describe) and callable(module.write_pretrained)
+    # write_pretrained saves what the experiment trains (a short run stands in for the real one)
+    monkeypatch.setattr(lsa_gd, "train_lsa", lambda **kw: (models.LinearSelfAttention(), None))
+    path = lsa_gd.write_pretrained(tmp_path)
+    assert path == tmp_path / "lsa_1layer.pt" and isinstance(models.load(path), models.LinearSelfAttention)
+
+
+def test_learned_step_size_reads_the_construction():
+    from mesakit import reference
+
+    model = reference.gd_construction(5, 0.8)
+    assert lsa_gd.learned_step_size(2 * model.W_KQ[0].detach(), model.W_PV[0].detach() / 2) == pytest.approx(0.8)
+    with pytest.raises(ValueError, match=r"two \(d\+1, d\+1\) matrices"):
+        lsa_gd.learned_step_size(torch.zeros(3, 3), torch.zeros(4, 4))
