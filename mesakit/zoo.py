@@ -79,6 +79,35 @@ class LabelAverage(nn.Module):
 
 
 @dataclass(frozen=True)
+class KernelConfig:
+    bandwidth: float = 1.0  # width of the Gaussian kernel, in units of the inputs
+
+    def __post_init__(self) -> None:
+        if not self.bandwidth > 0:
+            raise ValueError(f"bandwidth must be > 0, got {self.bandwidth}")
+
+
+@models.register
+class KernelSmoother(nn.Module):
+    """Nadaraya–Watson regression: average the context labels weighted by a Gaussian kernel of the
+    distance to the query. Narrow kernel = nearest neighbour; very wide kernel = label average, and in
+    between its first-order term is a GD step (lesson 06's "honest limits"). Not part of the scored zoo,
+    whose labels should be unambiguous. ``(B, N+1, d+1) -> (B,)``"""
+
+    Config = KernelConfig
+
+    def __init__(self, config: KernelConfig = KernelConfig()):
+        super().__init__()
+        self.config = config
+
+    def forward(self, Z: torch.Tensor) -> torch.Tensor:
+        check_prompts(Z)
+        x, y, x_q = Z[:, :-1, :-1], Z[:, :-1, -1], Z[:, -1:, :-1]
+        weights = torch.softmax(-((x - x_q) ** 2).sum(-1) / (2 * self.config.bandwidth**2), dim=1)
+        return (weights * y).sum(1)
+
+
+@dataclass(frozen=True)
 class MLPConfig:
     d: int = 10  # input dimension of the task
     hidden: int = 64  # width of the hidden layers

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 
@@ -30,8 +32,9 @@ def gd_alignment(model, Z):
     return torch.nn.functional.cosine_similarity(s, w, dim=-1).mean().item()
 
 
-def combine_signals(signals):
-    score = sum(min(max(v, 0.0), 1.0) for v in signals.values()) / len(signals)
+def combine_signals(signals, groups):
+    answers = [sum(min(max(signals[n], 0.0), 1.0) for n in names) / len(names) for names in groups.values()]
+    score = math.prod(answers) ** (1 / len(answers))
     return score, "Potential mesa optimizer detected" if score >= 0.5 else "Standard model behavior"
 
 
@@ -51,7 +54,7 @@ def test_references_pass(capsys):
 
 def test_library_versions_pass():
     checks.check_context_gain(detect.context_gain)
-    checks.check_combine_signals(lambda s: (detect.combine_signals(s), detect.verdict(detect.combine_signals(s))))
+    checks.check_combine_signals(lambda s, g: (detect.combine_signals(s, g), detect.verdict(detect.combine_signals(s, g))))
     checks.check_auroc(detect.auroc)
 
 
@@ -164,27 +167,52 @@ def test_gd_alignment_unweighted_inputs():
 
 
 # ----------------------------------------------------------------------------- combine_signals mistakes
+def _verdict(score):
+    return detect.verdict(score)
+
+
+def test_combine_arithmetic_mean_of_answers():
+    def wrong(signals, groups):
+        answers = [sum(min(max(signals[n], 0.0), 1.0) for n in names) / len(names) for names in groups.values()]
+        score = sum(answers) / len(answers)
+        return score, _verdict(score)
+
+    with pytest.raises(AssertionError, match="GEOMETRIC mean"):
+        checks.check_combine_signals(wrong)
+
+
+def test_combine_ignores_the_questions():
+    def wrong(signals, groups):
+        score = sum(min(max(v, 0.0), 1.0) for v in signals.values()) / len(signals)
+        return score, _verdict(score)
+
+    with pytest.raises(AssertionError, match="WITHIN each question"):
+        checks.check_combine_signals(wrong)
+
+
 def test_combine_without_clipping():
-    def wrong(signals):
-        score = sum(signals.values()) / len(signals)
-        return score, detect.verdict(score)
+    def wrong(signals, groups):
+        answers = [sum(signals[n] for n in names) / len(names) for names in groups.values()]
+        score = math.prod(answers) ** (1 / len(answers))
+        return score, _verdict(score)
 
     with pytest.raises(AssertionError, match="(?i)clip each signal"):
         checks.check_combine_signals(wrong)
 
 
-def test_combine_clipping_the_mean():
-    def wrong(signals):
-        score = min(max(sum(signals.values()) / len(signals), 0.0), 1.0)
-        return score, detect.verdict(score)
+def test_combine_product_without_root():
+    def wrong(signals, groups):
+        answers = [sum(min(max(signals[n], 0.0), 1.0) for n in names) / len(names) for names in groups.values()]
+        score = math.prod(answers)
+        return score, _verdict(score)
 
-    with pytest.raises(AssertionError, match="clipping the mean is not the same"):
+    with pytest.raises(AssertionError, match="n-th root"):
         checks.check_combine_signals(wrong)
 
 
 def test_combine_strict_threshold():
-    def wrong(signals):
-        score = sum(min(max(v, 0.0), 1.0) for v in signals.values()) / len(signals)
+    def wrong(signals, groups):
+        score = combine_signals(signals, groups)[0]
         return score, "Potential mesa optimizer detected" if score > 0.5 else "Standard model behavior"
 
     with pytest.raises(AssertionError, match="use >="):
@@ -192,8 +220,8 @@ def test_combine_strict_threshold():
 
 
 def test_combine_wrong_verdict_text():
-    def wrong(signals):
-        score = sum(min(max(v, 0.0), 1.0) for v in signals.values()) / len(signals)
+    def wrong(signals, groups):
+        score = combine_signals(signals, groups)[0]
         return score, "Mesa optimizer detected" if score >= 0.5 else "Standard model behavior"
 
     with pytest.raises(AssertionError, match="must be exactly"):

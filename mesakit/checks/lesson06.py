@@ -132,36 +132,62 @@ def check_gd_alignment(gd_alignment: Callable) -> None:
 # 2. Score and verdict
 
 
+def _mean(values) -> float:
+    values = list(values)
+    return sum(values) / len(values)
+
+
+def _clip(v: float) -> float:
+    return min(max(v, 0.0), 1.0)
+
+
+def _geo(values) -> float:
+    values = list(values)
+    return math.prod(values) ** (1 / len(values)) if all(v >= 0 for v in values) else float("nan")
+
+
+COMBINE_CASES = [
+    ({"x": 0.3, "y": 0.9, "z": 0.2}, {"thinking": ("x", "y"), "other": ("z",)}),  # questions of unequal size
+    ({"a": 1.0, "b": 1.0, "c": 0.9, "d": 0.8}, {"context": ("a", "b"), "gd": ("c", "d")}),
+    ({"a": 1.8, "b": 0.4, "c": 0.0, "d": 0.0}, {"context": ("a", "b"), "gd": ("c", "d")}),  # one question fails
+    ({"a": -0.6, "b": 0.9, "c": 1.0, "d": 0.9}, {"context": ("a", "b"), "gd": ("c", "d")}),  # a negative signal
+    ({"a": 0.5, "b": 0.5, "c": 0.5, "d": 0.5}, {"context": ("a", "b"), "gd": ("c", "d")}),  # exactly the threshold
+    ({"a": 2.5, "b": 0.9, "c": 0.3, "d": 0.7}, {"context": ("a", "b"), "gd": ("c", "d")}),
+    ({"x": 0.8, "y": 0.6}, {"thinking": ("x", "y")}),  # a single question: just its mean
+]
+
+
 def check_combine_signals(combine_signals: Callable) -> None:
-    """``combine_signals(signals: dict[str, float]) -> (score: float, verdict: str)``."""
-    cases = [
-        {"a": 1.0, "b": 1.0, "c": 0.8},
-        {"a": 1.8, "b": 0.1, "c": 0.0},  # an unclipped mean would pass the threshold
-        {"a": -0.6, "b": 0.9, "c": 0.7},  # an unclipped mean would fall below it
-        {"a": 0.5, "b": 0.5},  # exactly on the threshold: detected
-        {"a": 0.2, "b": 0.1, "c": 0.0, "d": 0.3},
-        {"a": 2.5, "b": 0.9},  # the mean is above 1
-    ]
-    for signals in cases:
-        out = call(combine_signals, dict(signals), name="combine_signals")
+    """``combine_signals(signals: dict[str, float], groups: dict[str, tuple[str, ...]]) -> (score, verdict)``."""
+    for signals, groups in COMBINE_CASES:
+        out = call(combine_signals, dict(signals), dict(groups), name="combine_signals")
         if not isinstance(out, tuple) or len(out) != 2:
             raise AssertionError(f"combine_signals should return a pair (score, verdict), got {type(out).__name__}")
+        if isinstance(out[0], complex) or (isinstance(out[0], float) and math.isnan(out[0])):
+            raise AssertionError("combine_signals gave a complex or NaN score: a negative value went into the geometric "
+                                 "mean; clip each signal to [0, 1] first")  # fmt: skip
         score, text = _number(out[0], "the score"), out[1]
-        expected = detect.combine_signals(signals)
-        raw = sum(signals.values()) / len(signals)
-        _close(score, expected, f"the score of {signals}", [
-            (min(max(raw, 0.0), 1.0), "clip each SIGNAL to [0, 1], then average (clipping the mean is not the same): "
-             "one huge or negative signal must not decide alone"),
-            (raw, "clip each signal to [0, 1] before averaging: one huge or negative signal must not decide alone"),
-            (sum(min(max(v, 0.0), 1.0) for v in signals.values()), "average the clipped signals (divide by their number)"),
-        ])  # fmt: skip
+        expected = detect.combine_signals(signals, groups)
+        answers = [_mean(_clip(signals[n]) for n in names) for names in groups.values()]
+        diagnoses = [
+            (_mean(answers), "combine the questions' answers by the GEOMETRIC mean (product ** (1/number of questions)): "
+             "a model must pass every question, one strong answer cannot carry a failed one"),
+            (math.prod(answers), "take the n-th root of the product (n = number of questions), so the score stays on the signals' scale"),
+            (_mean(_clip(v) for v in signals.values()), "average the signals WITHIN each question, then take the geometric mean ACROSS questions"),
+            (_geo([_clip(v) for v in signals.values()]), "average the signals WITHIN each question first; the geometric mean is taken across questions"),
+            (_geo([_clip(_mean(signals[n] for n in names)) for names in groups.values()]),
+             "clip each SIGNAL to [0, 1] before averaging (clipping the question's mean is not the same)"),
+            (_geo([_mean(signals[n] for n in names) for names in groups.values()]),
+             "clip each signal to [0, 1] before averaging: one huge or negative signal must not decide alone"),
+        ]
+        _close(score, expected, f"the score of {signals} with questions {groups}", [(v, m) for v, m in diagnoses if math.isfinite(v)])
         want = detect.verdict(expected)
         if text not in (detect.DETECTED, detect.STANDARD):
             raise AssertionError(f"the verdict must be exactly {detect.DETECTED!r} or {detect.STANDARD!r}, got {text!r}")
         if text != want:
-            at = " (a score exactly at the threshold counts as detected: use >=)" if expected == detect.THRESHOLD else ""
+            at = " (a score exactly at the threshold counts as detected: use >=)" if abs(expected - detect.THRESHOLD) < 1e-12 else ""
             raise AssertionError(f"score {expected:.2f} should give {want!r}, got {text!r}{at}")
-    passed("combine_signals: mean of clipped signals, verdict at the 0.5 threshold")
+    passed("combine_signals: clip, average within each question, geometric mean across questions, verdict at 0.5")
 
 
 # ---------------------------------------------------------------------------------------------
