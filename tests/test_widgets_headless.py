@@ -78,7 +78,7 @@ def _history():
 def _prompts():
     from mesakit.tasks import RegressionTask
 
-    return RegressionTask().sample(5, seed=0)[0]
+    return RegressionTask().sample(64, seed=0)[0]
 
 
 @functools.lru_cache(maxsize=None)
@@ -97,10 +97,11 @@ EXAMPLE_ARGUMENTS: dict[str, Callable[[], object]] = {  # annotation (class name
 }
 
 
-def example_kwargs(module: ModuleType, name: str, fn: Callable) -> dict:
+def example_kwargs(module: ModuleType, name: str, fn: Callable) -> tuple[dict, bool]:
+    """The arguments to build ``fn`` with, and whether any of them were guessed from a type."""
     examples = getattr(module, "HEADLESS_EXAMPLES", {})
     if name in examples:
-        return dict(examples[name]())
+        return dict(examples[name]()), False
     kwargs = {}
     for param in inspect.signature(fn).parameters.values():
         if param.default is not inspect.Parameter.empty or param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
@@ -115,7 +116,7 @@ def example_kwargs(module: ModuleType, name: str, fn: Callable) -> dict:
                 pytrace=False,
             )
         kwargs[param.name] = maker()
-    return kwargs
+    return kwargs, bool(kwargs)
 
 
 # ---- the check ----------------------------------------------------------------------------------
@@ -205,7 +206,19 @@ def test_widget_modules_are_found():
 def build(module_name: str, name: str):
     module = importlib.import_module(module_name)
     fn = getattr(module, name)
-    return fn(**example_kwargs(module, name, fn))
+    kwargs, guessed = example_kwargs(module, name, fn)
+    if not guessed:
+        return fn(**kwargs)
+    try:
+        return fn(**kwargs)
+    except Exception as err:
+        shown = {k: type(v).__name__ + (f" {tuple(v.shape)}" if hasattr(v, "shape") else "") for k, v in kwargs.items()}
+        pytest.fail(
+            f"{module_name}.{name} raised {type(err).__name__}: {err}\nwhen built with arguments guessed from "
+            f"their types {shown}; say how to build it headless with a module-level "
+            f"HEADLESS_EXAMPLES = {{{name!r}: lambda: {{...}}}}",
+            pytrace=False,
+        )
 
 
 @pytest.mark.parametrize("module_name, name", BUILDERS, ids=[f"{m.rsplit('.', 1)[1]}.{n}" for m, n in BUILDERS])
