@@ -3,6 +3,7 @@
 (loss curves, weights) and the lessons' own modules listed below."""
 
 from .style import COLORS, figure  # noqa: F401
+from .inner import context_shuffle, gd_path, inner_loop, step_size_learning, two_objectives  # noqa: F401
 from .training import (  # noqa: F401
     loss_curve, losses_by_k, sensitivity_scatter, step_size_curve, training_snapshot, weight_heatmaps,
 )
