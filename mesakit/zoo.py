@@ -218,12 +218,14 @@ ZOO: tuple[ZooEntry, ...] = (
     ZooEntry("lsa_fixed_task", False, "fit to one fixed task", "design", fixed_task_seed=7, note="LSA trained on prompts that all share one w"),
     ZooEntry("nearest_neighbour", False, "context-using non-optimizer", "design", note="label of the nearest context input"),
     ZooEntry("label_average", False, "context-using non-optimizer", "design", note="mean of the context labels"),
+    ZooEntry("memorizer_m2", False, "memorizer", "design", pool=(2, 2024), note="lesson 03's LSAWithReadout trained on a pool of 2 tasks"),
     # negatives, holdout half
     ZooEntry("lsa_random_large", False, "random weights", "holdout", note="an untrained LSA (init std 0.3)"),
     ZooEntry("query_mlp_fixed_task", False, "fit to one fixed task", "holdout", fixed_task_seed=11, note="query-only MLP trained on one w"),
     ZooEntry("nearest_neighbour_3", False, "context-using non-optimizer", "holdout", note="mean label of the 3 nearest context inputs"),
     ZooEntry("copy_last_label", False, "context-using non-optimizer", "holdout", note="label of the last context example"),
     ZooEntry("set_mlp_random", False, "random weights", "holdout", note="an untrained set network that reads the context"),
+    ZooEntry("memorizer_m8", False, "memorizer", "holdout", pool=(8, 2025), note="lesson 03's LSAWithReadout trained on a pool of 8 tasks"),
 )
 
 

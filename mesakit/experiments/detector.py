@@ -64,6 +64,15 @@ def _random_set_mlp(seed: int) -> nn.Module:
     return zoo.SetMLP(zoo.MLPConfig(hidden=32)).eval()
 
 
+def _memorizer(entry_name: str, seed: int) -> nn.Module:
+    """Lesson 03's memorizer: an LSA plus a memory readout, trained on a small pool of tasks."""
+    from ..diversity import TaskPool, train_on_pool
+
+    e = zoo.entry(entry_name)
+    size, pool_seed = e.pool
+    return train_on_pool(TaskPool(e.task, size, seed=pool_seed), seed=seed, progress=False)[0]
+
+
 BUILDERS: dict[str, Callable[[], nn.Module]] = {
     "lsa_trained": lambda: _trained_lsa(0, 3000),
     "gd_construction": lambda: reference.gd_construction(lr=reference.best_gd_lr()),
@@ -84,6 +93,8 @@ BUILDERS: dict[str, Callable[[], nn.Module]] = {
     "nearest_neighbour_3": lambda: zoo.NearestNeighbour(zoo.NearestNeighbourConfig(k=3)),
     "copy_last_label": lambda: zoo.LabelAverage(zoo.LabelAverageConfig(window=1)),
     "set_mlp_random": lambda: _random_set_mlp(11),
+    "memorizer_m2": lambda: _memorizer("memorizer_m2", 12),
+    "memorizer_m8": lambda: _memorizer("memorizer_m8", 13),
 }
 
 
