@@ -39,12 +39,12 @@ def test_prompts_follow_each_entrys_task():
     Z, y = fixed.prompts(32, seed=0)
     assert Z.shape == (32, 11, 11)
     w = torch.linalg.lstsq(Z[:, :-1, :-1], Z[:, :-1, -1:]).solution[..., 0]
-    assert torch.allclose(w, zoo.fixed_task(fixed.task, 7).expand(32, -1), atol=1e-3)
+    assert torch.allclose(w, zoo.fixed_task(fixed.task, 7).expand(32, -1), atol=1e-2)
     pool = zoo.entry("memorizer_m2")
     Z, _ = pool.prompts(64, seed=0)
     w = torch.linalg.lstsq(Z[:, :-1, :-1], Z[:, :-1, -1:]).solution[..., 0]
     tasks = zoo.task_pool(pool.task, *pool.pool)
-    assert torch.cdist(w, tasks).min(1).values.max() < 1e-3
+    assert torch.cdist(w, tasks).min(1).values.max() < 1e-2
     small = zoo.entry("lsa_small_task")
     assert small.prompts(8, seed=1)[0].shape == (8, 21, 6)
     a, b = small.prompts(8, seed=1), small.prompts(8, seed=1)
