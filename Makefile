@@ -13,14 +13,31 @@ export PATH := $(abspath $(VENV))/bin:$(PATH)
 # when missing and we are root (CI), else we say what to install.
 SYSTEM_PACKAGES := chromium bubblewrap
 
-$(VENV)/.runtime: binder/requirements.txt pyproject.toml
+TORCH_INDEX := https://download.pytorch.org/whl/cpu
+
+# binder/requirements.txt names PyTorch's CPU wheel index (Binder and laptops need it). Where that
+# index is unreachable (an offline mirror, a CI sandbox) pip would retry it for every package, so we
+# install the same pinned torch from the local wheels pip is configured with instead — and never
+# fall back to PyPI's multi-GB CUDA build.
+$(VENV)/pins.txt: binder/requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet -r binder/requirements.txt
+	@if $(PY) -c "import urllib.request as u; u.urlopen('$(TORCH_INDEX)/', timeout=5)" >/dev/null 2>&1; then \
+		cp binder/requirements.txt $@; \
+	else \
+		echo "PyTorch's CPU index is unreachable: installing $$(grep '^torch==' binder/requirements.txt) from local wheels"; \
+		$(PY) -m pip install --quiet --no-index --no-deps "$$(grep '^torch==' binder/requirements.txt)" \
+		  || { echo "error: cannot reach $(TORCH_INDEX) and found no local CPU wheel of torch"; exit 1; }; \
+		grep -v '^--extra-index-url' binder/requirements.txt > $@; \
+	fi
+
+$(VENV)/.runtime: $(VENV)/pins.txt pyproject.toml
+	$(PY) -m pip install --quiet -r $(VENV)/pins.txt
 	$(PY) -m pip install --quiet --no-deps -e .
 	@touch $@
 
 $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
-	$(PY) -m pip install --quiet -r requirements-dev.txt
+	@grep -v '^-r ' requirements-dev.txt > $(VENV)/dev-pins.txt
+	$(PY) -m pip install --quiet -r $(VENV)/dev-pins.txt
 	@touch $@
 
 lab: $(VENV)/.runtime

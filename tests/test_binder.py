@@ -36,7 +36,7 @@ def test_requirements_are_pinned_and_cpu_only():
 
 def test_make_lab_installs_the_binder_pins():
     makefile = (ROOT / "Makefile").read_text()
-    assert "-r binder/requirements.txt" in makefile
+    assert "binder/requirements.txt" in makefile and "-r $(VENV)/pins.txt" in makefile
     assert "-r binder/requirements.txt" in (ROOT / "requirements-dev.txt").read_text()
     postbuild = (BINDER / "postBuild").read_text()
     assert "--no-deps" in postbuild and "-e ." in postbuild, "postBuild must add mesakit without changing the pins"
