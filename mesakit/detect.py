@@ -59,6 +59,7 @@ QUESTIONS: dict[str, tuple[str, ...]] = {
     "learns the way gradient descent does": ("gd_alignment", "scale_consistency"),
     "improves when it may think longer": PLANNER_SIGNALS,
 }
+QUESTIONS_IN_CONTEXT = {q: QUESTIONS[q] for q in list(QUESTIONS)[:2]}  # the questions asked of an in-context model
 GD_STEPS = (1, 2, 3, 4, 6, 8)  # the family of K-step GD learners the alignment compares with
 RESCALES = (0.5, 2.0)  # input scales of the consistency probe
 PLANNER_ITERATIONS = (1, 4, 16, 32)  # thinking budgets tried on a planner
@@ -269,20 +270,21 @@ def context_gain(predict: Callable, Z: torch.Tensor, y: torch.Tensor) -> float:
 
 def gd_family_weights(Z: torch.Tensor, steps: Sequence[int] = GD_STEPS) -> dict[tuple[int, float], torch.Tensor]:
     """Weights ``(B, d)`` of K steps of GD from 0 on each prompt's context, for each K in ``steps``
-    and a grid of step sizes (scaled to the inputs); float64."""
+    and a grid of step sizes (scaled to the inputs); float64. One step's direction does not depend
+    on the step size, so K = 1 has a single entry."""
     x, y = Z[:, :-1, :-1].double(), Z[:, :-1, -1].double()
     n = x.shape[1]
-    curvature = (x**2).sum(-1).mean().item() / x.shape[2]  # mean eigenvalue of the context's Hessian
+    H = x.transpose(1, 2) @ x / n  # (B, d, d): the Hessian of the context's least-squares loss
+    b = torch.einsum("bn,bnd->bd", y, x) / n  # (B, d): minus its gradient at w = 0
+    curvature = torch.diagonal(H, dim1=1, dim2=2).mean().item()  # mean eigenvalue
     base = 1.0 / max(curvature, 1e-12)
-    out = {(1, base): torch.einsum("bn,bnd->bd", y, x) * base / n}
-    for k in steps:
-        if k == 1:
-            continue
-        for lr in (base * torch.logspace(-2, math.log10(2.0), 16, dtype=torch.float64)).tolist():
-            w = torch.zeros(x.shape[0], x.shape[2], dtype=torch.float64)
-            for _ in range(k):
-                w = w + lr / n * torch.einsum("bn,bnd->bd", y - torch.einsum("bnd,bd->bn", x, w), x)
-            out[(k, lr)] = w
+    out = {(1, base): b * base}
+    lrs = base * torch.logspace(-2, math.log10(2.0), 16, dtype=torch.float64)
+    W = torch.zeros(len(lrs), *b.shape, dtype=torch.float64)  # (L, B, d): every step size at once
+    for k in range(1, max(steps) + 1):
+        W = W + lrs.view(-1, 1, 1) * (b - torch.einsum("lbd,bde->lbe", W, H))
+        if k in steps and k != 1:
+            out.update({(k, lr): W[i] for i, lr in enumerate(lrs.tolist())})
     return out
 
 

@@ -125,3 +125,31 @@ def signal_bars(signals: Mapping[str, float], title: str = "", threshold: float 
     ax.axhline(threshold, color=COLORS["black"], ls="--", lw=1)
     ax.set(ylabel="signal value\n(1 ≈ one GD step)", xlabel="signal", title=title, ylim=(min(0, *values) - 0.05, max(1.1, *values)))
     return fig
+
+
+def score_sweep(labels: Sequence, scores: Sequence[float], xlabel: str, threshold: float = detect.THRESHOLD, title: str = "") -> Figure:
+    """The detector's score along a sweep (e.g. pretraining pool sizes), one point per model."""
+    if len(labels) != len(scores) or not scores:
+        raise ValueError(f"labels and scores must be non-empty and as long as each other, got {len(labels)} and {len(scores)}")
+    fig, ax = figure(width=6.4, height=3.4)
+    xs = range(len(scores))
+    ax.plot(xs, scores, marker="o", color=COLORS["blue"])
+    ax.axhline(threshold, color=COLORS["black"], ls="--", lw=1, label=f"threshold {threshold:.2f}")
+    ax.set_xticks(list(xs), [str(l) for l in labels])
+    ax.set(xlabel=xlabel, ylabel="detector score", ylim=(-0.03, 1.03), title=title)
+    ax.legend(loc="lower right")
+    return fig
+
+
+def thinking_curves(curves: Mapping[str, tuple[Sequence[int], Sequence[float]]]) -> Figure:
+    """Solve rate against the number of iterations a planner may use, one line per planner."""
+    if not curves:
+        raise ValueError("curves must map planner names to (iterations, solve rates)")
+    fig, ax = figure(width=6.0, height=3.4)
+    for name, (iterations, rates) in curves.items():
+        ax.plot(list(iterations), list(rates), marker="o", label=name)
+    ax.set_xscale("log", base=2)
+    ax.set(xlabel="iterations the planner may use (thinking time)", ylabel="solve rate\n(share of mazes solved exactly)",
+           ylim=(-0.03, 1.03), title="Does thinking longer help?")  # fmt: skip
+    ax.legend()
+    return fig
