@@ -7,3 +7,4 @@ from .inner import context_shuffle, gd_path, inner_loop, step_size_learning, two
 from .training import (  # noqa: F401
     loss_curve, losses_by_k, sensitivity_scatter, step_size_curve, training_snapshot, weight_heatmaps,
 )
+from .emergence import solution_bars, task_diversity_curves, training_emergence  # noqa: F401
