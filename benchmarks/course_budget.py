@@ -12,8 +12,6 @@ import os
 import sys
 from pathlib import Path
 
-import nbformat
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from mesakit.course import CourseError, execute, select  # noqa: E402
@@ -25,15 +23,8 @@ PEAK = "import resource as _r; print('PEAK_KB', _r.getrusage(_r.RUSAGE_SELF).ru_
 
 def measure(path: Path) -> tuple[float, float]:
     """Wall seconds and peak resident MB of the kernel that ran ``path``."""
-    nb = nbformat.read(path, as_version=4)
-    nb.cells.append(nbformat.v4.new_code_cell(PEAK))
-    probe = path.with_name(f".budget-{path.name}")  # same folder, so relative paths still work
-    try:
-        nbformat.write(nb, probe)
-        env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
-        executed, seconds = execute(probe, timeout=600, env=env)
-    finally:
-        probe.unlink(missing_ok=True)
+    env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
+    executed, seconds = execute(path, timeout=600, env=env, extra_cells=(PEAK,))
     text = "".join(o.get("text", "") for o in executed.cells[-1].outputs)
     kb = int(text.split("PEAK_KB")[1].split()[0])
     return seconds, kb / 1024

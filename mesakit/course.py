@@ -83,14 +83,20 @@ def read_notebook(path: Path) -> nbformat.NotebookNode:
 
 
 def execute(
-    path: Path, timeout: int = 300, allow_errors: bool = False, env: dict[str, str] | None = None
+    path: Path,
+    timeout: int = 300,
+    allow_errors: bool = False,
+    env: dict[str, str] | None = None,
+    extra_cells: tuple[str, ...] = (),
 ) -> tuple[nbformat.NotebookNode, float]:
     """Run a notebook top to bottom in a fresh kernel, in its own folder, and return the executed
-    copy with its wall time. The file on disk is never modified."""
+    copy with its wall time; ``extra_cells`` (code) run after the notebook's own cells. The file on
+    disk is never modified and nothing is written beside it."""
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError
 
     nb = read_notebook(path)
+    nb.cells.extend(nbformat.v4.new_code_cell(source) for source in extra_cells)
     kernel_env = dict(os.environ if env is None else env)
     client = NotebookClient(
         nb,
