@@ -1,0 +1,268 @@
+"""Checks of lesson 05 (internal search): one ``check_<exercise>(fn)`` per exercise.
+
+Each check runs the learner's function on fixed-seed mazes (or data), compares it with mesakit's
+own implementation (``mazes.distance_map``, ``RecurrentPlanner``, ``planner.solve_rate``,
+``probe.fit_ridge``...) and, when they differ, names the likely mistake by matching the output
+against known wrong implementations.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from typing import Callable
+
+import torch
+
+from .. import models
+from ..mazes import GOAL, START, WALL, Mazes, generate_mazes
+from ..planner import PlannerConfig, RecurrentPlanner, solve_rate, solve_rate_by_length
+from ..probe import fit_ridge, r2_score
+from .core import call, expect_close, expect_tensor, passed
+
+__all__ = [
+    "check_bfs_distance",
+    "check_run_planner",
+    "check_solve_rates",
+    "check_fit_ridge",
+    "check_r_squared",
+    "check_solve_rate_by_length",
+]
+
+
+def _bfs(maze: torch.Tensor, source: int = GOAL, diagonal: bool = False, wall_value: float = -1.0, first: int = 0):
+    """A plain BFS with knobs that reproduce the usual mistakes (wrong source, diagonals, ...)."""
+    walls = maze[WALL]
+    H, W = walls.shape
+    dist = torch.full((H, W), float("inf"), dtype=torch.float64)
+    r, c = (int(i) for i in torch.nonzero(maze[source])[0])
+    dist[r, c] = first
+    queue = deque([(r, c)])
+    moves = [(-1, 0), (1, 0), (0, -1), (0, 1)] + ([(-1, -1), (-1, 1), (1, -1), (1, 1)] if diagonal else [])
+    while queue:
+        r, c = queue.popleft()
+        for dr, dc in moves:
+            nr, nc = r + dr, c + dc
+            if 0 <= nr < H and 0 <= nc < W and walls[nr, nc] == 0 and dist[nr, nc] == float("inf"):
+                dist[nr, nc] = dist[r, c] + 1
+                queue.append((nr, nc))
+    return torch.where(torch.isinf(dist), torch.tensor(wall_value, dtype=torch.float64), dist)
+
+
+def _scalar(value, name: str) -> float:
+    if isinstance(value, torch.Tensor) and value.numel() == 1:
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise AssertionError(f"{name} should return a number (a Python float), got {type(value).__name__}")
+    if not math.isfinite(value):
+        raise AssertionError(f"{name} returned {value}; look for a division by zero")
+    return float(value)
+
+
+# ---------------------------------------------------------------------------------------------
+# 1. Ground truth: breadth-first search
+
+
+def check_bfs_distance(bfs_distance_fn: Callable) -> None:
+    """``bfs_distance(maze (3, H, W)) -> (H, W)``: steps to the goal, -1 on walls."""
+    for size, seed, index in ((5, 0, 0), (5, 1, 3), (7, 2, 1)):
+        mazes = generate_mazes(4, size, seed)
+        maze = mazes.inputs[index]
+        out = call(bfs_distance_fn, maze.clone(), name="bfs_distance")
+        expect_close(
+            out, mazes.distances[index].double(), "bfs_distance",
+            diagnoses=[
+                (_bfs(maze, source=START), "these are distances from the START; the value map counts steps to the GOAL"),
+                (_bfs(maze, diagonal=True), "you allowed diagonal moves; only up, down, left and right are moves"),
+                (_bfs(maze, wall_value=0.0), "walls should hold -1 (no distance), not 0"),
+                (_bfs(maze, wall_value=float("inf")).clamp(max=1e9), "walls should hold -1 (no distance), not infinity"),
+                (_bfs(maze, first=1), "off by one: the goal itself is 0 steps from the goal"),
+            ],
+            atol=1e-9,
+        )  # fmt: skip
+    passed("bfs_distance matches mesakit.mazes.distance_map on mazes of 5×5 and 7×7 cells")
+
+
+# ---------------------------------------------------------------------------------------------
+# 2. The planner's iteration loop
+
+
+def _untrained_planner(seed: int = 0) -> RecurrentPlanner:
+    torch.manual_seed(seed)
+    model = RecurrentPlanner(PlannerConfig(channels=8, iterations=5)).double().eval()
+    with torch.no_grad():  # larger weights than the default init, so each iteration visibly changes the output
+        for p in model.parameters():
+            p.mul_(3.0)
+    return model
+
+
+def check_run_planner(run_planner_fn: Callable) -> None:
+    """``run_planner(model, mazes (B, 3, H, W), iterations) -> logits (B, H, W)``; iterations < 1 refused."""
+    model = _untrained_planner()
+    mazes = generate_mazes(6, 5, 3).inputs.double()
+    with torch.no_grad():
+        states = [model.initial_state(mazes)]
+        for _ in range(8):
+            states.append(model.step(states[-1], mazes))
+        for k in (1, 3, 6):
+            out = call(run_planner_fn, model, mazes.clone(), k, name="run_planner")
+            expect_close(
+                out, model(mazes, iterations=k), f"run_planner(..., iterations={k})",
+                diagnoses=[
+                    (model.readout(states[k - 1]), f"you ran {k - 1} iterations instead of {k} (off by one: range(iterations) runs exactly `iterations` steps)"),
+                    (model.readout(states[k + 1]), f"you ran {k + 1} iterations instead of {k} (off by one)"),
+                    (model.readout(states[0]), "the output ignores the iterations: read out the state after the loop, not the initial one"),
+                ],
+                atol=1e-8,
+            )  # fmt: skip
+    # A different maze size must work too (the network is fully convolutional).
+    big = generate_mazes(2, 7, 4).inputs.double()
+    with torch.no_grad():
+        expect_close(call(run_planner_fn, model, big, 2, name="run_planner"), model(big, iterations=2), "run_planner on 7×7-cell mazes", atol=1e-8)
+    for bad in (0, -1):
+        try:
+            run_planner_fn(model, mazes, bad)
+        except ValueError:
+            continue
+        except NotImplementedError:
+            raise AssertionError("run_planner is not implemented yet: replace `raise NotImplementedError()` with your code") from None
+        except Exception as err:
+            raise AssertionError(f"run_planner(..., iterations={bad}) raised {type(err).__name__}; raise a ValueError instead") from None
+        raise AssertionError(f"run_planner(..., iterations={bad}) should refuse with a ValueError: a planner needs at least one iteration")
+    passed("run_planner matches RecurrentPlanner for 1, 3 and 6 iterations and refuses iterations < 1")
+
+
+# ---------------------------------------------------------------------------------------------
+# 3. The thinking-time curve
+
+
+def _solved_wrong(model, mazes: Mazes, k: int) -> dict[str, float]:
+    with torch.no_grad():
+        logits = model(mazes.inputs, iterations=k)
+    pred = (logits > 0).float()
+    truth = mazes.paths
+    return {
+        "per_square": (pred == truth).float().mean().item(),
+        "half": ((logits > 0.5).float() == truth).flatten(1).all(1).float().mean().item(),
+        "recall": ((pred >= truth).flatten(1).all(1)).float().mean().item(),
+    }
+
+
+def check_solve_rates(solve_rates_fn: Callable) -> None:
+    """``solve_rates(model, mazes, iterations: list[int]) -> (len(iterations),)`` fraction solved exactly."""
+    model = models.load_pretrained("planner_recurrent")
+    mazes = generate_mazes(200, 5, 11)
+    ks = [1, 4, 8, 16]
+    out = call(solve_rates_fn, model, mazes, ks, name="solve_rates")
+    expected = torch.tensor([solve_rate(model, mazes, k) for k in ks], dtype=torch.float64)
+    wrong = [_solved_wrong(model, mazes, k) for k in ks]
+    expect_close(
+        out, expected, "solve_rates",
+        diagnoses=[
+            (torch.tensor([w["per_square"] for w in wrong]), "that is the fraction of correct SQUARES; a maze counts as solved only if every square is right"),
+            (torch.tensor([w["half"] for w in wrong]), "the model returns logits: threshold them at 0 (logits > 0), not at 0.5"),
+            (torch.tensor([w["recall"] for w in wrong]), "you only checked that the path's squares are predicted; extra squares marked as path must also count as a failure"),
+        ],
+        atol=1e-6,
+    )  # fmt: skip
+    passed("solve_rates matches mesakit.planner.solve_rate for 1, 4, 8 and 16 iterations")
+
+
+# ---------------------------------------------------------------------------------------------
+# 4. The probe
+
+
+def _regression_data(seed: int, n: int = 300, c: int = 6):
+    g = torch.Generator().manual_seed(seed)
+    X = torch.randn(n, c, generator=g, dtype=torch.float64) * 2 + 1.5  # non-zero mean: the intercept matters
+    w = torch.randn(c, generator=g, dtype=torch.float64)
+    y = X @ w + 4.0 + 0.5 * torch.randn(n, generator=g, dtype=torch.float64)
+    return X, y
+
+
+def _unpack_probe(out, c: int) -> tuple[torch.Tensor, float]:
+    if not (isinstance(out, tuple) and len(out) == 2):
+        raise AssertionError(f"fit_ridge should return a tuple (weight (C,), bias), got {type(out).__name__}")
+    weight = expect_tensor(out[0], (c,), "fit_ridge's weight")
+    return weight, _scalar(out[1], "fit_ridge's bias")
+
+
+def check_fit_ridge(fit_ridge_fn: Callable) -> None:
+    """``fit_ridge(features (N, C), targets (N,), alpha) -> (weight (C,), bias)``."""
+    for seed, alpha in ((0, 30.0), (1, 300.0)):
+        X, y = _regression_data(seed)
+        weight, bias = _unpack_probe(call(fit_ridge_fn, X.clone(), y.clone(), alpha, name="fit_ridge"), X.shape[1])
+        ref = fit_ridge(X, y, alpha)
+        ones = torch.cat([X, torch.ones(len(X), 1, dtype=X.dtype)], 1)
+        no_intercept = torch.linalg.solve(X.T @ X + alpha * torch.eye(X.shape[1], dtype=X.dtype), X.T @ y)
+        penalised = torch.linalg.solve(ones.T @ ones + alpha * torch.eye(X.shape[1] + 1, dtype=X.dtype), ones.T @ y)
+        ols = fit_ridge(X, y, 0.0)
+        both = torch.cat([weight.double(), torch.tensor([bias], dtype=torch.float64)])
+        expect_close(
+            both, torch.cat([ref.weight, torch.tensor([ref.bias], dtype=torch.float64)]), f"fit_ridge (alpha={alpha})",
+            diagnoses=[
+                (torch.cat([no_intercept, torch.zeros(1, dtype=X.dtype)]), "there is no intercept: centre X and y (or add a bias) so the probe can fit a constant offset"),
+                (penalised, "the bias is penalised too: centre X and y and penalise only the weights"),
+                (torch.cat([ols.weight, torch.tensor([ols.bias], dtype=torch.float64)]), "alpha is ignored: ridge adds alpha·I to XᵀX"),
+            ],
+            rtol=1e-5, atol=1e-7,
+        )  # fmt: skip
+    passed("fit_ridge matches mesakit.probe.fit_ridge (weights and intercept)")
+
+
+def check_r_squared(r_squared_fn: Callable) -> None:
+    """``r_squared(predictions (N,), targets (N,)) -> float``, ``1 - SS_res / SS_tot``."""
+    g = torch.Generator().manual_seed(5)
+    t = torch.randn(200, generator=g, dtype=torch.float64) * 3 + 10
+    for p in (t + torch.randn(200, generator=g, dtype=torch.float64), 0.5 * t + 2, t.mean().expand(200).clone()):
+        out = _scalar(call(r_squared_fn, p.clone(), t.clone(), name="r_squared"), "r_squared")
+        expected = r2_score(p, t)
+        if math.isclose(out, expected, rel_tol=1e-6, abs_tol=1e-9):
+            continue
+        sse = ((t - p) ** 2).sum().item()
+        wrongs = [
+            (1 - ((t - p) ** 2).mean().item(), "you used 1 - MSE; divide the residual sum of squares by the total sum of squares around the mean"),
+            (1 - sse / (t**2).sum().item(), "SS_tot must be taken around the targets' MEAN, not around 0"),
+            (torch.corrcoef(torch.stack([p, t]))[0, 1].item() ** 2 if p.std() > 0 else float("nan"), "that is the squared correlation; R² of a probe is 1 - SS_res/SS_tot, which also punishes a wrong scale or offset"),
+            (1 - sse / ((p - p.mean()) ** 2).sum().item() if p.std() > 0 else float("nan"), "SS_tot is computed from the TARGETS, not from the predictions"),
+        ]  # fmt: skip
+        for value, message in wrongs:
+            if math.isclose(out, value, rel_tol=1e-6, abs_tol=1e-9):
+                raise AssertionError(f"r_squared: {message}")
+        raise AssertionError(f"r_squared returned {out:.6g}, expected {expected:.6g}")
+    passed("r_squared matches 1 - SS_res/SS_tot (a good probe, a biased one and the constant mean)")
+
+
+# ---------------------------------------------------------------------------------------------
+# 5. The feed-forward baseline
+
+
+def check_solve_rate_by_length(solve_rate_by_length_fn: Callable) -> None:
+    """``solve_rate_by_length(model, mazes, edges, iterations=None) -> (len(edges) - 1,)``."""
+    model = models.load_pretrained("planner_feedforward")
+    mazes = generate_mazes(300, 5, 13)
+    edges = [2, 6, 12, 20, 50]
+    out = call(solve_rate_by_length_fn, model, mazes, edges, name="solve_rate_by_length")
+    expected = solve_rate_by_length(model, mazes, edges)
+    from ..planner import solved
+
+    ok = solved(model, mazes).float()
+    squares = mazes.paths.flatten(1).sum(1)
+
+    def binned(lengths, closed=False):
+        rates = []
+        for lo, hi in zip(edges, edges[1:]):
+            inside = (lengths >= lo) & ((lengths <= hi) if closed else (lengths < hi))
+            rates.append(ok[inside].mean() if inside.any() else torch.tensor(float("nan")))
+        return torch.stack(rates)
+
+    expect_close(
+        out, expected, "solve_rate_by_length",
+        diagnoses=[
+            (binned(squares), "off by one: a path's LENGTH is its number of steps, one less than its number of squares"),
+            (binned(squares - 1, closed=True), "bins are half-open: edges[i] <= length < edges[i+1], so a length equal to the upper edge goes to the next bin"),
+            (torch.full_like(expected, ok.mean().item()), "every bin holds the overall solve rate; select the mazes whose length falls in each bin"),
+        ],
+        atol=1e-6,
+    )  # fmt: skip
+    passed("solve_rate_by_length matches mesakit.planner.solve_rate_by_length")

@@ -1,0 +1,148 @@
+"""``mesakit reproduce thinking-time``: a weight-shared recurrent planner trained on small mazes
+shows the fingerprints of search (Schwarzschild et al. 2021; Bansal et al. 2022; Guez et al. 2019).
+
+We train :class:`mesakit.planner.RecurrentPlanner` on 5×5-cell mazes through the course's one
+training loop (``mesakit.train.train``) with a custom ``forward``: each step runs a random number of
+iterations between half and all of the trained count, back-propagating through only the last
+``TRAIN_ITERATIONS // 2`` of them (truncated back-propagation, cheaper and, as in Bansal et al.'s
+progressive loss, it teaches each iteration to *improve* the current state rather than count steps).
+Then we measure, on held-out mazes: the solve rate for 1..2× the trained iterations, the same on
+larger 7×7-cell mazes, a feed-forward baseline of similar size, and a ridge probe's R² for the BFS
+distance to the goal read from the hidden state.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import torch
+from torch.nn import functional as F
+
+from .. import models
+from ..mazes import MazeConfig, generate_mazes
+from ..planner import FeedForwardConfig, FeedForwardPlanner, PlannerConfig, RecurrentPlanner, solve_rate
+from ..probe import probe_value_map
+from ..train import TrainConfig, train
+
+TRAIN_SIZE = 5  # cells per side of the training mazes (11×11 grid)
+LARGE_SIZE = 7  # cells per side of the "larger" test mazes (15×15 grid)
+TRAIN_LOOPS = 0  # extra loops in the training mazes (0 = perfect mazes)
+CHANNELS = 16
+TRAIN_ITERATIONS = 16
+STEPS = 1000
+BATCH = 32
+LR = 2e-3
+EVAL_SEED = 50_021  # held-out mazes: seeds the training sampler never draws (it draws from 2**20 upwards)
+N_EVAL, N_LARGE, N_PROBE = 1000, 500, 300
+
+
+def iteration_grid(trained: int = TRAIN_ITERATIONS) -> list[int]:
+    """Iteration counts we evaluate: 1 to 2× the trained count, ascending."""
+    step = max(trained // 4, 1)
+    return sorted({1, 2, *range(step, 2 * trained + 1, step), 2 * trained})
+
+
+def path_loss(logits: torch.Tensor, paths: torch.Tensor) -> torch.Tensor:
+    """Binary cross-entropy of "on the path" over every square. Shapes ``(B, H, W)`` twice."""
+    return F.binary_cross_entropy_with_logits(logits, paths)
+
+
+def maze_sampler(config: MazeConfig):
+    """``sample(batch, generator) -> (mazes, paths)`` drawing fresh mazes for :func:`mesakit.train.train`."""
+
+    def sample(batch: int, generator: torch.Generator):
+        seed = int(torch.randint(2**20, 2**40, (1,), generator=generator))
+        m = generate_mazes(batch, config, seed)
+        return m.inputs, m.paths
+
+    return sample
+
+
+def thinking_forward(trained: int = TRAIN_ITERATIONS):
+    """A ``forward`` for :func:`mesakit.train.train`: a random count of iterations in
+    ``[trained/2, trained]``, gradients through the last ``trained // 2`` only."""
+    window = max(trained // 2, 1)
+
+    def forward(model: RecurrentPlanner, mazes: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        total = int(torch.randint(window, trained + 1, (1,), generator=generator))
+        h = model.initial_state(mazes)
+        with torch.no_grad():  # the first iterations only set up the state
+            for _ in range(total - window):
+                h = model.step(h, mazes)
+        for _ in range(window):
+            h = model.step(h, mazes)
+        return model.readout(h)
+
+    return forward
+
+
+def train_planner(seed: int = 0, steps: int = STEPS, progress: bool = True):
+    """Train a :class:`RecurrentPlanner`; returns ``(model, history)``."""
+    torch.manual_seed(seed)
+    model = RecurrentPlanner(PlannerConfig(channels=CHANNELS, iterations=TRAIN_ITERATIONS))
+    config = TrainConfig(steps=steps, batch_size=BATCH, lr=LR, seed=seed, grad_clip=1.0, progress=progress)
+    history = train(model, maze_sampler(MazeConfig(TRAIN_SIZE, loops=TRAIN_LOOPS)), config,
+                    loss_fn=path_loss, forward=thinking_forward(TRAIN_ITERATIONS))  # fmt: skip
+    return model, history
+
+
+def train_feedforward(seed: int = 0, steps: int = STEPS, progress: bool = True):
+    """Train the :class:`FeedForwardPlanner` baseline on the same mazes; returns ``(model, history)``."""
+    torch.manual_seed(seed)
+    model = FeedForwardPlanner(FeedForwardConfig(channels=CHANNELS, depth=4))
+    config = TrainConfig(steps=steps, batch_size=BATCH, lr=LR, seed=seed, grad_clip=1.0, progress=progress)
+    history = train(model, maze_sampler(MazeConfig(TRAIN_SIZE, loops=TRAIN_LOOPS)), config, loss_fn=path_loss)
+    return model, history
+
+
+def evaluate(planner, feedforward, iterations: list[int] | None = None) -> dict:
+    """Every figure of the experiment, on held-out mazes."""
+    iterations = iterations or iteration_grid(planner.config.iterations)
+    test = generate_mazes(N_EVAL, TRAIN_SIZE, EVAL_SEED)
+    large = generate_mazes(N_LARGE, LARGE_SIZE, EVAL_SEED + 1)
+    fit, held_out = generate_mazes(N_PROBE, TRAIN_SIZE, EVAL_SEED + 2), generate_mazes(N_PROBE, TRAIN_SIZE, EVAL_SEED + 3)
+    _, r2 = probe_value_map(planner, fit, held_out, planner.config.iterations)
+    return {
+        "iterations": iterations,
+        "solve_rate": [solve_rate(planner, test, k) for k in iterations],
+        "trained_iterations": planner.config.iterations,
+        "larger_maze_solve_rate": [solve_rate(planner, large, k) for k in iterations],
+        "feedforward_solve_rate": solve_rate(feedforward, test),
+        "probe_r2": r2,
+    }
+
+
+def run(seed: int = 0, steps: int | None = None, progress: bool = True, save: Path | None = None) -> dict:
+    torch.set_num_threads(1)
+    cpu = time.process_time()
+    planner, history = train_planner(seed, steps or STEPS, progress)
+    train_cpu = time.process_time() - cpu
+    feedforward, _ = train_feedforward(seed, steps or STEPS, progress)
+    if save:
+        models.save(planner, save)
+    return {**evaluate(planner, feedforward), "train_seconds": history.seconds, "train_cpu_seconds": train_cpu}
+
+
+def write_pretrained(folder: Path) -> list[Path]:
+    """Train both planners with seed 0 and write ``planner_recurrent.pt`` and ``planner_feedforward.pt``."""
+    torch.set_num_threads(1)
+    planner, _ = train_planner(0, STEPS, progress=True)
+    feedforward, _ = train_feedforward(0, STEPS, progress=True)
+    folder = Path(folder)
+    return [models.save(planner, folder / "planner_recurrent.pt"), models.save(feedforward, folder / "planner_feedforward.pt")]
+
+
+def describe(r: dict) -> str:
+    T = r["trained_iterations"]
+    lines = [f"Recurrent maze planner, trained with {T} iterations on {TRAIN_SIZE}×{TRAIN_SIZE}-cell mazes",
+             f"  iterations   solve rate ({TRAIN_SIZE}×{TRAIN_SIZE})   solve rate ({LARGE_SIZE}×{LARGE_SIZE}, larger)"]  # fmt: skip
+    for k, a, b in zip(r["iterations"], r["solve_rate"], r["larger_maze_solve_rate"]):
+        lines.append(f"  {k:10d}   {a:19.3f}   {b:21.3f}" + ("   (trained)" if k == T else ""))
+    lines += [
+        f"  feed-forward baseline (no iterations)   {r['feedforward_solve_rate']:.3f}",
+        f"  probe R² (hidden state -> distance to goal)   {r['probe_r2']:.3f}",
+        f"  training time   {r['train_seconds']:.1f} s wall, {r['train_cpu_seconds']:.1f} s CPU (one thread)",
+        "  papers: Schwarzschild et al. 2021, Bansal et al. 2022 (deep thinking nets on 9×9+ mazes, 30 iterations)",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,178 @@
+"""Maze planners for lesson 05: a weight-shared recurrent network that searches, and a feed-forward
+baseline of similar size that cannot.
+
+``RecurrentPlanner`` (after Schwarzschild et al. 2021 and Bansal et al. 2022, "deep thinking"
+networks) embeds the maze, then applies **the same** convolutional block ``iterations`` times, the
+number chosen at call time. Each iteration sees the maze again ("recall", input injection), and its
+hidden state is zeroed on wall squares, so information can only travel along corridors, one square
+per convolution. A 1×1 head reads out, for every square, the logit of "this square is on the
+shortest path". Because each step is local, solving a maze takes as many iterations as the
+information needs to cross it: more iterations at test time let the same weights solve larger mazes.
+
+``FeedForwardPlanner`` has the same parts but distinct weights per layer and a fixed depth: its
+reach is bounded by its receptive field, whatever ``iterations`` it is given.
+
+Both map mazes ``(B, 3, H, W)`` (walls, start, goal; see ``mesakit.mazes``) to logits ``(B, H, W)``
+and work for any grid size. Training lives in ``mesakit.experiments.thinking_time``; probes in
+``mesakit.probe``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from . import models
+from .mazes import WALL, Mazes, check_mazes
+
+
+def check_iterations(iterations: int) -> int:
+    if isinstance(iterations, bool) or not isinstance(iterations, int) or iterations < 1:
+        raise ValueError(f"iterations must be an integer >= 1 (the number of thinking steps), got {iterations!r}")
+    return iterations
+
+
+@dataclass(frozen=True)
+class PlannerConfig:
+    channels: int = 24  # width C of the hidden state (B, C, H, W)
+    iterations: int = 20  # default number of iterations (the count used in training)
+
+    def __post_init__(self) -> None:
+        if self.channels < 1:
+            raise ValueError(f"channels must be >= 1, got {self.channels}")
+        check_iterations(self.iterations)
+
+
+class _Block(nn.Module):
+    """One thinking step: ``h <- open · relu(conv2(relu(conv1([h, maze]))))``."""
+
+    def __init__(self, channels: int):
+        super().__init__()
+        self.conv1 = nn.Conv2d(channels + 3, channels, 3, padding=1)
+        self.conv2 = nn.Conv2d(channels, channels, 3, padding=1)
+
+    def forward(self, h: torch.Tensor, x: torch.Tensor, open_: torch.Tensor) -> torch.Tensor:
+        z = F.relu(self.conv1(torch.cat([h, x], dim=1)))  # recall: the maze is injected every step
+        return F.relu(self.conv2(z)) * open_  # walls hold nothing, so signals travel along corridors
+
+
+@models.register
+class RecurrentPlanner(nn.Module):
+    """The same block applied ``iterations`` times. ``model(mazes, iterations) -> logits (B, H, W)``."""
+
+    Config = PlannerConfig
+
+    def __init__(self, config: PlannerConfig = PlannerConfig()):
+        super().__init__()
+        self.config = config
+        C = config.channels
+        self.embed = nn.Conv2d(3, C, 3, padding=1)
+        self.block = _Block(C)
+        self.head = nn.Conv2d(C, 1, 1)
+
+    def initial_state(self, x: torch.Tensor) -> torch.Tensor:
+        """The hidden state before the first iteration, ``(B, C, H, W)``."""
+        return F.relu(self.embed(x)) * (1 - x[:, WALL : WALL + 1])
+
+    def step(self, h: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """One iteration of the shared block: ``(B, C, H, W) -> (B, C, H, W)``."""
+        return self.block(h, x, 1 - x[:, WALL : WALL + 1])
+
+    def readout(self, h: torch.Tensor) -> torch.Tensor:
+        """Logits ``(B, H, W)`` of "on the shortest path" from a hidden state ``(B, C, H, W)``."""
+        return self.head(h)[:, 0]
+
+    def forward(self, mazes: torch.Tensor, iterations: int | None = None) -> torch.Tensor:
+        """Shapes: ``mazes (B, 3, H, W)`` -> logits ``(B, H, W)``; ``iterations`` defaults to the config's."""
+        return self.readout(self.hidden_states(mazes, iterations)[-1])
+
+    def hidden_states(self, mazes: torch.Tensor, iterations: int | None = None) -> list[torch.Tensor]:
+        """The hidden state after each iteration: a list of ``iterations`` tensors ``(B, C, H, W)``."""
+        x = check_mazes(mazes).to(self.embed.weight.dtype)
+        K = check_iterations(self.config.iterations if iterations is None else iterations)
+        h = self.initial_state(x)
+        states = []
+        for _ in range(K):
+            h = self.step(h, x)
+            states.append(h)
+        return states
+
+
+@dataclass(frozen=True)
+class FeedForwardConfig:
+    channels: int = 24  # width of every layer
+    depth: int = 4  # distinct blocks applied once each (no weight sharing, no iteration)
+
+    def __post_init__(self) -> None:
+        if self.channels < 1 or self.depth < 1:
+            raise ValueError(f"channels and depth must be >= 1, got {self.channels} and {self.depth}")
+
+
+@models.register
+class FeedForwardPlanner(nn.Module):
+    """The no-search baseline: ``depth`` distinct blocks, each applied once; ``iterations`` is ignored."""
+
+    Config = FeedForwardConfig
+
+    def __init__(self, config: FeedForwardConfig = FeedForwardConfig()):
+        super().__init__()
+        self.config = config
+        C = config.channels
+        self.embed = nn.Conv2d(3, C, 3, padding=1)
+        self.blocks = nn.ModuleList(_Block(C) for _ in range(config.depth))
+        self.head = nn.Conv2d(C, 1, 1)
+
+    def forward(self, mazes: torch.Tensor, iterations: int | None = None) -> torch.Tensor:
+        """Shapes: ``mazes (B, 3, H, W)`` -> logits ``(B, H, W)``. ``iterations`` is accepted and ignored."""
+        if iterations is not None:
+            check_iterations(iterations)
+        x = check_mazes(mazes).to(self.embed.weight.dtype)
+        open_ = 1 - x[:, WALL : WALL + 1]
+        h = F.relu(self.embed(x)) * open_
+        for block in self.blocks:
+            h = block(h, x, open_)
+        return self.head(h)[:, 0]
+
+
+def predict_paths(model: nn.Module, mazes: torch.Tensor | Mazes, iterations: int | None = None, batch_size: int = 500) -> torch.Tensor:
+    """The predicted path ``(B, H, W)`` (1 where ``logits > 0``), computed in batches without gradients."""
+    x = mazes.inputs if isinstance(mazes, Mazes) else check_mazes(mazes)
+    outs = []
+    with torch.no_grad():
+        for i in range(0, x.shape[0], batch_size):
+            outs.append((model(x[i : i + batch_size], iterations=iterations) > 0).float())
+    return torch.cat(outs)
+
+
+def solved(model: nn.Module, mazes: Mazes, iterations: int | None = None) -> torch.Tensor:
+    """Which mazes the model solves, ``(B,)`` bool: the predicted path equals the true one on every square."""
+    if not isinstance(mazes, Mazes):
+        raise ValueError("needs a Mazes batch (from mesakit.mazes.generate_mazes) with its true paths")
+    if iterations is not None:
+        check_iterations(iterations)
+    predicted = predict_paths(model, mazes, iterations)
+    return (predicted == mazes.paths).flatten(1).all(dim=1)
+
+
+def solve_rate(model: nn.Module, mazes: Mazes, iterations: int | None = None) -> float:
+    """Fraction of ``mazes`` whose predicted path (``logits > 0``) equals the true path on every square."""
+    return solved(model, mazes, iterations).float().mean().item()
+
+
+def solve_rate_by_length(model: nn.Module, mazes: Mazes, edges: list[int], iterations: int | None = None) -> torch.Tensor:
+    """Solve rate per bin of path length (steps from start to goal), ``(len(edges) - 1,)``.
+
+    Bin ``i`` holds the mazes with ``edges[i] <= length < edges[i+1]``; an empty bin gives NaN.
+    """
+    if len(edges) < 2 or any(a >= b for a, b in zip(edges, edges[1:])):
+        raise ValueError(f"edges must be at least two increasing numbers, got {edges}")
+    ok = solved(model, mazes, iterations).float()
+    lengths = mazes.paths.flatten(1).sum(dim=1) - 1
+    rates = []
+    for lo, hi in zip(edges, edges[1:]):
+        inside = (lengths >= lo) & (lengths < hi)
+        rates.append(ok[inside].mean() if inside.any() else torch.tensor(float("nan")))
+    return torch.stack(rates)

@@ -1,0 +1,166 @@
+"""Maze planners, the probe and the thinking-time experiment's pieces: shapes, contracts, bad input."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from mesakit import models
+from mesakit.experiments import EXPERIMENTS
+from mesakit.experiments import thinking_time as tt
+from mesakit.mazes import generate_mazes
+from mesakit.planner import (
+    FeedForwardConfig, FeedForwardPlanner, PlannerConfig, RecurrentPlanner, predict_paths, solve_rate,
+    solve_rate_by_length, solved,
+)  # fmt: skip
+from mesakit.probe import RidgeProbe, fit_ridge, open_square_features, probe_value_map, r2_score
+
+torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="module")
+def mazes():
+    return generate_mazes(12, 5, seed=0)
+
+
+def test_recurrent_shapes_and_iterations(mazes):
+    torch.manual_seed(0)
+    model = RecurrentPlanner(PlannerConfig(channels=8, iterations=3))
+    out = model(mazes.inputs)
+    assert out.shape == (12, 11, 11)
+    states = model.hidden_states(mazes.inputs, 5)
+    assert len(states) == 5 and all(h.shape == (12, 8, 11, 11) for h in states)
+    assert torch.allclose(model(mazes.inputs, iterations=5), model.readout(states[-1]))
+    # the default count is the config's, and different counts give different outputs
+    assert torch.equal(model(mazes.inputs), model(mazes.inputs, iterations=3))
+    assert not torch.allclose(model(mazes.inputs, iterations=1), model(mazes.inputs, iterations=5))
+    # walls hold no hidden state: signals travel along corridors only
+    walls = mazes.inputs[:, 0:1].expand_as(states[-1]) > 0
+    assert (states[-1][walls] == 0).all()
+
+
+def test_any_grid_size():
+    torch.manual_seed(0)
+    model = RecurrentPlanner(PlannerConfig(channels=4, iterations=2))
+    big = generate_mazes(2, 9, seed=1)
+    assert model(big.inputs).shape == (2, 19, 19)
+    assert FeedForwardPlanner(FeedForwardConfig(channels=4)).forward(big.inputs).shape == (2, 19, 19)
+
+
+def test_feedforward_ignores_iterations(mazes):
+    torch.manual_seed(0)
+    ff = FeedForwardPlanner(FeedForwardConfig(channels=8, depth=2))
+    assert torch.equal(ff(mazes.inputs), ff(mazes.inputs, iterations=7))
+    with pytest.raises(ValueError, match="iterations"):
+        ff(mazes.inputs, iterations=0)
+
+
+@pytest.mark.parametrize("bad", [0, -3, 1.5, True])
+def test_bad_iterations_refused(mazes, bad):
+    model = RecurrentPlanner(PlannerConfig(channels=4, iterations=2))
+    with pytest.raises(ValueError, match="iterations must be an integer >= 1"):
+        model(mazes.inputs, iterations=bad)
+    with pytest.raises(ValueError, match="iterations"):
+        model.hidden_states(mazes.inputs, bad)
+
+
+def test_bad_mazes_refused(mazes):
+    model = RecurrentPlanner(PlannerConfig(channels=4, iterations=2))
+    with pytest.raises(ValueError, match=r"\(B, 3, H, W\)"):
+        model(torch.zeros(2, 1, 11, 11))
+    no_goal = mazes.inputs.clone()
+    no_goal[:, 2] = 0
+    with pytest.raises(ValueError, match="goal"):
+        model(no_goal)
+    with pytest.raises(ValueError, match="Mazes batch"):
+        solve_rate(model, mazes.inputs)
+    with pytest.raises(ValueError):
+        PlannerConfig(iterations=0)
+    with pytest.raises(ValueError):
+        FeedForwardConfig(depth=0)
+
+
+def test_solve_rate_counts_exact_matches(mazes):
+    class Oracle(torch.nn.Module):
+        """Returns the true path's logits for the first 9 mazes and one wrong square for the rest."""
+
+        def forward(self, x, iterations=None):
+            logits = mazes.paths[: len(x)] * 20 - 10
+            logits[9:, 0, 0] = 10.0  # one extra square marked as path
+            return logits
+
+    oracle = Oracle()
+    assert solve_rate(oracle, mazes) == pytest.approx(9 / 12)
+    assert solved(oracle, mazes).tolist() == [True] * 9 + [False] * 3
+    assert torch.equal(predict_paths(oracle, mazes)[:9], mazes.paths[:9])
+    lengths = mazes.paths.sum((1, 2)) - 1
+    rates = solve_rate_by_length(oracle, mazes, [0, 100])
+    assert rates.shape == (1,) and rates[0] == pytest.approx(9 / 12)
+    assert torch.isnan(solve_rate_by_length(oracle, mazes, [100, 200]))[0]
+    assert int(lengths.min()) >= 1
+    with pytest.raises(ValueError, match="edges"):
+        solve_rate_by_length(oracle, mazes, [5])
+
+
+def test_save_load_roundtrip(tmp_path, mazes):
+    torch.manual_seed(1)
+    model = RecurrentPlanner(PlannerConfig(channels=6, iterations=4))
+    loaded = models.load(models.save(model, tmp_path / "p.pt"))
+    assert isinstance(loaded, RecurrentPlanner) and loaded.config == model.config
+    assert torch.allclose(loaded(mazes.inputs, 3), model(mazes.inputs, 3))
+    assert "mesakit.planner" in models.MODEL_MODULES
+
+
+def test_shipped_checkpoints_load(mazes):
+    planner = models.load_pretrained("planner_recurrent")
+    feedforward = models.load_pretrained("planner_feedforward")
+    assert isinstance(planner, RecurrentPlanner) and isinstance(feedforward, FeedForwardPlanner)
+    assert planner(mazes.inputs).shape == feedforward(mazes.inputs).shape == (12, 11, 11)
+
+
+def test_ridge_probe_recovers_a_linear_map():
+    g = torch.Generator().manual_seed(0)
+    X = torch.randn(500, 5, generator=g, dtype=torch.float64)
+    w = torch.tensor([1.0, -2.0, 0.5, 0.0, 3.0], dtype=torch.float64)
+    y = X @ w + 7.0
+    probe = fit_ridge(X, y, alpha=1e-6)
+    assert torch.allclose(probe.weight, w, atol=1e-5) and probe.bias == pytest.approx(7.0, abs=1e-5)
+    assert r2_score(probe.predict(X), y) == pytest.approx(1.0)
+    assert r2_score(torch.full_like(y, y.mean().item()), y) == pytest.approx(0.0, abs=1e-12)
+    shrunk = fit_ridge(X, y, alpha=1e4)
+    assert shrunk.weight.norm() < probe.weight.norm()
+    with pytest.raises(ValueError, match="alpha"):
+        fit_ridge(X, y, alpha=-1)
+    with pytest.raises(ValueError, match=r"\(N, C\)"):
+        fit_ridge(X, y[:-1])
+    with pytest.raises(ValueError, match="constant"):
+        r2_score(y, torch.ones_like(y))
+
+
+def test_probe_on_a_planner(mazes):
+    torch.manual_seed(0)
+    model = RecurrentPlanner(PlannerConfig(channels=6, iterations=3))
+    probe, r2 = probe_value_map(model, mazes[:6], mazes[6:], 3)
+    assert isinstance(probe, RidgeProbe) and probe.weight.shape == (6,) and r2 <= 1.0
+    X, y = open_square_features(model.hidden_states(mazes.inputs, 2)[-1].detach(), mazes)
+    assert X.shape == (12 * 49, 6) and y.shape == (12 * 49,)
+    values = probe.value_map(model.hidden_states(mazes.inputs, 2)[-1].detach(), mazes.inputs)
+    assert values.shape == (12, 11, 11) and torch.isnan(values[mazes.inputs[:, 0] > 0]).all()
+
+
+def test_experiment_pieces():
+    assert "thinking-time" in EXPERIMENTS
+    grid = tt.iteration_grid(16)
+    assert grid[0] == 1 and grid[-1] == 32 and grid == sorted(grid) and 16 in grid
+    sample = tt.maze_sampler(tt.MazeConfig(5))
+    x, y = sample(4, torch.Generator().manual_seed(0))
+    assert x.shape == (4, 3, 11, 11) and y.shape == (4, 11, 11)
+    model = RecurrentPlanner(PlannerConfig(channels=4, iterations=4))
+    out = tt.thinking_forward(4)(model, x, torch.Generator().manual_seed(0))
+    assert out.shape == (4, 11, 11)
+    assert tt.path_loss(out, y).ndim == 0
+
+
+def test_short_training_run_learns_something():
+    model, history = tt.train_planner(seed=0, steps=3, progress=False)
+    assert isinstance(model, RecurrentPlanner) and len(history.loss) == 3
