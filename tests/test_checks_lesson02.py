@@ -388,3 +388,10 @@ def test_gd_predict_k_mistakes():
 def test_checks_reject_non_functions():
     with pytest.raises(AssertionError, match="expected a function"):
         checks.check_gd_predict(torch.zeros(3))
+
+
+def test_checks_leave_the_notebook_global_seed_alone():
+    state = torch.random.get_rng_state()
+    for check, reference_fn in REFERENCES.items():
+        getattr(checks, check)(reference_fn)
+    assert torch.equal(state, torch.random.get_rng_state())
