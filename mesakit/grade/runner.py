@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import subprocess
 import sys
 import tempfile
@@ -55,7 +56,8 @@ def _font_cache(into: Path) -> Path | None:
     return found[0] if found else None
 
 
-def grade_one(student: str, assignment: Assignment, path: Path, timeout: float, memory: int, scratch: Path, font_cache: Path | None) -> Result:
+def grade_one(student: str, assignment: Assignment, path: Path, timeout: float, memory: int, scratch: Path,
+              font_cache: Path | None, slot: int = 0) -> Result:  # fmt: skip
     start = time.perf_counter()
     graded_ids = [
         (c.metadata["nbgrader"]["grade_id"], float(c.metadata["nbgrader"].get("points", 0)))
@@ -71,8 +73,10 @@ def grade_one(student: str, assignment: Assignment, path: Path, timeout: float, 
         return Result(student, assignment.name, 0.0, max_score, status, empty, [str(err)], time.perf_counter() - start)
     plan = make_plan(assignment.source, assignment.release, submitted)
     folder = scratch / f"{student}-{assignment.name}".replace("/", "_")
-    workdir = sandbox.prepare_workdir(path.parent, folder / "work")
-    verdicts, state = _run(plan.to_json(), workdir, timeout, memory, font_cache)
+    # Worker and judge never share a user: a fork bomb in one cannot starve the other's threads.
+    judge_uid, worker_uid = sandbox.UID_BASE + 2 * slot, sandbox.UID_BASE + 2 * slot + 1
+    workdir = sandbox.prepare_workdir(path.parent, folder / "work", uid=worker_uid)
+    verdicts, state = _run(plan.to_json(), workdir, timeout, memory, font_cache, judge_uid, worker_uid)
     by_id = {v["grade_id"]: v for v in verdicts}
     cells = []
     for gid, points in plan.graded:
@@ -93,16 +97,17 @@ def grade_one(student: str, assignment: Assignment, path: Path, timeout: float, 
     return Result(student, assignment.name, score, max_score, status, cells, notes, time.perf_counter() - start)
 
 
-def _run(plan_json: str, workdir: Path, timeout: float, memory: int, font_cache: Path | None) -> tuple[list[dict], str]:
+def _run(plan_json: str, workdir: Path, timeout: float, memory: int, font_cache: Path | None, judge_uid: int,
+         worker_uid: int) -> tuple[list[dict], str]:  # fmt: skip
     """Run worker and judge; return (verdicts, state) with state ok|timeout|memory|crashed|grader-error."""
     j2w_r, j2w_w = os.pipe()
     w2j_r, w2j_w = os.pipe()
     ev_r, ev_w = os.pipe()
     extra = {f"/tmp/matplotlib/{font_cache.name}": str(font_cache)} if font_cache else {}
     env = sandbox.environment()
-    py = [sys.executable, "-I", "-X", "frozen_modules=off"]
-    worker_cmd = sandbox.command(py + ["-m", "mesakit.grade.worker", str(j2w_r), str(w2j_w)], workdir, extra)
-    judge_cmd = sandbox.command(py + ["-m", "mesakit.grade.judge", str(ev_w), str(j2w_w), str(w2j_r)], None, extra)
+    py = [sys.executable, "-I"]
+    worker_cmd = sandbox.command(py + ["-m", "mesakit.grade.worker", str(j2w_r), str(w2j_w)], workdir, extra, uid=worker_uid)
+    judge_cmd = sandbox.command(py + ["-m", "mesakit.grade.judge", str(ev_w), str(j2w_w), str(w2j_r)], None, extra, uid=judge_uid)
     log = workdir.parent / "judge.log"
     with open(os.devnull, "wb") as null, open(log, "wb") as judge_log:
         worker = subprocess.Popen(worker_cmd, stdin=subprocess.DEVNULL, stdout=null, stderr=null, env=env,
@@ -178,15 +183,22 @@ def grade_all(submitted: Path, assignments: list[Assignment], workers: int = 2, 
             (scratch / "mpl").chmod(0o755)
             scratch.chmod(0o711)
 
+        slots: queue.Queue[int] = queue.Queue()
+        for k in range(max(1, workers)):
+            slots.put(k)
+
         def one(item):
             student, lesson, path = item
+            slot = slots.get()
             try:
-                result = grade_one(student, by_name[lesson], path, timeout, memory, scratch / "runs", font_cache)
+                result = grade_one(student, by_name[lesson], path, timeout, memory, scratch / "runs", font_cache, slot)
             except Exception as err:  # noqa: BLE001 — one submission never stops the batch
                 a = by_name[lesson]
                 max_score = sum(float(c.metadata["nbgrader"].get("points", 0)) for c in a.source.cells
                                 if c.get("metadata", {}).get("nbgrader", {}).get("grade") and c.cell_type == "code")  # fmt: skip
                 result = Result(student, lesson, 0.0, max_score, "grader-error", [], [f"{type(err).__name__}: {err}"])
+            finally:
+                slots.put(slot)
             if progress:
                 progress(result)
             return result

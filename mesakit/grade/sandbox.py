@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 NOBODY = 65534
+UID_BASE = 61000  # as root, sandbox k runs as uid UID_BASE + k: no two share a process count
 WORKDIR = "/home/student/work"  # where the submission's copy appears inside the sandbox
 MAX_FILE_BYTES = 512 * 1024 * 1024
 ADDRESS_SPACE_EXTRA = 3 * 1024**3  # torch maps a lot of address space it never touches
@@ -55,7 +56,8 @@ def _python_roots() -> list[str]:
     return [r for r in keep if not any(r != o and r.startswith(o + "/") for o in keep)]
 
 
-def command(argv: list[str], workdir: Path | None, extra_ro: dict[str, str] | None = None, tmp_mb: int = 512) -> list[str]:
+def command(argv: list[str], workdir: Path | None, extra_ro: dict[str, str] | None = None, tmp_mb: int = 512,
+            uid: int = NOBODY) -> list[str]:  # fmt: skip
     """The ``bwrap`` command line that runs ``argv`` in a fresh sandbox."""
     cmd = [bwrap_path(), "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try"]
     cmd += ["--die-with-parent", "--new-session", "--proc", "/proc", "--dev", "/dev"]
@@ -79,9 +81,9 @@ def command(argv: list[str], workdir: Path | None, extra_ro: dict[str, str] | No
     else:
         cmd += ["--chdir", "/tmp"]
     if os.geteuid() == 0:
-        # bwrap keeps no capabilities; these two only let setpriv become `nobody` and then vanish.
+        # bwrap keeps no capabilities; these two only let setpriv drop to `uid` and then vanish.
         cmd += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID", "--", shutil.which("setpriv") or "/usr/bin/setpriv",
-                "--reuid", str(NOBODY), "--regid", str(NOBODY), "--clear-groups", "--inh-caps=-all", "--bounding-set=-all"]  # fmt: skip
+                "--reuid", str(uid), "--regid", str(uid), "--clear-groups", "--inh-caps=-all", "--bounding-set=-all"]  # fmt: skip
     else:
         cmd += ["--"]
     return cmd + argv
@@ -124,13 +126,28 @@ def limits(memory_bytes: int):
         resource.setrlimit(resource.RLIMIT_AS, (address, address))
         resource.setrlimit(resource.RLIMIT_FSIZE, (MAX_FILE_BYTES, MAX_FILE_BYTES))
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-        if os.geteuid() == 0:  # counted per user: `nobody` runs only sandboxes
-            resource.setrlimit(resource.RLIMIT_NPROC, (4096, 4096))
+        # Counted per user: as root each sandbox has a user of its own; otherwise leave room
+        # for the instructor's own processes.
+        nproc = MAX_PROCESSES if os.geteuid() == 0 else _own_processes() + MAX_PROCESSES
+        resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
 
     return apply
 
 
-def prepare_workdir(submission_folder: Path, into: Path, max_bytes: int = 200 * 1024 * 1024) -> Path:
+MAX_PROCESSES = 256  # processes and threads of one sandbox
+
+
+def _own_processes() -> int:
+    try:
+        import psutil
+
+        me = os.getuid()
+        return sum(1 for p in psutil.process_iter(["uids"]) if p.info["uids"] and p.info["uids"].real == me) * 8
+    except Exception:  # noqa: BLE001
+        return 4096
+
+
+def prepare_workdir(submission_folder: Path, into: Path, max_bytes: int = 200 * 1024 * 1024, uid: int = NOBODY) -> Path:
     """Copy the submission's folder (plain files only, no links, size-capped) into ``into``."""
     into.mkdir(parents=True)
     total = 0
@@ -151,7 +168,7 @@ def prepare_workdir(submission_folder: Path, into: Path, max_bytes: int = 200 * 
         shutil.copyfile(src, dst)
     if os.geteuid() == 0:
         for p in [into, *into.rglob("*")]:
-            os.chown(p, NOBODY, NOBODY)
+            os.chown(p, uid, uid)
         for p in (into.parent, into.parent.parent):
             p.chmod(0o711)  # let `nobody` reach its folder, not list ours
     return into
@@ -164,7 +181,7 @@ class Watchdog(threading.Thread):
         super().__init__(daemon=True)
         self.proc, self.limit, self.period = proc, limit, period
         self.tripped = False
-        self._stop = threading.Event()
+        self._halt = threading.Event()
 
     def run(self) -> None:
         import psutil
@@ -173,7 +190,7 @@ class Watchdog(threading.Thread):
             root = psutil.Process(self.proc.pid)
         except psutil.Error:
             return
-        while not self._stop.wait(self.period):
+        while not self._halt.wait(self.period):
             try:
                 procs = [root, *root.children(recursive=True)]
                 rss = 0
@@ -190,7 +207,7 @@ class Watchdog(threading.Thread):
                 return
 
     def stop(self) -> None:
-        self._stop.set()
+        self._halt.set()
 
 
 def kill(proc: subprocess.Popen) -> None:

@@ -85,6 +85,10 @@ class Worker:
                 _close_figures()
                 error = result.error_before_exec or result.error_in_exec
                 reply = {"value": None if error is None else _describe(error), "memory": _is_memory(error)}
+            elif op == "call":
+                target, pos, kw = self.objects[args[0]], args[1], args[2]
+                reply = {"value": target(*pos, **kw)}
+                reply["mutated"] = [_state(a) for a in [*pos, *(kw[k] for k in sorted(kw))]]
             else:
                 reply = {"value": self.answer(op, args)}
         except BaseException as error:  # noqa: BLE001 — the student's code may raise anything
@@ -129,6 +133,32 @@ class _Unpickler(pickle.Unpickler):
 
     def persistent_load(self, pid):
         return self.objects[pid]
+
+
+def _state(arg):
+    """What the judge needs to mirror a change the student's code made to one of its arguments."""
+    import torch
+
+    if isinstance(arg, torch.nn.Module):
+        grads = {n: p.grad for n, p in arg.named_parameters() if p.grad is not None}
+        return {"module": dict(arg.state_dict()), "grads": grads, "training": bool(arg.training)}
+    if isinstance(arg, torch.optim.Optimizer):
+        return {"optimizer": arg.state_dict()}
+    if isinstance(arg, torch.Tensor):
+        return {"tensor": arg.detach()}
+    return None
+
+
+def _rebuild_function(code: bytes, name: str, env: dict, defaults, kwdefaults, cells):
+    """A function of the judge's, sent by value (see ``judge._Pickler``)."""
+    import builtins
+    import marshal
+    import types
+
+    env = dict(env, __builtins__=builtins)
+    fn = types.FunctionType(marshal.loads(code), env, name, defaults, tuple(types.CellType(c) for c in cells) or None)
+    fn.__kwdefaults__ = kwdefaults
+    return fn
 
 
 def _describe(error: BaseException) -> str:

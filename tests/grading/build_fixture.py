@@ -115,15 +115,25 @@ def write_submission(student: str, nb, lesson: str = LESSON, root: Path = SUBMIS
 
 
 def build_submissions() -> None:
-    from cheats import CHEATS  # noqa: E402 — beside this file
+    from cheats import CHEATS, FILES  # noqa: E402 — beside this file
 
     if SUBMISSIONS.exists():
         shutil.rmtree(SUBMISSIONS)
     release = nbformat.read(COURSE / "lessons" / LESSON / f"{LESSON}.ipynb", as_version=4)
     source = nbformat.read(COURSE / "solutions" / LESSON / f"{LESSON}.ipynb", as_version=4)
     write_submission("honest", solved(release, source))
+    # Right on the visible checks, wrong on the hidden ones for scale: 4 of 6 points.
+    partial = solved(release, source)
+    for cell in partial.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "scale":
+            cell.source = "def scale(x, a):\n    return a * x if a in (2.0, -1.0) else x"
+    write_submission("partial", partial)
+    write_submission("unsolved", release)
     for name, make in CHEATS.items():
-        write_submission(name, make(release))
+        path = write_submission(name, make(release))
+        for file, text in FILES.get(name, {}).items():
+            (path.parent / file).write_text(text)
+    (SUBMISSIONS / "missing_notebook" / LESSON).mkdir(parents=True)
     print(f"wrote {len(CHEATS) + 1} submissions to {SUBMISSIONS}")
 
 
