@@ -140,7 +140,7 @@ def check_mesa_forward(fn: Callable, seed: int = 0, d: int = 4, n_context: int =
     expect_close(zero, torch.zeros_like(expected), "mesa_forward(Z, lr, K=0)",
                  diagnoses=[(reference.gd_predict(Z, lr, 1), "with K=0 your model still took one inner "
                              "step: K=0 means no step, so w stays 0 and ŷ = 0")])  # fmt: skip
-    passed(f"mesa_forward runs K = {K} steps of gradient descent on the context and predicts the query")
+    passed(f"mesa_forward runs K = {K} inner gradient-descent step{'s' if K != 1 else ''} on the context and predicts the query")
 
 
 # ---------------------------------------------------------------------------------------------
