@@ -40,7 +40,8 @@ def _prompts(batch: int = 64, seed: int = 0, d: int = 10, n_context: int = 10) -
 
 def _lsa(W_KQ: torch.Tensor, W_PV: torch.Tensor) -> models.LinearSelfAttention:
     d = W_KQ.shape[-1] - 1
-    model = models.LinearSelfAttention(models.LSAConfig(d=d, init_std=0.0)).double()
+    with torch.random.fork_rng():  # building a model draws (then discards) random weights
+        model = models.LinearSelfAttention(models.LSAConfig(d=d, init_std=0.0)).double()
     with torch.no_grad():
         model.W_KQ[0] = W_KQ
         model.W_PV[0] = W_PV
