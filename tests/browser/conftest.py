@@ -268,24 +268,72 @@ def _wait_until(page, condition, timeout: float, what: str, stable: float = 0.0)
         time.sleep(0.25)
 
 
+WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+WIDGET_RENDER_TIMEOUT = 30.0  # s for widget views to appear after the kernel went idle
+
+
+def _settled_cells(page) -> list[dict]:
+    """INSPECT_JS once every widget output has rendered (or failed to): widget views are built
+    asynchronously after their cell finished. An output still empty after the timeout is reported
+    as it is (a widget the kernel closed, such as tqdm(leave=False), stays empty for good)."""
+    deadline = time.monotonic() + WIDGET_RENDER_TIMEOUT
+    while True:
+        cells = page.evaluate(INSPECT_JS)
+        waiting = [
+            out for cell in cells for out in cell["outputs"]
+            if (WIDGET_MIME in out["mimes"] and not out["widgetNodes"] and not out["domText"].strip())
+            or any(not image["natural"] for image in out["images"])
+        ]  # fmt: skip
+        if not waiting or time.monotonic() > deadline:
+            return cells
+        page.wait_for_timeout(250)
+
+
+OPEN_LAB_TIMEOUT = 120  # s for Lab's page to load (its JavaScript is large; CI has 2 slow cores)
+
+CLOSE_ALL_JS = """() => {
+  for (const widget of [...window.jupyterapp.shell.widgets('main')]) {
+    if (widget.context && widget.context.model) widget.context.model.dirty = false;  // no "save?" dialog
+    widget.close();
+  }
+}"""
+
+
+def _open_lab(page, lab: Lab) -> None:
+    page.goto(f"{lab.url}/lab?reset&token={lab.token}")  # reset: reopen no earlier notebook
+    page.wait_for_function("() => window.jupyterapp && document.querySelector('.jp-LabShell')", timeout=OPEN_LAB_TIMEOUT * 1000)
+    page.evaluate("async () => { await window.jupyterapp.restored; }")
+
+
+@pytest.fixture(scope="session")
+def lab_page(lab, browser):
+    """One JupyterLab tab for the whole session (loading Lab's page once saves ~10 s a notebook);
+    each notebook opens in it and is closed, its kernel shut down, when its test ends."""
+    context = browser.new_context(viewport=VIEWPORT)
+    page = context.new_page()
+    page.errors = []  # console errors of the notebook under test
+    page.on("console", lambda m: page.errors.append(m.text[:500]) if m.type == "error" else None)
+    page.on("pageerror", lambda e: page.errors.append(f"page error: {e}"[:500]))
+    _open_lab(page, lab)
+    yield page
+    context.close()
+
+
 @pytest.fixture
-def run_in_lab(lab, browser):
+def run_in_lab(lab, lab_page):
     """``run_in_lab(relpath, name)``: open the notebook in Lab, run all cells from the Run menu, wait
-    for the kernel to finish, and return a :class:`NotebookRun` (page left open until the test ends)."""
-    contexts = []
+    for the kernel to finish, and return a :class:`NotebookRun` (the notebook stays open until the
+    test ends)."""
+    page = lab_page
 
     def run(relpath: str, name: str, timeout: float = 300) -> NotebookRun:
-        context = browser.new_context(viewport=VIEWPORT)
-        contexts.append(context)
-        page = context.new_page()
-        console: list[str] = []
-        page.on("console", lambda m: console.append(m.text[:500]) if m.type == "error" else None)
-        page.on("pageerror", lambda e: console.append(f"page error: {e}"[:500]))
+        page.set_viewport_size(VIEWPORT)
+        page.errors.clear()
         times, start = {}, time.monotonic()
-        # A workspace of its own, reset: Lab must not reopen (and start kernels for) earlier notebooks.
-        page.goto(f"{lab.url}/lab/workspaces/{name}/tree/{relpath}?reset&token={lab.token}")
-        page.wait_for_selector(".jp-NotebookPanel .jp-Notebook .jp-Cell", timeout=120_000)
-        _wait_until(page, lambda p: p.evaluate(KERNEL_STATUS_JS) == "idle", 120, "the kernel to start")
+        page.evaluate("path => window.jupyterapp.commands.execute('docmanager:open', {path, factory: 'Notebook'})", relpath)
+        opened = "path => { const w = window.jupyterapp.shell.currentWidget; return !!(w && w.context && w.context.path === path && w.content.widgets.length); }"
+        page.wait_for_function(opened, arg=relpath, timeout=60_000)
+        _wait_until(page, lambda p: p.evaluate(KERNEL_STATUS_JS) == "idle", 120, f"the kernel of {relpath} to start")
         times["open"] = time.monotonic() - start
 
         # Run ▸ Run All Cells, as a learner would.
@@ -303,14 +351,16 @@ def run_in_lab(lab, browser):
         except AssertionError as err:
             raise AssertionError(f"{name}: {err} (kernel: {page.evaluate(KERNEL_STATUS_JS)})") from None
         times["run all"] = time.monotonic() - mark
-        page.wait_for_timeout(500)  # let the last widget views attach
-        cells = page.evaluate(INSPECT_JS)
-        return NotebookRun(name, cells, page, console, times)
+        cells = _settled_cells(page)
+        return NotebookRun(name, cells, page, list(page.errors), times)
 
     yield run
-    for context in contexts:
-        context.close()
     lab.shutdown_kernels()
+    try:
+        page.evaluate(CLOSE_ALL_JS)
+        page.wait_for_timeout(300)
+    except Exception:  # the page broke (crash, navigation): start the next test from a fresh Lab
+        _open_lab(page, lab)
 
 
 def screenshot(run: NotebookRun, path: Path) -> None:
