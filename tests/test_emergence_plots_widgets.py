@@ -30,7 +30,7 @@ def _labelled(ax) -> bool:
 
 
 def test_training_emergence():
-    fig = plots.training_emergence(TRAJECTORY, gd_loss=0.81, zero_loss=1.67, appears_at=150)
+    fig = plots.training_emergence(TRAJECTORY, gd_loss=0.81, zero_loss=1.67, appears_at=150, gd_gain=1.24)
     assert isinstance(fig, Figure) and len(fig.axes) == 3
     assert all(_labelled(ax) for ax in fig.axes)
     loss_ax, gain_ax, cos_ax = fig.axes
@@ -38,6 +38,7 @@ def test_training_emergence():
     assert np.allclose(gain_ax.get_lines()[0].get_ydata(), TRAJECTORY["in_context_gain"])
     assert np.allclose(cos_ax.get_lines()[0].get_ydata(), TRAJECTORY["sensitivity_cosine"])
     assert any(np.allclose(l.get_xdata(), 150) for l in cos_ax.get_lines())  # the appearance marker
+    assert any(np.allclose(l.get_ydata(), 1.24) for l in gain_ax.get_lines())  # GD's gain as a line
 
 
 def test_task_diversity_curves_marks_fresh_and_transition():

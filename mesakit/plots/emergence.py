@@ -24,9 +24,11 @@ def training_emergence(
     gd_loss: float,
     zero_loss: float | None = None,
     appears_at: int | None = None,
+    gd_gain: float | None = None,
 ) -> Figure:
     """Three panels over training steps: loss on fresh prompts (with one tuned GD step and
-    predicting 0 as lines), in-context gain, and sensitivity cosine with GD."""
+    predicting 0 as lines), in-context gain (with GD's as a line), and sensitivity cosine with GD;
+    ``appears_at`` marks a step (e.g. :func:`mesakit.emergence.appearance_step`) in every panel."""
     fig, (a, b, c) = figure(ncols=3, width=11.5, height=3.4)
     steps = np.asarray(trajectory["step"])
     a.plot(steps, trajectory["loss"], "o-", ms=3, color=COLORS["blue"], label="LSA")
@@ -36,8 +38,8 @@ def training_emergence(
     a.set(xlabel="training step", ylabel="loss on fresh prompts (0.5·MSE)", title="loss")
     a.legend(loc="upper right")
     b.plot(steps, trajectory["in_context_gain"], "o-", ms=3, color=COLORS["green"])
-    if zero_loss is not None:
-        b.axhline(zero_loss - gd_loss, color=COLORS["vermillion"], ls="--", label="GD's gain")
+    if gd_gain is not None:
+        b.axhline(gd_gain, color=COLORS["vermillion"], ls="--", label=f"one GD step's gain ({gd_gain:.2f})")
         b.legend(loc="lower right")
     b.set(xlabel="training step", ylabel="loss(shuffled labels) − loss", title="in-context gain")
     c.plot(steps, trajectory["sensitivity_cosine"], "o-", ms=3, color=COLORS["purple"])
@@ -73,7 +75,7 @@ def task_diversity_curves(
     if not (len(num_tasks) == len(loss_fresh) == len(loss_pool)):
         raise ValueError("num_tasks, loss_fresh and loss_pool must have the same length")
     x, labels = _positions(num_tasks, fresh_last)
-    fig, ax = figure(width=7.5, height=4.0)
+    fig, ax = figure(width=9.0, height=4.0)
     ax.plot(x, loss_fresh, "o-", color=COLORS["blue"], label="new tasks")
     ax.plot(x, loss_pool, "s-", color=COLORS["orange"], label="its own pool's tasks")
     ax.axhline(gd_loss, color=COLORS["vermillion"], ls="--", label=f"one GD step on new tasks ({gd_loss:.2f})")
@@ -88,7 +90,7 @@ def task_diversity_curves(
     ax.minorticks_off()
     ax.set_xlabel("number of pretraining tasks M (pool size)")
     ax.set_ylabel("loss (0.5·MSE)")
-    ax.legend(loc="lower left")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return fig
 
 
@@ -104,11 +106,13 @@ def solution_bars(
     """One trained model: its loss on its pool and on new tasks beside GD, and the RMS size of the
     two paths' predictions on new tasks (which solution does the work)."""
     fig, (a, b) = figure(ncols=2, width=9.0, height=3.4)
-    a.bar(["its pool", "new tasks"], [loss_pool, loss_fresh], color=[COLORS["orange"], COLORS["blue"]])
+    bars = a.bar(["its pool", "new tasks"], [loss_pool, loss_fresh], color=[COLORS["orange"], COLORS["blue"]])
+    a.bar_label(bars, fmt="%.3f")
     a.axhline(gd_loss, color=COLORS["vermillion"], ls="--", label=f"one GD step ({gd_loss:.2f})")
     a.set(ylabel="loss (0.5·MSE)", title=f"M = {label}: {verdict}", ylim=(0, max(3.5, loss_fresh * 1.1)))
     a.legend(loc="upper left")
     b.bar(["LSA path\n(in-context)", "memory path\n(stored tasks)"], [lsa_rms, memory_rms],
           color=[COLORS["green"], COLORS["purple"]])  # fmt: skip
+    b.bar_label(b.containers[0], fmt="%.2f")
     b.set(ylabel="RMS of the path's prediction", title="which path answers (new tasks)", ylim=(0, 2.0))
     return fig
