@@ -30,7 +30,16 @@ def _multistep(r):
             "K=4 ≤ 0.75 × K=1": l[3] is not None and l[3] <= 0.75 * l[0]}  # fmt: skip
 
 
-TARGETS = {"lsa-gd": _lsa_gd, "multistep": _multistep}
+def _task_diversity(r):
+    gd, fresh, pool = r["gd_loss"], r["loss_fresh"], r["loss_pool"]
+    return {"smallest pool: new tasks ≥ 1.5 × GD": fresh[0] >= 1.5 * gd,
+            "smallest pool: its pool ≤ 0.1 × GD": pool[0] <= 0.1 * gd,
+            "largest pool: new tasks ≤ 1.05 × GD": fresh[-1] <= 1.05 * gd,
+            "a transition is found": r["transition_num_tasks"] is not None,
+            "sweep training ≤ 120 s": r["train_seconds"] <= 120}  # fmt: skip
+
+
+TARGETS = {"lsa-gd": _lsa_gd, "multistep": _multistep, "task-diversity": _task_diversity}
 
 
 def main(names: list[str]) -> int:

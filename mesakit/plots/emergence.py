@@ -36,7 +36,7 @@ def training_emergence(
     if zero_loss is not None:
         a.axhline(zero_loss, color=COLORS["black"], ls=":", label=f"predict 0 ({zero_loss:.2f})")
     a.set(xlabel="training step", ylabel="loss on fresh prompts (0.5·MSE)", title="loss")
-    a.legend(loc="upper right")
+    a.legend(loc="center right")
     b.plot(steps, trajectory["in_context_gain"], "o-", ms=3, color=COLORS["green"])
     if gd_gain is not None:
         b.axhline(gd_gain, color=COLORS["vermillion"], ls="--", label=f"one GD step's gain ({gd_gain:.2f})")
