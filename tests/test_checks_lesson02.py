@@ -8,6 +8,7 @@ import torch
 
 from mesakit import checks, metrics
 from mesakit.checks import lesson02
+from mesakit.tasks import RegressionTask
 
 # ---------------------------------------------------------------- reference solutions (as in the lesson)
 
@@ -76,13 +77,12 @@ def learned_step_size(W_KQ, W_PV):
     return (-W_PV[d, d] * torch.diagonal(W_KQ[:d, :d]).mean()).item()
 
 
-def gd_predict_k(Z, lr, K):
-    x, y, x_q = Z[:, :-1, :-1], Z[:, :-1, -1], Z[:, -1, :-1]
-    w = torch.zeros_like(x_q)
+def tied_lsa_forward(Z, W_KQ, W_PV, K):
+    N = Z.shape[1] - 1
     for _ in range(K):
-        residual = y - torch.einsum("bnd,bd->bn", x, w)
-        w = w + lr / x.shape[1] * torch.einsum("bn,bnd->bd", residual, x)
-    return (w * x_q).sum(-1)
+        context = Z[:, :N]
+        Z = Z + Z @ W_KQ.T @ (context.transpose(1, 2) @ context / N) @ W_PV.T
+    return -Z[:, N, -1]
 
 
 REFERENCES = {
@@ -95,7 +95,7 @@ REFERENCES = {
     "check_compare_with_gd": compare_with_gd,
     "check_gd_construction": gd_construction_weights,
     "check_learned_step_size": learned_step_size,
-    "check_gd_predict_k": gd_predict_k,
+    "check_tied_lsa_forward": tied_lsa_forward,
 }
 
 
@@ -358,31 +358,44 @@ def test_learned_step_size_mistakes():
             checks.check_learned_step_size(wrong)
 
 
-def test_gd_predict_k_mistakes():
-    def off_by_one(Z, lr, K):
-        return gd_predict_k(Z, lr, K - 1)
+def test_tied_lsa_forward_mistakes():
+    def once(Z, W_KQ, W_PV, K):
+        return tied_lsa_forward(Z, W_KQ, W_PV, 1)
 
-    def stale_residual(Z, lr, K):
-        return K * gd_predict(Z, lr)
+    def off_by_one(Z, W_KQ, W_PV, K):
+        return tied_lsa_forward(Z, W_KQ, W_PV, K - 1)
 
-    def one_step(Z, lr, K):
-        return gd_predict(Z, lr)
-
-    def plus_residual(Z, lr, K):
-        x, y, x_q = Z[:, :-1, :-1], Z[:, :-1, -1], Z[:, -1, :-1]
-        w = torch.zeros_like(x_q)
+    def frozen_moment(Z, W_KQ, W_PV, K):
+        N = Z.shape[1] - 1
+        moment = Z[:, :N].transpose(1, 2) @ Z[:, :N] / N
         for _ in range(K):
-            w = w + lr / x.shape[1] * torch.einsum("bn,bnd->bd", y + torch.einsum("bnd,bd->bn", x, w), x)
-        return (w * x_q).sum(-1)
+            Z = Z + Z @ W_KQ.T @ moment @ W_PV.T
+        return -Z[:, N, -1]
+
+    def no_residual(Z, W_KQ, W_PV, K):
+        N = Z.shape[1] - 1
+        for _ in range(K):
+            context = Z[:, :N]
+            Z = Z @ W_KQ.T @ (context.transpose(1, 2) @ context / N) @ W_PV.T
+        return -Z[:, N, -1]
 
     for wrong, match in [
+        (once, "ONE application"),
         (off_by_one, "K-1"),
-        (stale_residual, "current residual"),
-        (one_step, "only one step"),
-        (plus_residual, "prediction subtracted"),
+        (frozen_moment, "UPDATED context tokens"),
+        (no_residual, "residual connection"),
     ]:
         with pytest.raises(AssertionError, match=match):
-            checks.check_gd_predict_k(wrong)
+            checks.check_tied_lsa_forward(wrong)
+
+
+def test_tied_construction_is_k_gd_steps():
+    from mesakit import reference
+
+    model = reference.gd_construction(4, 0.5)
+    Z, _ = RegressionTask(d=4).sample(8, seed=0, dtype=torch.float64)
+    out = tied_lsa_forward(Z, model.W_KQ[0].detach().double(), model.W_PV[0].detach().double(), 3)
+    assert torch.allclose(out, reference.gd_predict(Z, 0.5, 3))
 
 
 def test_checks_reject_non_functions():

@@ -30,7 +30,7 @@ __all__ = [
     "check_compare_with_gd",
     "check_gd_construction",
     "check_learned_step_size",
-    "check_gd_predict_k",
+    "check_tied_lsa_forward",
 ]
 
 
@@ -430,29 +430,46 @@ def check_learned_step_size(step_size: Callable) -> None:
 # 8. More steps: weight tying
 
 
-def check_gd_predict_k(gd_predict_k: Callable) -> None:
-    """``gd_predict_k(Z (B, N+1, d+1), lr: float, K: int) -> ŷ (B,)``: K GD steps from w = 0."""
-    for seed, (d, lr, K) in enumerate(((10, 1.0, 3), (4, 0.6, 5))):
+def _tied_wrong(Z, W_KQ, W_PV, K, *, frozen_moment=False, residual=True):
+    N = Z.shape[1] - 1
+    first = Z[:, :N].transpose(1, 2) @ Z[:, :N] / N
+    for _ in range(K):
+        moment = first if frozen_moment else Z[:, :N].transpose(1, 2) @ Z[:, :N] / N
+        update = Z @ W_KQ.T @ moment @ W_PV.T
+        Z = Z + update if residual else update
+    return -Z[:, N, -1]
+
+
+def check_tied_lsa_forward(tied_lsa_forward: Callable) -> None:
+    """``tied_lsa_forward(Z (B, N+1, d+1), W_KQ, W_PV (d+1, d+1), K: int) -> ŷ (B,)``: one layer, K times."""
+    for seed, (d, K) in enumerate(((10, 3), (4, 2))):
         Z, _ = _prompts(32, seed=900 + seed, d=d)
-        out = call(gd_predict_k, Z.clone(), lr, K, name="gd_predict_k")
-        one = reference.gd_predict(Z, lr, 1)
-        x, y, x_q = Z[:, :-1, :-1], Z[:, :-1, -1], Z[:, -1, :-1]
-        N = x.shape[1]
-        w = torch.zeros(Z.shape[0], d, dtype=Z.dtype)
-        for _ in range(K):  # the residual with the wrong sign: y_i + w·x_i
-            w = w + lr / N * torch.einsum("bn,bnd->bd", y + torch.einsum("bnd,bd->bn", x, w), x)
-        expect_close(
-            out,
-            reference.gd_predict(Z, lr, K),
-            f"gd_predict_k (K = {K})",
-            diagnoses=[
-                (reference.gd_predict(Z, lr, K - 1), f"that is K-1 = {K - 1} steps: take exactly K steps from w = 0"),
-                (reference.gd_predict(Z, lr, K + 1), f"that is K+1 = {K + 1} steps: take exactly K steps from w = 0"),
-                (K * one, "each step must use the current residual y_i - w·x_i, not y_i (that just repeats step 1)"),
-                ((w * x_q).sum(-1), "the residual is y_i - w·x_i (prediction subtracted), not y_i + w·x_i"),
-                (one, "only one step was taken: loop K times, updating w each time"),
-            ],
-            rtol=1e-6,
-            atol=1e-9,
-        )
-    passed("gd_predict_k: K gradient steps on the context, then predict w_K·x_q")
+        g = torch.Generator().manual_seed(910 + seed)
+        W_KQ = 0.3 * torch.randn(d + 1, d + 1, generator=g, dtype=torch.float64)
+        W_PV = 0.3 * torch.randn(d + 1, d + 1, generator=g, dtype=torch.float64)
+        out = call(tied_lsa_forward, Z.clone(), W_KQ.clone(), W_PV.clone(), K, name="tied_lsa_forward")
+        model = _lsa(W_KQ, W_PV)
+        with torch.no_grad():
+            expect_close(
+                out,
+                model(Z, iterations=K),
+                f"tied_lsa_forward (K = {K})",
+                diagnoses=[
+                    (model(Z, iterations=1), "that is ONE application of the layer: apply it K times, feeding each output back in"),
+                    (model(Z, iterations=K - 1), f"that is K-1 = {K - 1} applications: apply the layer exactly K times"),
+                    (model(Z, iterations=K + 1), f"that is K+1 = {K + 1} applications: apply the layer exactly K times"),
+                    (-model(Z, iterations=K), "wrong sign: the prediction is MINUS the query's label slot, ŷ = -Z[:, N, d]"),
+                    (
+                        _tied_wrong(Z, W_KQ, W_PV, K, frozen_moment=True),
+                        "recompute Σ e_i e_iᵀ from the UPDATED context tokens at every pass: their labels change "
+                        "(for the GD construction they become the residuals)",
+                    ),
+                    (
+                        _tied_wrong(Z, W_KQ, W_PV, K, residual=False),
+                        "keep the residual connection: Z <- Z + update at every pass, not Z <- update",
+                    ),
+                ],
+                rtol=1e-6,
+                atol=1e-9,
+            )
+    passed("tied_lsa_forward: the same layer applied K times (mesakit.models.LSAConfig(iterations=K))")
