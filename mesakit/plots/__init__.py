@@ -8,3 +8,6 @@ from .training import (  # noqa: F401
     loss_curve, losses_by_k, sensitivity_scatter, step_size_curve, training_snapshot, weight_heatmaps,
 )
 from .emergence import solution_bars, task_diversity_curves, training_emergence  # noqa: F401
+from .detection import (  # noqa: F401
+    gain_curves, leaderboard, roc, score_sweep, signal_bars, signal_heatmap, thinking_curves,
+)

@@ -149,6 +149,9 @@ def thinking_curves(curves: Mapping[str, tuple[Sequence[int], Sequence[float]]])
     for name, (iterations, rates) in curves.items():
         ax.plot(list(iterations), list(rates), marker="o", label=name)
     ax.set_xscale("log", base=2)
+    ticks = sorted({int(k) for _, (iterations, _) in curves.items() for k in iterations})
+    ax.set_xticks(ticks, [str(k) for k in ticks])
+    ax.minorticks_off()
     ax.set(xlabel="iterations the planner may use (thinking time)", ylabel="solve rate\n(share of mazes solved exactly)",
            ylim=(-0.03, 1.03), title="Does thinking longer help?")  # fmt: skip
     ax.legend()

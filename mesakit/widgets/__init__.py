@@ -5,4 +5,5 @@ shows something useful in a static render of the notebook.
 - ``inner``: ``inner_loop_explorer(Z, y_q, K, lr)``, lesson 01's sliders for K, η and the prompt (the inner loss falling, the prediction moving).
 - ``training``: ``snapshot_scrubber(history, gd_loss, gd_lr)``, lesson 02's slider through training snapshots.
 - ``emergence``: ``pool_size_explorer(sweep)``, lesson 03's slider over pretraining pool sizes (which solution wins).
+- ``detection``: ``leaderboard(rows)`` and ``kernel_explorer(Z)``, lesson 06's zoo leaderboard and the kernel smoother that probes the detector's limits.
 """
