@@ -408,3 +408,12 @@ def test_checks_leave_the_notebook_global_seed_alone():
     for check, reference_fn in REFERENCES.items():
         getattr(checks, check)(reference_fn)
     assert torch.equal(state, torch.random.get_rng_state())
+
+
+def test_best_lr_accepts_the_fine_grid_search_the_hint_suggests():
+    def grid(Z, y):
+        lrs = torch.linspace(0, 5, 5001, dtype=Z.dtype)
+        losses = torch.stack([0.5 * ((gd_predict(Z, lr.item()) - y) ** 2).mean() for lr in lrs])
+        return lrs[losses.argmin()].item()
+
+    checks.check_best_lr(grid)
