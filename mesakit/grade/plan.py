@@ -51,6 +51,8 @@ def _meta(cell) -> dict:
 
 def read_submission(path: Path) -> nbformat.NotebookNode:
     """Read a submitted notebook, or raise :class:`InvalidNotebook` saying what is wrong."""
+    if path.is_symlink() or path.parent.is_symlink():
+        raise InvalidNotebook("the notebook (or its folder) is a symbolic link; hand in the file itself")
     if not path.is_file():
         raise InvalidNotebook(f"no notebook at {path.name} (expected <student>/<lesson>/<lesson>.ipynb)")
     size = path.stat().st_size
@@ -125,12 +127,16 @@ def make_plan(source: nbformat.NotebookNode, release: nbformat.NotebookNode, sub
         elif gid in by_id and meta.get("solution") is not True and _meta(by_id[gid]).get("solution"):
             notes.append(f"solution cell {gid!r} has changed metadata")
         if cell.cell_type == "code":
-            out.append((None, {"kind": "student", "source": str(cell.source)}))
+            # a solution cell stays an anchor for putting back the test that follows it
+            anchor = gid if gid in by_id and gid not in locked_ids and gid not in seen else None
+            if anchor:
+                seen.add(anchor)
+            out.append((anchor, {"kind": "student", "source": str(cell.source), "grade_id": anchor}))
 
     # Put back the locked cells the student deleted, after the cell that precedes them in the source.
     order = [_meta(c)["grade_id"] for c in src_cells]
     for gid in locked_ids:
-        if gid in seen:
+        if gid in seen or any(r == gid for r, _ in out):
             continue
         notes.append(f"cell {gid!r} was missing; it was put back")
         prior = order[: order.index(gid)]

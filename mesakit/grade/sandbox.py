@@ -113,6 +113,7 @@ def environment() -> dict[str, str]:
         "MALLOC_ARENA_MAX": "2",
         "PYTHONDONTWRITEBYTECODE": "1",
         "PYTHONHASHSEED": "0",
+        "TQDM_DISABLE": "1",  # in a kernel tqdm.auto draws a widget, never stderr; nbgrader sees no stderr
         "LANG": "C.UTF-8",
     }
 

@@ -134,6 +134,10 @@ def build_submissions() -> None:
         for file, text in FILES.get(name, {}).items():
             (path.parent / file).write_text(text)
     (SUBMISSIONS / "missing_notebook" / LESSON).mkdir(parents=True)
+    (SUBMISSIONS / "missing_notebook" / LESSON / "README.txt").write_text("handed in the folder, not the notebook\n")
+    # Hands in a link to a classmate's notebook.
+    (SUBMISSIONS / "symlink_to_classmate" / LESSON).mkdir(parents=True)
+    (SUBMISSIONS / "symlink_to_classmate" / LESSON / f"{LESSON}.ipynb").symlink_to(f"../../honest/{LESSON}/{LESSON}.ipynb")
     print(f"wrote {len(CHEATS) + 1} submissions to {SUBMISSIONS}")
 
 
