@@ -290,10 +290,14 @@ def gd_family_weights(Z: torch.Tensor, steps: Sequence[int] = GD_STEPS) -> dict[
 
 def input_sensitivity(model: Callable, Z: torch.Tensor) -> torch.Tensor:
     """``∂ŷ/∂x_q`` per prompt, shape ``(B, d)``: by autograd, or by central differences when the
-    model's output carries no gradient (e.g. it runs under ``no_grad`` or outside torch)."""
+    model's output carries no gradient or it fails on an input that requires one (e.g. it runs
+    under ``no_grad`` or computes in numpy)."""
     Zg = Z.detach().clone().requires_grad_(True)
     with torch.enable_grad():
-        out = call_in_context(model, Zg)
+        try:
+            out = call_in_context(model, Zg)
+        except ContractError:  # e.g. a model that calls .numpy() on its input: try without autograd
+            out = torch.zeros(())
         if out.requires_grad:
             (grad,) = torch.autograd.grad(out.sum(), Zg, allow_unused=True)
             return torch.zeros(Z.shape[0], Z.shape[2] - 1, dtype=Z.dtype) if grad is None else grad[:, -1, :-1].detach()

@@ -31,6 +31,16 @@ class ForeignGD(nn.Module):
         return (w * q).sum(-1)
 
 
+class NumpyGD(nn.Module):
+    """A GD step computed in numpy: no autograd at all (and .numpy() fails on inputs needing grad)."""
+
+    def forward(self, Z):
+        z = Z.numpy()
+        x, y, q = z[:, :-1, :-1], z[:, :-1, -1], z[:, -1, :-1]
+        w = 0.8 * (y[:, :, None] * x).sum(1) / x.shape[1]
+        return torch.from_numpy((w * q).sum(-1))
+
+
 class NoGradGD(ForeignGD):
     """The same learner computed outside autograd: the detector must fall back to finite differences."""
 
@@ -67,7 +77,7 @@ def test_non_optimizers_are_standard(prompts, model):
 
 
 def test_black_box_models_not_from_mesakit(prompts):
-    for model in (ForeignGD(), NoGradGD()):
+    for model in (ForeignGD(), NoGradGD(), NumpyGD()):
         report = detect.analyze_model_behavior(model, prompts)
         assert report.detected, str(report)
         assert report.signals["gd_alignment"] > 0.99
