@@ -281,7 +281,8 @@ def _settled_cells(page) -> list[dict]:
         cells = page.evaluate(INSPECT_JS)
         waiting = [
             out for cell in cells for out in cell["outputs"]
-            if (WIDGET_MIME in out["mimes"] and not out["widgetNodes"] and not out["domText"].strip())
+            if (WIDGET_MIME in out["mimes"] and not out["widgetNodes"]
+                and (not out["domText"].strip() or out["domText"].strip().startswith("Loading widget")))
             or any(not image["natural"] for image in out["images"])
         ]  # fmt: skip
         if not waiting or time.monotonic() > deadline:

@@ -68,6 +68,45 @@ def problems_in_outputs(run: NotebookRun) -> tuple[list[str], dict[str, int]]:
     return problems, seen
 
 
+def figure_functions() -> set[str]:
+    """Names of every public function in mesakit.plots.* and mesakit.widgets.* (figure makers)."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    import mesakit.plots
+    import mesakit.widgets
+
+    names = set()
+    for package in (mesakit.plots, mesakit.widgets):
+        for info in pkgutil.iter_modules(package.__path__):
+            module = importlib.import_module(f"{package.__name__}.{info.name}")
+            names |= {n for n, f in inspect.getmembers(module, inspect.isfunction) if not n.startswith("_") and f.__module__ == module.__name__}
+    return names - {"figure"}
+
+
+def caption_problems(run: NotebookRun) -> list[str]:
+    """A figure's first appearance needs a caption: a markdown cell right before or after the cell
+    that shows it, saying "What to look for". A later cell showing figures from the same plot or
+    widget functions as an earlier captioned one needs none."""
+    makers, problems, shown = figure_functions(), [], set()
+    cells = run.cells
+    for i, cell in enumerate(cells):
+        if cell["type"] != "code" or not any(out["images"] for out in cell["outputs"]):
+            continue
+        called = set(re.findall(r"\b(\w+)\s*\(", cell["source"])) & makers
+        neighbours = [cells[j] for j in (i - 1, i + 1) if 0 <= j < len(cells) and cells[j]["type"] == "markdown"]
+        captioned = any("what to look for" in c["source"].lower() for c in neighbours)
+        if not captioned and not (called and called <= shown):
+            made_by = f" (made by {', '.join(sorted(called))})" if called else ""
+            problems.append(
+                f"{describe(cell)} shows a figure{made_by} without a caption: put a one-line "
+                "'*What to look for:* ...' markdown cell right before or after it"
+            )
+        shown |= called
+    return problems
+
+
 def _console(run: NotebookRun) -> str:
     return f" (browser console: {' | '.join(run.console_errors[:3])})" if run.console_errors else ""
 
@@ -76,6 +115,8 @@ def _widget_problems(run: NotebookRun, where: str, out: dict, seen: dict) -> lis
     if not out["rendered"]:
         return [f"{where}: a widget output is missing from the page"]
     if out["widgetNodes"] == 0:
+        if out["domText"].strip().startswith("Loading widget"):
+            return [f"{where}: a widget never finished loading (the page still shows 'Loading widget...')" + _console(run)]
         if not out["domText"].strip() and not out["domMime"]:
             return []  # a widget the kernel closed (e.g. tqdm(leave=False)): nothing to show, by design
         return [
@@ -103,7 +144,8 @@ def _figure_problems(where: str, image: dict) -> list[str]:
     if scale < MIN_SCALE:
         return [
             f"{where}: a figure {image['natural']} px wide is shrunk to {scale:.0%} to fit the "
-            f"{image['room']:.0f} px notebook column, too small to read; draw it narrower"
+            f"{image['room']:.0f} px notebook column, too small to read; draw it narrower "
+            f"(at most about {image['shown'] / MIN_SCALE / 100:.1f} in wide at the course's 100 dpi)"
         ]
     return []
 
@@ -172,6 +214,7 @@ def check_notebook(
     start = time.monotonic()
     screenshot(run, ARTIFACTS / f"{name}.png")
     problems, seen = problems_in_outputs(run)
+    problems += caption_problems(run)
     run.seconds["checks"] = time.monotonic() - start
     start = time.monotonic()
     problems += slider_problems(run, redraw_timeout)
@@ -205,9 +248,10 @@ def test_checker_reports_what_is_broken(run_in_lab):
     expected = {
         "error": r"cell 6 \('raise ValueError.*raised ValueError: a cell that fails",
         "stderr": r"cell 5 .* wrote to stderr: .*something the learner should not see",
-        "broken widget": r"cell 4 .*Error displaying widget",
+        "broken widget": r"cell 4 .*(Error displaying widget|never finished loading)",
         "dead slider": r"cell 3 .*moving the slider 'level' from 1 to [02] did not change the figure",
         "not run": r"cell 7 .* did not run \(it comes after the failing cell 6",
+        "no caption": r"cell 3 .* shows a figure \(made by interactive_figure\) without a caption",
     }
     missed = [what for what, pattern in expected.items() if not re.search(pattern, text)]
     assert not missed, f"the checker missed: {missed}; it reported:\n{text}"
