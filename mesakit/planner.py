@@ -46,6 +46,15 @@ class PlannerConfig:
         check_iterations(self.iterations)
 
 
+def _init_weights(model: nn.Module) -> None:
+    """He (Kaiming) initialisation for the ReLU convolutions, zero biases: signals neither die nor
+    explode across the iterations at the start of training, which makes training faster and steadier."""
+    for module in model.modules():
+        if isinstance(module, nn.Conv2d):
+            nn.init.kaiming_normal_(module.weight, nonlinearity="relu")
+            nn.init.zeros_(module.bias)
+
+
 class _Block(nn.Module):
     """One thinking step: ``h <- open · relu(conv2(relu(conv1([h, maze]))))``."""
 
@@ -72,6 +81,7 @@ class RecurrentPlanner(nn.Module):
         self.embed = nn.Conv2d(3, C, 3, padding=1)
         self.block = _Block(C)
         self.head = nn.Conv2d(C, 1, 1)
+        _init_weights(self)
 
     def initial_state(self, x: torch.Tensor) -> torch.Tensor:
         """The hidden state before the first iteration, ``(B, C, H, W)``."""
@@ -124,6 +134,7 @@ class FeedForwardPlanner(nn.Module):
         self.embed = nn.Conv2d(3, C, 3, padding=1)
         self.blocks = nn.ModuleList(_Block(C) for _ in range(config.depth))
         self.head = nn.Conv2d(C, 1, 1)
+        _init_weights(self)
 
     def forward(self, mazes: torch.Tensor, iterations: int | None = None) -> torch.Tensor:
         """Shapes: ``mazes (B, 3, H, W)`` -> logits ``(B, H, W)``. ``iterations`` is accepted and ignored."""

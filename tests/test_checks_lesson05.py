@@ -1,0 +1,206 @@
+"""Lesson 05's checks, both ways: the reference solution passes, and realistic wrong solutions fail
+with a message that names the mistake."""
+
+from __future__ import annotations
+
+from collections import deque
+
+import pytest
+import torch
+
+from mesakit import checks
+
+torch.set_num_threads(1)
+
+# ---------------------------------------------------------------- reference solutions (as in the lesson)
+
+
+def bfs_distance(maze, moves=((-1, 0), (1, 0), (0, -1), (0, 1)), source=2, wall=-1.0, first=0):
+    walls = maze[0]
+    H, W = walls.shape
+    dist = torch.full((H, W), wall)
+    r, c = (int(i) for i in torch.nonzero(maze[source])[0])
+    dist[r, c] = first
+    queue = deque([(r, c)])
+    seen = {(r, c)}
+    while queue:
+        r, c = queue.popleft()
+        for dr, dc in moves:
+            n = (r + dr, c + dc)
+            if 0 <= n[0] < H and 0 <= n[1] < W and walls[n] == 0 and n not in seen:
+                seen.add(n)
+                dist[n] = dist[r, c] + 1
+                queue.append(n)
+    return dist
+
+
+def run_planner(model, mazes, iterations, extra=0, check=True):
+    if check and iterations < 1:
+        raise ValueError("iterations must be >= 1")
+    h = model.initial_state(mazes)
+    for _ in range(iterations + extra):
+        h = model.step(h, mazes)
+    return model.readout(h)
+
+
+def solve_rates(model, mazes, iterations, threshold=0.0, per_square=False, recall=False):
+    rates = []
+    with torch.no_grad():
+        for k in iterations:
+            pred = (model(mazes.inputs, iterations=k) > threshold).float()
+            if per_square:
+                rates.append((pred == mazes.paths).float().mean())
+            elif recall:
+                rates.append((pred >= mazes.paths).flatten(1).all(1).float().mean())
+            else:
+                rates.append((pred == mazes.paths).flatten(1).all(1).float().mean())
+    return torch.stack(rates)
+
+
+def fit_ridge(X, y, alpha, center=True, penalise_bias=False, use_alpha=True):
+    a = alpha if use_alpha else 0.0
+    if penalise_bias:
+        A = torch.cat([X, torch.ones(len(X), 1, dtype=X.dtype)], 1)
+        sol = torch.linalg.solve(A.T @ A + a * torch.eye(A.shape[1], dtype=X.dtype), A.T @ y)
+        return sol[:-1], sol[-1].item()
+    if not center:
+        return torch.linalg.solve(X.T @ X + a * torch.eye(X.shape[1], dtype=X.dtype), X.T @ y), 0.0
+    xm, ym = X.mean(0), y.mean()
+    Xc, yc = X - xm, y - ym
+    w = torch.linalg.solve(Xc.T @ Xc + a * torch.eye(X.shape[1], dtype=X.dtype), Xc.T @ yc)
+    return w, (ym - xm @ w).item()
+
+
+def r_squared(pred, target):
+    return (1 - ((target - pred) ** 2).sum() / ((target - target.mean()) ** 2).sum()).item()
+
+
+def solve_rate_by_length(model, mazes, edges, iterations=None, squares=False, closed=False, overall=False):
+    with torch.no_grad():
+        pred = (model(mazes.inputs, iterations=iterations) > 0).float()
+    ok = (pred == mazes.paths).flatten(1).all(1).float()
+    lengths = mazes.paths.flatten(1).sum(1) - (0 if squares else 1)
+    out = []
+    for lo, hi in zip(edges, edges[1:]):
+        inside = (lengths >= lo) & ((lengths <= hi) if closed else (lengths < hi))
+        out.append(ok.mean() if overall else ok[inside].mean() if inside.any() else torch.tensor(float("nan")))
+    return torch.stack(out)
+
+
+# ---------------------------------------------------------------- the references pass
+
+
+@pytest.mark.parametrize(
+    "check, fn",
+    [
+        (checks.check_bfs_distance, bfs_distance),
+        (checks.check_run_planner, run_planner),
+        (checks.check_solve_rates, solve_rates),
+        (checks.check_fit_ridge, fit_ridge),
+        (checks.check_r_squared, r_squared),
+        (checks.check_solve_rate_by_length, solve_rate_by_length),
+    ],
+)
+def test_reference_passes(check, fn, capsys):
+    check(fn)
+    assert "✔" in capsys.readouterr().out
+
+
+def _stub(*args, **kwargs):
+    raise NotImplementedError()
+
+
+@pytest.mark.parametrize(
+    "check",
+    [checks.check_bfs_distance, checks.check_run_planner, checks.check_solve_rates, checks.check_fit_ridge,
+     checks.check_r_squared, checks.check_solve_rate_by_length],
+)  # fmt: skip
+def test_stub_fails(check):
+    with pytest.raises(AssertionError, match="not implemented"):
+        check(_stub)
+
+
+# ---------------------------------------------------------------- realistic mistakes fail, naming the mistake
+
+
+@pytest.mark.parametrize(
+    "wrong, match",
+    [
+        (lambda m: bfs_distance(m, source=1), "distances from the START"),
+        (lambda m: bfs_distance(m, moves=((-1, 0), (1, 0), (0, -1), (0, 1), (1, 1), (-1, -1), (1, -1), (-1, 1))), "diagonal"),
+        (lambda m: bfs_distance(m, wall=0.0), "walls should hold -1"),
+        (lambda m: bfs_distance(m, first=1), "off by one"),
+        (lambda m: bfs_distance(m)[:, :-1], "shape"),
+    ],
+)  # fmt: skip
+def test_bfs_mistakes(wrong, match):
+    with pytest.raises(AssertionError, match=match):
+        checks.check_bfs_distance(wrong)
+
+
+@pytest.mark.parametrize(
+    "wrong, match",
+    [
+        (lambda m, x, k: run_planner(m, x, k, extra=-1), "off by one"),
+        (lambda m, x, k: run_planner(m, x, k, extra=1), "off by one"),
+        (lambda m, x, k: m.readout(m.initial_state(x)), "ignores the iterations"),
+        (lambda m, x, k: run_planner(m, x, k, check=False), "ValueError"),
+    ],
+)
+def test_run_planner_mistakes(wrong, match):
+    with pytest.raises(AssertionError, match=match):
+        checks.check_run_planner(wrong)
+
+
+@pytest.mark.parametrize(
+    "wrong, match",
+    [
+        (lambda m, x, ks: solve_rates(m, x, ks, per_square=True), "fraction of correct SQUARES"),
+        (lambda m, x, ks: solve_rates(m, x, ks, threshold=0.5), "threshold them at 0"),
+        (lambda m, x, ks: solve_rates(m, x, ks, recall=True), "extra squares"),
+    ],
+)
+def test_solve_rates_mistakes(wrong, match):
+    with pytest.raises(AssertionError, match=match):
+        checks.check_solve_rates(wrong)
+
+
+@pytest.mark.parametrize(
+    "wrong, match",
+    [
+        (lambda X, y, a: fit_ridge(X, y, a, center=False), "no intercept"),
+        (lambda X, y, a: fit_ridge(X, y, a, penalise_bias=True), "bias is penalised"),
+        (lambda X, y, a: fit_ridge(X, y, a, use_alpha=False), "alpha is ignored"),
+        (lambda X, y, a: fit_ridge(X, y, a)[0], "tuple"),
+    ],
+)
+def test_fit_ridge_mistakes(wrong, match):
+    with pytest.raises(AssertionError, match=match):
+        checks.check_fit_ridge(wrong)
+
+
+@pytest.mark.parametrize(
+    "wrong, match",
+    [
+        (lambda p, t: (1 - ((t - p) ** 2).mean()).item(), "1 - MSE"),
+        (lambda p, t: (1 - ((t - p) ** 2).sum() / (t**2).sum()).item(), "MEAN"),
+        (lambda p, t: torch.corrcoef(torch.stack([p, t]))[0, 1].item() ** 2, "squared correlation"),
+        (lambda p, t: (1 - ((t - p) ** 2).sum() / ((p - p.mean()) ** 2).sum()).item(), "from the TARGETS"),
+    ],
+)
+def test_r_squared_mistakes(wrong, match):
+    with pytest.raises(AssertionError, match=match):
+        checks.check_r_squared(wrong)
+
+
+@pytest.mark.parametrize(
+    "wrong, match",
+    [
+        (lambda m, x, e, iterations=None: solve_rate_by_length(m, x, e, iterations, squares=True), "number of steps"),
+        (lambda m, x, e, iterations=None: solve_rate_by_length(m, x, e, iterations, closed=True), "half-open"),
+        (lambda m, x, e, iterations=None: solve_rate_by_length(m, x, e, iterations, overall=True), "overall solve rate"),
+    ],
+)
+def test_solve_rate_by_length_mistakes(wrong, match):
+    with pytest.raises(AssertionError, match=match):
+        checks.check_solve_rate_by_length(wrong)
