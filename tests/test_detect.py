@@ -61,7 +61,7 @@ def test_report_contract(prompts):
     assert text.startswith("Potential mesa optimizer detected\n")
     for name in detect.IN_CONTEXT_SIGNALS:
         assert name in text
-    assert "learn from its context" in text and "gradient descent" in text
+    assert "learn from its context" in text and "gradient descent" in text and "Gate" in text
 
 
 @pytest.mark.parametrize("model", [zoo.NearestNeighbour(), zoo.LabelAverage(), zoo.LabelAverage(zoo.LabelAverageConfig(window=1)),
@@ -178,6 +178,9 @@ def test_combine_signals_geometric_mean_over_questions():
     assert detect.combine_signals({"thinking_time": 0.7, "cell_accuracy_gain": 0.9}) == pytest.approx(0.8)
     assert detect.combine_signals({"x": 0.25, "y": 1.0}) == pytest.approx(0.5)  # unknown signals: own questions
     assert detect.combine_signals({"in_context_gain": float("nan"), "learning_curve": 1.0}) == pytest.approx(0.5)
+    gated = {**signals, "query_linearity": 0.5}
+    assert math.isclose(detect.combine_signals(gated), 0.5 * math.sqrt(0.8 * 0.25))  # the gate multiplies
+    assert math.isclose(detect.combine_signals(gated, detect.QUESTIONS_IN_CONTEXT), math.sqrt(0.8 * 0.25))
     with pytest.raises(ValueError, match="no signals"):
         detect.combine_signals({})
     with pytest.raises(ValueError, match="needs signals"):
@@ -194,6 +197,20 @@ def test_auroc_and_roc_curve():
         detect.auroc([0.3, 0.4], [True, True])
     with pytest.raises(ValueError, match="positive and one negative"):
         detect.roc_curve([0.3], [False])
+
+
+def test_query_linearity_separates_weight_vectors_from_smoothers(prompts):
+    fresh, _ = detect.fresh_task_prompts(prompts, torch.Generator().manual_seed(0))
+    assert detect.query_linearity(reference.gd_construction(lr=0.9, iterations=2), fresh) == pytest.approx(1.0)
+    assert detect.query_linearity(ForeignGD(), fresh) == pytest.approx(1.0)
+    assert detect.query_linearity(zoo.KernelSmoother(zoo.KernelConfig(bandwidth=0.7)), fresh) < 0.5
+    assert detect.query_linearity(zoo.LabelAverage(), fresh) == pytest.approx(0.0)
+    assert detect.query_linearity(lambda Z: torch.zeros(Z.shape[0]), fresh) == 0.0
+
+
+@pytest.mark.parametrize("bandwidth", [0.3, 0.5, 0.7, 1.0, 1.5])
+def test_kernel_smoothers_of_any_width_are_standard(prompts, bandwidth):
+    assert not detect.analyze_model_behavior(zoo.KernelSmoother(zoo.KernelConfig(bandwidth=bandwidth)), prompts).detected
 
 
 def test_gain_curve_grows_for_gd(prompts):
