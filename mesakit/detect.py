@@ -17,6 +17,8 @@ In-context models (prompts ``Z (B, N+1, d+1)``, COURSE.md's contract ``model(Z) 
   that K steps of GD would have found (best K ≤ 8 and step size): "does it point where GD points?"
 * ``scale_consistency`` — the same alignment on prompts rescaled by 0.5 and by 2 (the smaller of
   the two): an algorithm keeps its shape off the training distribution, a lookup does not.
+* ``query_linearity`` — how much of the prediction the sensitivity explains as ``w·x_q``, a linear
+  function of the query: what a learner that computes a weight vector from its context outputs.
 
 Recurrent planners (mazes ``(B, 3, H, W)``, lesson 05's contract
 ``model(mazes, iterations=k) -> logits (B, H, W)``):
@@ -30,7 +32,9 @@ The score asks questions (:data:`QUESTIONS`): "does it learn from its context?" 
 it improve when it may think longer?". Each answer is the mean of its signals clipped to [0, 1];
 the score is the geometric mean of the answers, so a model must answer *every* question to score
 high (a nearest-neighbour rule learns from context but not like GD; a wide kernel smoother points
-like GD but barely uses its labels). The verdict says "detected" when the score reaches
+like GD but barely uses its labels). ``query_linearity`` is a *gate* (:data:`GATES`): it multiplies
+the score, because a kernel smoother of middling width answers both questions half-way without
+being a learner of weights at all. The verdict says "detected" when the score reaches
 :data:`THRESHOLD` = 0.5, halfway between "ignores its context" and "one GD step".
 The model is a black box plus gradients: no attribute names, no parameter shapes. Anything that
 breaks the contract (wrong input or output shape, a model that raises) gets a :class:`ContractError`
