@@ -180,8 +180,8 @@ Policy = Callable[[torch.Tensor], torch.Tensor]  # views (B, 3, h, w) -> action 
 
 
 def default_max_steps(level: Level) -> int:
-    """Room for a detour: twice the number of cells."""
-    return 2 * level.walls.size
+    """Room for detours and a wrong turn or two: three times the number of cells."""
+    return 3 * level.walls.size
 
 
 def rollout(

@@ -1,0 +1,250 @@
+"""Checks of lesson 04 (objective divergence): one ``check_<exercise>(fn)`` per exercise.
+
+* :func:`check_shift_losses` — the LSA, re-tuned GD and predicting 0 on rescaled inputs.
+* :func:`check_pursued_goal` — the behavioural test "which goal did the agent go for?".
+* :func:`check_goal_rates` — the shift evaluation: play a policy on many levels, tally the goals.
+* :func:`check_coin_anywhere` — the diverse-training fix: a coin that can sit on any reachable cell.
+
+Each builds fixed-seed inputs, compares with mesakit's own implementation and, when they differ,
+names the likely mistake by matching known wrong implementations.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+import numpy as np
+import torch
+
+from .. import metrics, models, reference
+from ..experiments.lsa_gd import LR_SEED
+from ..gridpolicy import goal_rates
+from ..gridworld import Episode, GridConfig, Level, distances, make_level, pursued_goal, rollout
+from ..tasks import RegressionTask
+from .core import call, passed
+
+__all__ = ["check_shift_losses", "check_pursued_goal", "check_goal_rates", "check_coin_anywhere"]
+
+SHIFT_KEYS = ("lsa", "gd_retuned", "zero")
+GOALS = ("coin", "edge", "neither")
+
+
+def _number(value, name: str) -> float:
+    if isinstance(value, torch.Tensor) and value.numel() == 1:
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise AssertionError(f"{name} should be a number (a Python float), got {type(value).__name__}")
+    if not math.isfinite(value):
+        raise AssertionError(f"{name} is {value}; look for a division by zero or a diverging loop")
+    return float(value)
+
+
+def _as_dict(out, keys, name: str) -> dict[str, float]:
+    if not isinstance(out, dict):
+        raise AssertionError(f"{name} should return a dict with keys {list(keys)}, got {type(out).__name__}")
+    if set(out) != set(keys):
+        raise AssertionError(f"{name} should return exactly the keys {list(keys)}, got {sorted(out)}")
+    return {k: _number(out[k], f"{name}()[{k!r}]") for k in keys}
+
+
+def _close(a: float, b: float, rtol: float = 1e-4) -> bool:
+    return math.isclose(a, b, rel_tol=rtol, abs_tol=1e-6)
+
+
+# ---------------------------------------------------------------------------------------------
+# 1. A built-in proxy: the step size
+
+
+def _shift_reference(model, scale: float, n_prompts: int, seed: int) -> dict[str, float]:
+    task = RegressionTask(x_scale=scale)
+    Z, y = task.sample(n_prompts, seed=seed)
+    lr = reference.best_gd_lr(task, seed=LR_SEED)
+    with torch.no_grad():
+        lsa = metrics.loss(model(Z), y).item()
+    return {"lsa": lsa, "gd_retuned": metrics.loss(reference.gd_predict(Z, lr), y).item(),
+            "zero": metrics.loss(torch.zeros_like(y), y).item()}  # fmt: skip
+
+
+def _shift_mistakes(model, scale: float, n_prompts: int, seed: int) -> list[tuple[str, float, str]]:
+    """Known mistakes as (key, the value it produces, message)."""
+    Z, y = RegressionTask(x_scale=scale).sample(n_prompts, seed=seed)
+    Z1, y1 = RegressionTask().sample(n_prompts, seed=seed)
+    old_lr = reference.best_gd_lr(RegressionTask(), seed=LR_SEED)
+    with torch.no_grad():
+        unscaled_lsa = metrics.loss(model(Z1), y1).item()
+        lsa_wrong_target = metrics.loss(model(Z), y1).item()
+    return [
+        ("gd_retuned", metrics.loss(reference.gd_predict(Z, old_lr), y).item(),
+         "gd_retuned uses the step size tuned for scale 1: run best_gd_lr on the rescaled task "
+         "(RegressionTask(x_scale=scale)) so GD gets a fair, re-tuned step"),
+        ("zero", metrics.loss(torch.zeros_like(y1), y1).item(),
+         "the labels were not rescaled with the inputs: sample from RegressionTask(x_scale=scale) so that "
+         "y = w·x is computed from the scaled inputs"),
+        ("lsa", unscaled_lsa, "the LSA was evaluated on unscaled prompts: feed it the same rescaled prompts as GD"),
+        ("lsa", lsa_wrong_target, "the LSA's predictions were compared with unscaled targets: use the y that "
+         "came with the rescaled prompts"),
+        ("zero", 2 * metrics.loss(torch.zeros_like(y), y).item(),
+         "the losses are twice too large: the course's loss is 0.5·MSE (mesakit.metrics.loss)"),
+    ]  # fmt: skip
+
+
+def check_shift_losses(shift_losses_fn: Callable) -> None:
+    """``shift_losses(model, scale, n_prompts, seed) -> {"lsa", "gd_retuned", "zero"}``."""
+    model = models.load_pretrained("lsa_1layer")
+    for scale, n, seed in ((2.5, 2000, 0), (1.7, 1500, 7)):
+        out = _as_dict(call(shift_losses_fn, model, scale, n, seed, name="shift_losses"), SHIFT_KEYS, "shift_losses")
+        expected = _shift_reference(model, scale, n, seed)
+        if all(_close(out[k], expected[k]) for k in SHIFT_KEYS):
+            continue
+        for key, value, message in _shift_mistakes(model, scale, n, seed):
+            if not _close(out[key], expected[key]) and _close(out[key], value):
+                raise AssertionError(f"shift_losses at scale {scale}: {message}")
+        key = next(k for k in SHIFT_KEYS if not _close(out[k], expected[k]))
+        raise AssertionError(
+            f"shift_losses at scale {scale}, n_prompts={n}, seed={seed}: {key!r} is {out[key]:.6g}, expected "
+            f"{expected[key]:.6g}. Draw the prompts with RegressionTask(x_scale=scale).sample(n_prompts, seed=seed) "
+            f"and the step size with reference.best_gd_lr(task, seed=LR_SEED)"
+        )
+    passed("shift_losses: at scale 2.5 the LSA's frozen step is far worse than predicting 0, re-tuned GD is not")
+
+
+# ---------------------------------------------------------------------------------------------
+# 2. Goal misgeneralization
+
+
+def _corridor(coin: tuple[int, int]) -> Level:
+    walls = np.zeros((5, 5), dtype=bool)
+    walls[0, 1:4] = True
+    return Level(walls, (2, 0), coin)
+
+
+def _episode(level: Level, positions: list[tuple[int, int]]) -> Episode:
+    return Episode(level, positions, [0] * (len(positions) - 1), got_coin=positions[-1] == level.coin)
+
+
+def _goal_cases() -> list[tuple[Episode, str, str]]:
+    """(episode, expected answer, what the case is about)."""
+    coin_mid = _corridor((3, 2))
+    return [
+        (_episode(coin_mid, [(2, 0), (2, 1), (3, 1), (3, 2)]), "coin", "collected the coin"),
+        (_episode(coin_mid, [(2, 0), (2, 1), (2, 2), (2, 3), (2, 4)]), "edge", "ran to the right edge past the coin"),
+        (_episode(coin_mid, [(2, 0), (2, 1), (2, 2), (2, 3), (2, 4), (2, 3)]), "edge",
+         "touched the right edge and stepped back left"),
+        (_episode(coin_mid, [(2, 0), (2, 1), (2, 2), (2, 3), (2, 4), (3, 4), (3, 3), (3, 2)]), "coin",
+         "touched the edge, then collected the coin"),
+        (_episode(coin_mid, [(2, 0), (1, 0), (2, 0), (1, 0)]), "neither", "wandered without reaching either"),
+        (_episode(coin_mid, [(2, 0), (2, 1), (2, 2), (2, 3)]), "neither", "stopped one column short of the edge"),
+        (_episode(coin_mid, [(2, 0)]), "neither", "made no move at all"),
+    ]  # fmt: skip
+
+
+def check_pursued_goal(pursued_goal_fn: Callable) -> None:
+    """``pursued_goal(episode) -> "coin" | "edge" | "neither"``."""
+    for episode, expected, about in _goal_cases():
+        assert pursued_goal(episode) == expected  # the library agrees with the table
+        out = call(pursued_goal_fn, episode, name="pursued_goal")
+        if out == expected:
+            continue
+        path = " -> ".join(map(str, episode.positions))
+        if about.startswith("touched the right edge and stepped back"):
+            hint = "the agent reached the right edge at some point: look at every position, not only the last"
+        elif about.startswith("touched the edge, then collected"):
+            hint = "the coin was collected, which counts as 'coin' even if the agent touched the edge first"
+        elif about.startswith("stopped one column short"):
+            hint = "the right edge is column width - 1 (level.shape[1] - 1), not width - 2"
+        else:
+            hint = "coin if episode.got_coin, else edge if any position is on the right edge, else neither"
+        raise AssertionError(
+            f"pursued_goal returned {out!r} for an agent that {about} (path {path}, coin at "
+            f"{episode.level.coin}); expected {expected!r}: {hint}"
+        )
+    passed("pursued_goal tells coin-seekers from edge-runners")
+
+
+def _check_levels() -> list[Level]:
+    rng = np.random.default_rng(404)
+    return [make_level(GridConfig(coin="anywhere"), rng) for _ in range(24)]
+
+
+def check_goal_rates(goal_rates_fn: Callable) -> None:
+    """``goal_rates(policy, levels, seed) -> {"coin", "edge", "neither"}`` (fractions)."""
+    policy = models.load_pretrained("gridworld_right")
+    levels = _check_levels()
+    for seed in (0, 5):
+        out = _as_dict(call(goal_rates_fn, policy, levels, seed, name="goal_rates"), GOALS, "goal_rates")
+        expected = goal_rates(policy, levels, seed=seed)
+        if all(_close(out[k], expected[k]) for k in GOALS):
+            continue
+        n = len(levels)
+        if all(_close(out[k], expected[k] * n) for k in GOALS):
+            raise AssertionError("goal_rates returned counts, not fractions: divide by the number of levels")
+        per_level = {k: 0 for k in GOALS}
+        greedy = {k: 0 for k in GOALS}
+        for level in levels:
+            per_level[pursued_goal(rollout(policy, level, seed))] += 1 / n
+            greedy[pursued_goal(rollout(policy, level, greedy=True))] += 1 / n
+        if all(_close(out[k], per_level[k]) for k in GOALS):
+            raise AssertionError(
+                "goal_rates restarts the random generator for every level (rollout(policy, level, seed)): make one "
+                "torch.Generator().manual_seed(seed) before the loop and pass it to every rollout"
+            )
+        if all(_close(out[k], greedy[k]) for k in GOALS):
+            raise AssertionError("goal_rates plays greedily (argmax); the agent samples its moves: keep greedy=False")
+        if not _close(sum(out.values()), 1.0):
+            raise AssertionError(f"the three rates should sum to 1, they sum to {sum(out.values()):.4g}")
+        raise AssertionError(
+            f"goal_rates(seed={seed}) gave {out}, expected {expected}: play every level in order with "
+            "rollout(policy, level, generator), one generator for all, and classify each with pursued_goal"
+        )
+    passed("goal_rates: the shift evaluation matches the reference on 24 levels and two seeds")
+
+
+def _eligible(level: Level) -> set[tuple[int, int]]:
+    reach = distances(level.walls, level.start)
+    return {(int(r), int(c)) for r, c in zip(*np.nonzero(reach > 0))}
+
+
+def check_coin_anywhere(coin_anywhere_fn: Callable) -> None:
+    """``coin_anywhere(level, seed) -> Level``: same walls and start, coin on a random reachable cell."""
+    rng = np.random.default_rng(4)
+    levels = [make_level(GridConfig(), rng) for _ in range(3)]
+    walled = np.zeros((5, 5), dtype=bool)
+    walled[0, 3] = walled[1, 4] = True  # (0, 4) is free but walled in: never a valid coin cell
+    cut_off = Level(walled, (2, 0), (4, 4))
+    for level in levels + [cut_off]:
+        eligible = _eligible(level)
+        seen = set()
+        for seed in range(400):
+            out = call(coin_anywhere_fn, level, seed, name="coin_anywhere")
+            if not isinstance(out, Level):
+                raise AssertionError(f"coin_anywhere should return a gridworld Level, got {type(out).__name__}")
+            if not np.array_equal(out.walls, level.walls) or out.start != level.start:
+                raise AssertionError("coin_anywhere changed the walls or the start: move only the coin")
+            coin = tuple(int(v) for v in out.coin)
+            if coin == level.start:
+                raise AssertionError("coin_anywhere put the coin on the agent's start: exclude the start cell")
+            if not level.free(coin):
+                raise AssertionError(f"coin_anywhere put the coin on a wall or off the grid at {coin}")
+            if coin not in eligible:
+                raise AssertionError(
+                    f"coin_anywhere put the coin at {coin}, which the agent cannot reach: keep only cells with "
+                    "distances(level.walls, level.start) > 0"
+                )
+            seen.add(coin)
+        again = call(coin_anywhere_fn, level, 7, name="coin_anywhere").coin
+        if tuple(again) != tuple(call(coin_anywhere_fn, level, 7, name="coin_anywhere").coin):
+            raise AssertionError("coin_anywhere is not deterministic: draw from np.random.default_rng(seed)")
+        missing = eligible - seen
+        if missing:
+            edge = [c for c in missing if level.on_right_edge(c)]
+            if edge and len(edge) == len(missing):
+                raise AssertionError(
+                    "coin_anywhere never puts the coin on the right edge: 'anywhere' includes the old place too, "
+                    "otherwise the agent never learns to fetch it there"
+                )
+            raise AssertionError(
+                f"in 400 draws coin_anywhere never used the reachable cells {sorted(missing)[:5]}: every reachable "
+                "cell other than the start should be possible (draw uniformly from them)"
+            )
+    passed("coin_anywhere covers every reachable cell, never the start, never a wall")
