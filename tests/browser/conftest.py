@@ -33,6 +33,7 @@ ARTIFACTS = ROOT / "test-artifacts" / "browser"
 VIEWPORT = {"width": 1280, "height": 900}  # a laptop screen, file browser open: "notebook width"
 MAX_SCREENSHOT_HEIGHT = 30000  # px; longer notebooks are cut off at the bottom of the picture
 TIMINGS: dict[str, dict[str, float]] = {}  # notebook -> phase -> seconds, for the summary
+SUITE_START = SUITE_END = 0.0  # the server's start and the last browser test's end (monotonic s)
 
 # Lab settings for the test server only: no news/update pop-ups in the screenshots, and every cell
 # kept in the DOM (no windowing) so the whole notebook can be inspected and photographed.
@@ -65,13 +66,13 @@ def pytest_collection_modifyitems(config, items):
 def pytest_terminal_summary(terminalreporter):
     if not TIMINGS:
         return
-    total = lambda phases: sum(phases.values())  # noqa: E731
     lines = [
-        f"{name:<28} {total(phases):6.1f} s  (" + ", ".join(f"{k} {v:.1f} s" for k, v in phases.items()) + ")"
+        f"{name:<24} {phases.get('test', 0):6.1f} s  ("
+        + ", ".join(f"{k} {v:.1f} s" for k, v in phases.items() if k != "test") + ")"
         for name, phases in TIMINGS.items()
     ]
-    lines.append(f"{'all notebooks':<28} {sum(map(total, TIMINGS.values())):6.1f} s")
-    terminalreporter.write_sep("-", "browser suite: wall time per notebook")
+    lines.append(f"{'suite wall time':<24} {SUITE_END - SUITE_START:6.1f} s  (server start to the last test's end)")
+    terminalreporter.write_sep("-", "browser suite: seconds per notebook test (the next notebook runs ahead meanwhile)")
     for line in lines:
         terminalreporter.write_line(line)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -132,6 +133,8 @@ def lab(tmp_path_factory) -> Lab:
         JUPYTER_RUNTIME_DIR=str(base / "runtime"), IPYTHONDIR=str(base / "ipython"),
         JUPYTER_PLATFORM_DIRS="1",
     )  # fmt: skip
+    global SUITE_START
+    SUITE_START = time.monotonic()
     token, port = secrets.token_hex(16), _free_port()
     cmd = [
         str(jupyter), "lab", "--no-browser", f"--ServerApp.token={token}", f"--ServerApp.port={port}",
@@ -290,78 +293,104 @@ def _settled_cells(page) -> list[dict]:
         page.wait_for_timeout(250)
 
 
-OPEN_LAB_TIMEOUT = 120  # s for Lab's page to load (its JavaScript is large; CI has 2 slow cores)
+class Runner:
+    """Runs the session's notebooks in Lab one ahead: while a test inspects notebook N (figures,
+    sliders, screenshot), notebook N+1 already runs in a second tab, on the second core.
 
-CLOSE_ALL_JS = """() => {
-  for (const widget of [...window.jupyterapp.shell.widgets('main')]) {
-    if (widget.context && widget.context.model) widget.context.model.dirty = false;  // no "save?" dialog
-    widget.close();
-  }
-}"""
+    Each notebook gets its own browser context and Lab workspace (``?reset``: Lab reopens nothing
+    from earlier notebooks), is run with Run ▸ Run All Cells as a learner would, and is closed, its
+    kernel shut down, when its test ends. ``order`` is the session's notebooks in test order (from
+    the ``notebook`` markers), so only selected notebooks are run ahead.
+    """
 
+    def __init__(self, lab: Lab, browser, order: list[tuple[str, str]]):
+        self.lab, self.browser, self.order = lab, browser, order
+        self.live: dict[str, dict] = {}  # name -> context, page, errors, relpath, times, mark
 
-def _open_lab(page, lab: Lab) -> None:
-    page.goto(f"{lab.url}/lab?reset&token={lab.token}")  # reset: reopen no earlier notebook
-    page.wait_for_function("() => window.jupyterapp && document.querySelector('.jp-LabShell')", timeout=OPEN_LAB_TIMEOUT * 1000)
-    page.evaluate("async () => { await window.jupyterapp.restored; }")
-
-
-@pytest.fixture(scope="session")
-def lab_page(lab, browser):
-    """One JupyterLab tab for the whole session (loading Lab's page once saves ~10 s a notebook);
-    each notebook opens in it and is closed, its kernel shut down, when its test ends."""
-    context = browser.new_context(viewport=VIEWPORT)
-    page = context.new_page()
-    page.errors = []  # console errors of the notebook under test
-    page.on("console", lambda m: page.errors.append(m.text[:500]) if m.type == "error" else None)
-    page.on("pageerror", lambda e: page.errors.append(f"page error: {e}"[:500]))
-    _open_lab(page, lab)
-    yield page
-    context.close()
-
-
-@pytest.fixture
-def run_in_lab(lab, lab_page):
-    """``run_in_lab(relpath, name)``: open the notebook in Lab, run all cells from the Run menu, wait
-    for the kernel to finish, and return a :class:`NotebookRun` (the notebook stays open until the
-    test ends)."""
-    page = lab_page
-
-    def run(relpath: str, name: str, timeout: float = 300) -> NotebookRun:
-        page.set_viewport_size(VIEWPORT)
-        page.errors.clear()
-        times, start = {}, time.monotonic()
-        page.evaluate("path => window.jupyterapp.commands.execute('docmanager:open', {path, factory: 'Notebook'})", relpath)
-        opened = "path => { const w = window.jupyterapp.shell.currentWidget; return !!(w && w.context && w.context.path === path && w.content.widgets.length); }"
-        page.wait_for_function(opened, arg=relpath, timeout=60_000)
+    def _start(self, relpath: str, name: str) -> None:
+        if name in self.live:
+            return
+        context = self.browser.new_context(viewport=VIEWPORT)
+        page = context.new_page()
+        entry = {"context": context, "page": page, "errors": [], "relpath": relpath, "times": {}}
+        self.live[name] = entry
+        page.on("console", lambda m: entry["errors"].append(m.text[:500]) if m.type == "error" else None)
+        page.on("pageerror", lambda e: entry["errors"].append(f"page error: {e}"[:500]))
+        start = time.monotonic()
+        page.goto(f"{self.lab.url}/lab/workspaces/{name}/tree/{relpath}?reset&token={self.lab.token}")
+        page.wait_for_selector(".jp-NotebookPanel .jp-Notebook .jp-Cell", timeout=OPEN_LAB_TIMEOUT * 1000)
         _wait_until(page, lambda p: p.evaluate(KERNEL_STATUS_JS) == "idle", 120, f"the kernel of {relpath} to start")
-        times["open"] = time.monotonic() - start
-
+        entry["times"]["open"] = time.monotonic() - start
         # Run ▸ Run All Cells, as a learner would.
         page.click(".lm-MenuBar-itemLabel:text-is('Run')")
         page.click(".lm-Menu-itemLabel:text-is('Run All Cells')")
-        mark = time.monotonic()
+        entry["mark"] = mark = time.monotonic()
         _wait_until(page, lambda p: p.evaluate(BUSY_JS)["pending"] > 0 or time.monotonic() - mark > 5, 10, "Run All to start")
+
+    def run(self, relpath: str, name: str, timeout: float = 300) -> NotebookRun:
+        self._start(relpath, name)
+        names = [n for _, n in self.order]
+        ahead = self.order[names.index(name) + 1 : names.index(name) + 2] if name in names else []
+        for next_relpath, next_name in ahead:
+            try:
+                self._start(next_relpath, next_name)
+            except Exception:  # its own test starts it again and reports what goes wrong
+                self.close(next_name)
+        entry = self.live[name]
+        page = entry["page"]
 
         def finished(p) -> bool:
             state = p.evaluate(BUSY_JS)
             return state["status"] == "idle" and state["pending"] == 0
 
         try:
-            _wait_until(page, finished, timeout, "all cells to finish running", stable=1.5)
+            _wait_until(page, finished, max(1.0, timeout - (time.monotonic() - entry["mark"])),
+                        "all cells to finish running", stable=1.5)  # fmt: skip
         except AssertionError as err:
             raise AssertionError(f"{name}: {err} (kernel: {page.evaluate(KERNEL_STATUS_JS)})") from None
-        times["run all"] = time.monotonic() - mark
+        entry["times"]["run all"] = time.monotonic() - entry["mark"]
         cells = _settled_cells(page)
-        return NotebookRun(name, cells, page, list(page.errors), times)
+        return NotebookRun(name, cells, page, list(entry["errors"]), entry["times"])
 
-    yield run
-    lab.shutdown_kernels()
-    try:
-        page.evaluate(CLOSE_ALL_JS)
-        page.wait_for_timeout(300)
-    except Exception:  # the page broke (crash, navigation): start the next test from a fresh Lab
-        _open_lab(page, lab)
+    def close(self, name: str) -> None:
+        entry = self.live.pop(name, None)
+        if entry is None:
+            return
+        try:
+            entry["context"].close()
+        finally:
+            for session in self.lab.api("GET", "/api/sessions"):
+                if session.get("path") == entry["relpath"]:
+                    self.lab.api("DELETE", f"/api/sessions/{session['id']}")
+
+
+OPEN_LAB_TIMEOUT = 120  # s for Lab's page to load (its JavaScript is large; CI has 2 slow cores)
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "notebook(relpath, name): the notebook a browser test runs in Lab")
+
+
+@pytest.fixture(scope="session")
+def runner(request, lab, browser):
+    order = [m.args for item in request.session.items if (m := item.get_closest_marker("notebook"))]
+    found = Runner(lab, browser, order)
+    yield found
+    for name in list(found.live):
+        found.close(name)
+
+
+@pytest.fixture
+def run_in_lab(request, runner):
+    """``run_in_lab()``: run this test's notebook (its ``notebook`` marker) in Lab and return a
+    :class:`NotebookRun`; the notebook stays open until the test ends."""
+    relpath, name = request.node.get_closest_marker("notebook").args
+    start = time.monotonic()
+    yield lambda: runner.run(relpath, name)
+    runner.close(name)
+    TIMINGS.setdefault(name, {})["test"] = time.monotonic() - start
+    global SUITE_END
+    SUITE_END = time.monotonic()
 
 
 def screenshot(run: NotebookRun, path: Path) -> None:

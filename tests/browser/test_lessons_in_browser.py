@@ -206,10 +206,9 @@ def _move_slider(page, widget, slider, redraw_timeout: float) -> str | None:
     )
 
 
-def check_notebook(
-    run_in_lab, relpath: str, name: str, redraw_timeout: float = SLIDER_REDRAW_TIMEOUT
-) -> tuple[list[str], dict[str, int]]:
-    run = run_in_lab(relpath, name)
+def check_notebook(run_in_lab, redraw_timeout: float = SLIDER_REDRAW_TIMEOUT) -> tuple[list[str], dict[str, int]]:
+    run = run_in_lab()
+    name = run.name
     TIMINGS[name] = run.seconds
     start = time.monotonic()
     screenshot(run, ARTIFACTS / f"{name}.png")
@@ -228,22 +227,29 @@ def report(name: str, problems: list[str], seen: dict) -> str:
     return f"{name} in JupyterLab ({counts}; screenshot {ARTIFACTS / name}.png):\n{listing}"
 
 
-@pytest.mark.parametrize("lesson", SOLUTIONS, ids=[l.name for l in SOLUTIONS])
+LESSON_PARAMS = [
+    pytest.param(l, marks=pytest.mark.notebook(f"solutions/{l.name}/{l.path.name}", l.name), id=l.name) for l in SOLUTIONS
+]
+
+
+@pytest.mark.parametrize("lesson", LESSON_PARAMS)
 def test_lesson_runs_and_renders_in_jupyterlab(run_in_lab, lesson):
-    problems, seen = check_notebook(run_in_lab, f"solutions/{lesson.name}/{lesson.path.name}", lesson.name)
+    problems, seen = check_notebook(run_in_lab)
     assert not problems, report(lesson.name, problems, seen)
 
 
+@pytest.mark.notebook("fixtures/fixture_widgets.ipynb", "fixture_widgets")
 def test_fixture_notebook_renders_everything(run_in_lab):
     """The checker sees widgets, sliders, a progress bar and figures where they exist."""
-    problems, seen = check_notebook(run_in_lab, "fixtures/fixture_widgets.ipynb", "fixture_widgets")
+    problems, seen = check_notebook(run_in_lab)
     assert not problems, report("fixture_widgets", problems, seen)
     assert seen == {"widgets": 2, "progress bars": 1, "figures": 2, "sliders": 2}, seen
 
 
+@pytest.mark.notebook("fixtures/fixture_broken.ipynb", "fixture_broken")
 def test_checker_reports_what_is_broken(run_in_lab):
     """Each fault planted in the broken fixture is reported, naming its cell."""
-    problems, seen = check_notebook(run_in_lab, "fixtures/fixture_broken.ipynb", "fixture_broken", redraw_timeout=5)
+    problems, seen = check_notebook(run_in_lab, redraw_timeout=5)
     text = "\n".join(problems)
     expected = {
         "error": r"cell 6 \('raise ValueError.*raised ValueError: a cell that fails",
