@@ -205,9 +205,12 @@ def as_markdown() -> str:
     parts = []
     for i, s in enumerate(SCENARIOS, 1):
         parts.append(f"**Scenario {i} — {s.title}** (`\"{s.key}\"`)\n\n{s.text}\n")
-        for field in FIELDS:
-            options = "; ".join(f"**{letter}**) {text}" for letter, text in s.options[field].items())
-            parts.append(f"- `\"{field}\"` — {options}")
+        # One table per scenario: a row per letter, a column per field.
+        parts.append("| | " + " | ".join(f'`"{field}"`' for field in FIELDS) + " |")
+        parts.append("|---|" + "---|" * len(FIELDS))
+        for letter in s.options[FIELDS[0]]:
+            cells = " | ".join(s.options[field][letter] for field in FIELDS)
+            parts.append(f"| **{letter}** | {cells} |")
         parts.append("")
     return "\n".join(parts)
 
