@@ -14,6 +14,15 @@ from mesakit.experiments import lsa_gd, task_diversity
 from mesakit.tasks import RegressionTask
 
 
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny models: one thread is faster than two fighting over a shared core."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 # ----------------------------------------------------------------------------- TaskPool
 def test_pool_prompts_use_the_pools_tasks():
     task = RegressionTask(d=4, n_context=6)
@@ -108,6 +117,7 @@ def test_memory_readout_recovers_a_stored_task_exactly():
     assert metrics.loss(model(Z), y).item() < 1e-6
 
 
+@pytest.mark.slow
 def test_train_on_pool_is_deterministic_and_learns():
     pool = TaskPool(RegressionTask(), 1, seed=0)
     a, history = train_on_pool(pool, seed=3, steps=150, progress=False)
@@ -151,6 +161,7 @@ def test_locate_transition_rejects_bad_input():
 
 
 # ----------------------------------------------------------------------------- over training
+@pytest.mark.slow
 def test_training_trajectory_sees_the_optimizer_appear():
     model, history = lsa_gd.train_lsa(seed=0, steps=900, progress=False)
     task = RegressionTask()
