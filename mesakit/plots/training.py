@@ -51,10 +51,10 @@ def draw_loss_curve(
         ax.axhline(zero_loss, color=COLORS["black"], ls=":", lw=1.2, label=f"predict 0 ({zero_loss:.2f})")
     if marker_step is not None:
         ax.axvline(marker_step, color=COLORS["orange"], lw=1.5, label=f"step {marker_step}")
-    ax.set_yscale("log")
+    ax.set_ylim(bottom=0)
     ax.set_xlabel("training step")
     ax.set_ylabel("loss (0.5·MSE)")
-    ax.legend(loc="upper right")
+    ax.legend(loc="lower left")  # the curve starts high and ends on the GD line: the corner stays free
 
 
 def loss_curve(
@@ -121,9 +121,7 @@ def training_snapshot(
     draw_loss_curve(axes[0], shown, gd_loss, marker_step=step if step else None)
     if len(losses):
         axes[0].set_xlim(0, len(losses) + 1)
-        top = max(float(np.max(losses)), gd_loss or 0.0) * 1.3
-        bottom = min(float(np.min(losses)), gd_loss or np.inf) * 0.8
-        axes[0].set_ylim(bottom, top)
+        axes[0].set_ylim(0, max(float(np.max(losses)), gd_loss or 0.0) * 1.1)
     axes[0].set_title("loss")
     for ax, W, name in zip(axes[1:], (W_KQ, W_PV), ("W_KQ", "W_PV")):
         image = draw_matrix(ax, W, name)
@@ -165,13 +163,14 @@ def losses_by_k(
     ``None`` or non-finite model losses (divergence) are drawn as ✕ at the top edge."""
     if not (len(k) == len(model_losses) == len(gd_losses)):
         raise ValueError("k, model_losses and gd_losses must have the same length")
-    fig, ax = figure()
+    fig, ax = figure(width=8.5)
     ks = np.asarray(k)
     gd = np.asarray(gd_losses, dtype=float)
     model = np.array([np.nan if v is None else v for v in model_losses], dtype=float)
-    ok = np.isfinite(model)
-    top = max(float(np.nanmax(np.where(ok, model, np.nan), initial=0.0)), float(gd.max())) * 1.6
-    bad = ~ok | (model > top)
+    # The chart's top: the largest loss in GD's range (≤ 10× GD's worst); anything above is "diverged".
+    sane = np.isfinite(model) & (model <= 10 * gd.max())
+    top = max(float(model[sane].max()) if sane.any() else 0.0, float(gd.max())) * 1.4
+    bad = ~np.isfinite(model) | (model > top)
     ax.plot(ks, gd, "o--", color=COLORS["vermillion"], label="K steps of GD (tuned η per K)")
     ax.plot(ks[~bad], model[~bad], "s-", color=COLORS["blue"], label=label)
     if bad.any():
@@ -183,7 +182,7 @@ def losses_by_k(
     ax.set_xlabel("K (iterations of the tied layer / GD steps)")
     ax.set_ylabel("loss (0.5·MSE, fresh prompts)")
     ax.set_title("More iterations, more gradient steps")
-    ax.legend(loc="upper right")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))  # outside: the ✕ markers sit at the top
     return fig
 
 
