@@ -70,6 +70,7 @@ def run_mesakit(submitted: Path, out: Path, lessons: list[str], workers: int) ->
 
 def run_nbgrader(submitted: Path, course: Path, lessons: list[str]) -> tuple[float, dict]:
     env = dict(os.environ, PATH=str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"])
+    course.mkdir(parents=True, exist_ok=True)
     shutil.copy(ROOT / "nbgrader_config.py", course)
     db = f"sqlite:///{course / 'gradebook.db'}"
     base = [sys.executable, "-m", "nbgrader"]

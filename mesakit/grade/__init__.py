@@ -65,7 +65,17 @@ def grade(submitted: Path, root: Path, lessons: list[str] = (), out: Path = Path
     from . import report, runner, sandbox
 
     sandbox.bwrap_path()
-    assignments = load_assignments(root, list(lessons))
+    names = list(lessons)
+    if not names:  # every lesson of the course that someone handed in
+        from ..course import lessons as course_lessons
+
+        handed_in = {p.name for student in submitted.iterdir() if student.is_dir() for p in student.iterdir() if p.is_dir()}
+        names = [l.name for l in course_lessons(root, solutions=True) if l.name in handed_in]
+        if not names:
+            from ..course import CourseError
+
+            raise CourseError(f"no submissions in {submitted} (expected {submitted}/<student>/<lesson>/<lesson>.ipynb)")
+    assignments = load_assignments(root, names)
     results = runner.grade_all(submitted, assignments, workers, timeout, int(memory_gb * 1024**3), progress)
     report.write_csv(results, out / "grades.csv")
     for r in results:

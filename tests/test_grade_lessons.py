@@ -1,0 +1,60 @@
+"""`mesakit grade` on the real lessons: the solutions, handed in as a student would (the release
+with the solution code filled in), earn full marks; the release as handed out earns nothing.
+
+A lesson is tested once both solutions/<lesson> and lessons/<lesson> exist (until then its test is
+skipped). Equality with `nbgrader autograde` on many submissions is measured by
+benchmarks/grading.py.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from conftest import ROOT
+from mesakit.course import lessons
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "grading"))
+from build_fixture import solved, write_submission  # noqa: E402
+
+NAMES = ["01_base_and_mesa", "02_toy_mesa_optimizer", "03_emergence", "04_objective_divergence", "05_internal_search", "06_detection"]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap missing: `make system-deps` installs it"),
+]
+
+
+def _ready() -> list[str]:
+    released = {l.name for l in lessons(ROOT)}
+    return [l.name for l in lessons(ROOT, solutions=True) if l.name in released]
+
+
+@pytest.fixture(scope="session")
+def graded(tmp_path_factory):
+    from mesakit.grade import grade
+
+    ready = _ready()
+    if not ready:
+        return {}
+    submitted = tmp_path_factory.mktemp("submitted")
+    for name in ready:
+        release = nbformat.read(ROOT / "lessons" / name / f"{name}.ipynb", as_version=4)
+        source = nbformat.read(ROOT / "solutions" / name / f"{name}.ipynb", as_version=4)
+        write_submission("solved", solved(release, source), name, submitted)
+        write_submission("unsolved", release, name, submitted)
+    results = grade(submitted, ROOT, ready, tmp_path_factory.mktemp("out"), workers=2)
+    return {(r.student, r.lesson): r for r in results}
+
+
+@pytest.mark.parametrize("lesson", NAMES)
+def test_solutions_earn_full_marks_and_the_release_nothing(graded, lesson):
+    if lesson not in _ready():
+        pytest.skip(f"{lesson} is not written yet (no solutions/ and lessons/ notebook)")
+    solved_ = graded[("solved", lesson)]
+    assert solved_.status == "ok" and solved_.score == solved_.max_score > 0, [c for c in solved_.cells if c.get("error")]
+    unsolved = graded[("unsolved", lesson)]
+    assert unsolved.score == 0 and unsolved.status == "ok", unsolved.cells
