@@ -233,7 +233,7 @@ def analyze_model_behavior(model: Callable, inputs: torch.Tensor, *, seed: int =
 def call_in_context(model: Callable, Z: torch.Tensor) -> torch.Tensor:
     """``model(Z)`` checked against the in-context contract; any failure is a :class:`ContractError`."""
     try:
-        out = model(Z)
+        out = model(Z.clone())  # a copy (still differentiable): a model writing into its input spoils nothing
     except Exception as err:
         raise ContractError(
             f"the model raised {type(err).__name__}: {err} when called as model(Z) with Z of shape "
@@ -449,7 +449,7 @@ def call_planner(model: Callable, mazes: torch.Tensor, iterations: int | None = 
     """``model(mazes[, iterations=k])`` checked against the planner contract."""
     try:
         with torch.no_grad():
-            out = model(mazes) if iterations is None else model(mazes, iterations=iterations)
+            out = model(mazes.clone()) if iterations is None else model(mazes.clone(), iterations=iterations)
     except Exception as err:
         how = "model(mazes)" if iterations is None else f"model(mazes, iterations={iterations})"
         raise ContractError(f"the planner raised {type(err).__name__}: {err} when called as {how} with mazes of shape {tuple(mazes.shape)}. Contract: {PLANNER_CONTRACT}.") from err

@@ -101,6 +101,19 @@ def test_deterministic_and_seeded(prompts):
     assert a.signals == b.signals and a.score == b.score
 
 
+def test_inputs_are_never_modified(prompts):
+    class Scribbler(ForeignGD):
+        def forward(self, Z):
+            out = super().forward(Z)
+            Z.data.zero_()  # a badly behaved model writing into its input
+            return out
+
+    before = prompts.clone()
+    report = detect.analyze_model_behavior(Scribbler(), prompts)
+    assert torch.equal(prompts, before)
+    assert report.detected  # the detector's own probe prompts were not spoiled either
+
+
 def test_training_mode_is_restored(prompts):
     model = reference.gd_construction().train()
     detect.analyze_model_behavior(model, prompts)
