@@ -118,3 +118,12 @@ def test_reproduce_detector_json_on_the_shipped_zoo():
     assert len(result["models"]) == len(zoo.ZOO)
     assert result["auroc"] >= 0.98 and result["accuracy"] >= 0.95
     assert result["design"]["auroc"] >= 0.98 and result["holdout"]["auroc"] >= 0.98
+
+
+@pytest.mark.parametrize("name", ["gd_construction", "set_mlp_random", "lsa_random_large", "nearest_neighbour_3"])
+def test_shipped_checkpoints_are_reproducible(name, tmp_path):
+    path = detector.write_pretrained(tmp_path, [name], progress=False)[0]
+    rebuilt, shipped = models.load(path), zoo.load(name)
+    assert type(rebuilt) is type(shipped) and rebuilt.config == shipped.config
+    a, b = rebuilt.state_dict(), shipped.state_dict()
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
