@@ -95,7 +95,7 @@ class ContractError(ValueError):
 class DetectionReport:
     """What :func:`analyze_model_behavior` found. ``str(report)`` explains it in plain words."""
 
-    score: float  # in [0, 1]: geometric mean over QUESTIONS of the mean clipped signal
+    score: float  # in [0, 1]: geometric mean over QUESTIONS of the mean clipped signal, times the GATES
     detected: bool  # score >= threshold
     signals: dict[str, float]  # each named signal's value (0 ≈ ignores context, 1 ≈ one GD step)
     verdict: str  # DETECTED or STANDARD, exactly
