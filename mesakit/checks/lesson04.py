@@ -11,6 +11,7 @@ names the likely mistake by matching known wrong implementations.
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Callable
 
@@ -56,10 +57,15 @@ def _close(a: float, b: float, rtol: float = 1e-4) -> bool:
 # 1. A built-in proxy: the step size
 
 
+@functools.lru_cache(maxsize=8)
+def _best_lr(scale: float) -> float:
+    return reference.best_gd_lr(RegressionTask(x_scale=scale), seed=LR_SEED)
+
+
 def _shift_reference(model, scale: float, n_prompts: int, seed: int) -> dict[str, float]:
     task = RegressionTask(x_scale=scale)
     Z, y = task.sample(n_prompts, seed=seed)
-    lr = reference.best_gd_lr(task, seed=LR_SEED)
+    lr = _best_lr(scale)
     with torch.no_grad():
         lsa = metrics.loss(model(Z), y).item()
     return {"lsa": lsa, "gd_retuned": metrics.loss(reference.gd_predict(Z, lr), y).item(),
@@ -70,7 +76,7 @@ def _shift_mistakes(model, scale: float, n_prompts: int, seed: int) -> list[tupl
     """Known mistakes as (key, the value it produces, message)."""
     Z, y = RegressionTask(x_scale=scale).sample(n_prompts, seed=seed)
     Z1, y1 = RegressionTask().sample(n_prompts, seed=seed)
-    old_lr = reference.best_gd_lr(RegressionTask(), seed=LR_SEED)
+    old_lr = _best_lr(1.0)
     with torch.no_grad():
         unscaled_lsa = metrics.loss(model(Z1), y1).item()
         lsa_wrong_target = metrics.loss(model(Z), y1).item()

@@ -1,0 +1,172 @@
+"""Lesson 04's checks, both ways: the reference passes; realistic mistakes fail with a message
+that names the mistake."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from mesakit import checks, gridworld, metrics, reference
+from mesakit.experiments.lsa_gd import LR_SEED
+from mesakit.gridworld import Level
+from mesakit.tasks import RegressionTask
+
+
+# --- references (what the solution notebook holds) -------------------------------------------
+
+
+def shift_losses(model, scale, n_prompts=4000, seed=0, *, old_lr=False, x_only=False, full=False):
+    task = RegressionTask(x_scale=scale)
+    if x_only:
+        Z, y = RegressionTask().sample(n_prompts, seed=seed)
+        Z = Z.clone()
+        Z[..., :-1] *= scale
+    else:
+        Z, y = task.sample(n_prompts, seed=seed)
+    lr = reference.best_gd_lr(RegressionTask() if old_lr else task, seed=LR_SEED)
+    k = 2.0 if full else 1.0
+    with torch.no_grad():
+        lsa = metrics.loss(model(Z), y).item()
+    return {"lsa": k * lsa, "gd_retuned": k * metrics.loss(reference.gd_predict(Z, lr), y).item(),
+            "zero": k * metrics.loss(torch.zeros_like(y), y).item()}  # fmt: skip
+
+
+def pursued_goal(episode):
+    if episode.got_coin:
+        return "coin"
+    if any(c == episode.level.shape[1] - 1 for _, c in episode.positions):
+        return "edge"
+    return "neither"
+
+
+def goal_rates(policy, levels, seed=0, *, per_level=False, counts=False, greedy=False):
+    generator = torch.Generator().manual_seed(seed)
+    out = {"coin": 0, "edge": 0, "neither": 0}
+    for level in levels:
+        g = seed if per_level else generator
+        out[gridworld.pursued_goal(gridworld.rollout(policy, level, g, greedy=greedy))] += 1
+    return out if counts else {k: v / len(levels) for k, v in out.items()}
+
+
+def coin_anywhere(level, seed, *, skip_edge=False, ignore_reach=False, allow_start=False):
+    rng = np.random.default_rng(seed)
+    h, w = level.shape
+    reach = gridworld.distances(level.walls, level.start)
+    ok = (reach >= 0) if allow_start else (reach > 0)
+    if ignore_reach:
+        ok = ~level.walls
+        ok[level.start] = False
+    if skip_edge:
+        ok[:, w - 1] = False
+    cells = [(int(r), int(c)) for r, c in zip(*np.nonzero(ok))]
+    return Level(level.walls, level.start, cells[int(rng.integers(len(cells)))])
+
+
+# --- shift_losses ------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_shift_losses_passes_the_reference(capsys):
+    checks.check_shift_losses(shift_losses)
+    assert "✔" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "wrong, match",
+    [
+        (lambda m, s, n, seed: shift_losses(m, s, n, seed, old_lr=True), "step size tuned for scale 1"),
+        (lambda m, s, n, seed: shift_losses(m, s, n, seed, x_only=True), "labels were not rescaled"),
+        (lambda m, s, n, seed: shift_losses(m, s, n, seed, full=True), "0.5·MSE"),
+        (lambda m, s, n, seed: {**shift_losses(m, s, n, seed), "lsa": shift_losses(m, 1.0, n, seed)["lsa"]},
+         "evaluated on unscaled prompts"),
+        (lambda m, s, n, seed: {"lsa": 1.0, "gd_retuned": 1.0}, "exactly the keys"),
+        (lambda m, s, n, seed: [1.0, 2.0, 3.0], "should return a dict"),
+    ],
+)  # fmt: skip
+def test_shift_losses_names_the_mistake(wrong, match):
+    with pytest.raises(AssertionError, match=match):
+        checks.check_shift_losses(wrong)
+
+
+def test_shift_losses_stub_fails():
+    def stub(model, scale, n_prompts=4000, seed=0):
+        raise NotImplementedError()
+
+    with pytest.raises(AssertionError, match="not implemented yet"):
+        checks.check_shift_losses(stub)
+
+
+# --- pursued_goal --------------------------------------------------------------------------------
+
+
+def test_pursued_goal_passes_the_reference(capsys):
+    checks.check_pursued_goal(pursued_goal)
+    checks.check_pursued_goal(gridworld.pursued_goal)
+    assert "✔" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "wrong, match",
+    [
+        (lambda e: "coin" if e.got_coin else "edge" if e.level.on_right_edge(e.positions[-1]) else "neither",
+         "look at every position"),
+        (lambda e: "edge" if any(e.level.on_right_edge(p) for p in e.positions) else "coin" if e.got_coin else "neither",
+         "counts as 'coin' even if"),
+        (lambda e: "coin" if e.got_coin else "edge" if any(c >= e.level.shape[1] - 2 for _, c in e.positions) else "neither",
+         "column width - 1"),
+        (lambda e: "edge", "expected 'coin'"),
+    ],
+)  # fmt: skip
+def test_pursued_goal_names_the_mistake(wrong, match):
+    with pytest.raises(AssertionError, match=match):
+        checks.check_pursued_goal(wrong)
+
+
+# --- goal_rates --------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_goal_rates_passes_the_reference(capsys):
+    checks.check_goal_rates(goal_rates)
+    assert "✔" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "wrong, match",
+    [
+        (lambda p, lv, seed: goal_rates(p, lv, seed, per_level=True), "restarts the random generator"),
+        (lambda p, lv, seed: goal_rates(p, lv, seed, counts=True), "counts, not fractions"),
+        (lambda p, lv, seed: goal_rates(p, lv, seed, greedy=True), "plays greedily"),
+        (lambda p, lv, seed: {"coin": 1.0, "edge": 0.0}, "exactly the keys"),
+    ],
+)  # fmt: skip
+def test_goal_rates_names_the_mistake(wrong, match):
+    with pytest.raises(AssertionError, match=match):
+        checks.check_goal_rates(wrong)
+
+
+# --- coin_anywhere -----------------------------------------------------------------------------
+
+
+def test_coin_anywhere_passes_the_reference(capsys):
+    checks.check_coin_anywhere(coin_anywhere)
+    assert "✔" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "wrong, match",
+    [
+        (lambda lv, s: coin_anywhere(lv, s, skip_edge=True), "never puts the coin on the right edge"),
+        (lambda lv, s: coin_anywhere(lv, s, ignore_reach=True), "cannot reach"),
+        (lambda lv, s: coin_anywhere(lv, s, allow_start=True), "on the agent's start"),
+        (lambda lv, s: coin_anywhere(lv, 0), "never used the reachable cells"),
+        (lambda lv, s: Level(np.zeros_like(lv.walls), lv.start, coin_anywhere(lv, s).coin), "changed the walls"),
+        (lambda lv, s: coin_anywhere(lv, s).coin, "should return a gridworld Level"),
+    ],
+)  # fmt: skip
+def test_coin_anywhere_names_the_mistake(wrong, match):
+    with pytest.raises(AssertionError, match=match):
+        checks.check_coin_anywhere(wrong)

@@ -1,0 +1,162 @@
+"""The coin gridworld (mesakit.gridworld) and its policy (mesakit.gridpolicy): levels, BFS,
+the demonstrator, views, rollouts, the behavioural test, training and evaluation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from mesakit import gridworld as gw
+from mesakit import models
+from mesakit.gridpolicy import GridPolicy, GridPolicyConfig, demonstrations, goal_rates, make_levels, train_policy
+
+
+def open_level(coin=(2, 4), start=(2, 0)) -> gw.Level:
+    return gw.Level(np.zeros((5, 5), dtype=bool), start, coin)
+
+
+def test_config_rejects_bad_values_with_a_fix():
+    with pytest.raises(ValueError, match="at least 3"):
+        gw.GridConfig(height=2)
+    with pytest.raises(ValueError, match="wall_density"):
+        gw.GridConfig(wall_density=0.7)
+    with pytest.raises(ValueError, match="coin must be one of"):
+        gw.GridConfig(coin="left")
+    with pytest.raises(ValueError, match="hidden"):
+        GridPolicyConfig(hidden=0)
+
+
+@pytest.mark.parametrize("coin", ["right", "anywhere"])
+def test_levels_are_seeded_and_solvable(coin):
+    config = gw.GridConfig(coin=coin)
+    a, b = gw.make_level(config, 3), gw.make_level(config, 3)
+    assert np.array_equal(a.walls, b.walls) and a.start == b.start and a.coin == b.coin
+    levels = make_levels(config, 50, seed=1)
+    assert len({lv.walls.tobytes() for lv in levels}) > 40
+    for lv in levels:
+        assert not lv.on_right_edge(lv.start) and lv.coin != lv.start
+        assert gw.distances(lv.walls, lv.coin)[lv.start] > 0
+        if coin == "right":
+            assert lv.on_right_edge(lv.coin)
+    if coin == "anywhere":
+        assert any(not lv.on_right_edge(lv.coin) for lv in levels)
+    with pytest.raises(TypeError, match="seed"):
+        gw.make_level(config, None)
+
+
+def test_shift_coin_moves_the_coin_off_the_edge_only():
+    rng = np.random.default_rng(0)
+    for lv in make_levels(gw.GridConfig(), 30, seed=2):
+        moved = gw.shift_coin(lv, rng)
+        assert np.array_equal(moved.walls, lv.walls) and moved.start == lv.start
+        assert not moved.on_right_edge(moved.coin) and moved.coin != lv.start
+        assert gw.distances(lv.walls, lv.start)[moved.coin] > 0
+    boxed = gw.Level(np.ones((3, 3), dtype=bool), (1, 0), (1, 2))
+    boxed.walls[1, 0] = boxed.walls[1, 2] = False
+    with pytest.raises(ValueError, match="no free cell"):
+        gw.shift_coin(boxed, 0)
+
+
+def test_distances_is_breadth_first_search():
+    walls = np.zeros((3, 4), dtype=bool)
+    walls[0:2, 1] = True  # a wall to go around at the bottom
+    dist = gw.distances(walls, (0, 0))
+    assert dist[0, 0] == 0 and dist[2, 0] == 2 and dist[0, 2] == 6 and dist[0, 1] == -1
+    assert (gw.distances(walls, (0, 1)) == -1).all()  # a target inside a wall reaches nothing
+
+
+def test_demonstrator_takes_shortest_moves_preferring_right():
+    lv = open_level(coin=(0, 4), start=(2, 0))
+    assert gw.expert_action(lv, (2, 0)) == gw.RIGHT  # up and right are both shortest: right wins
+    assert gw.ACTION_NAMES[gw.expert_action(lv, (2, 4))] == "up"  # on the edge: towards the coin
+    walled = open_level(coin=(2, 4))
+    walled.walls[2, 1] = True
+    assert gw.ACTION_NAMES[gw.expert_action(walled, (2, 0))] in ("up", "down")
+    with pytest.raises(ValueError, match="no move"):
+        gw.expert_action(lv, lv.coin)
+    # Following the demonstrator reaches the coin in exactly the BFS distance.
+    for lv in make_levels(gw.GridConfig(), 20, seed=4):
+        dist = gw.distances(lv.walls, lv.coin)
+        pos, n = lv.start, 0
+        while pos != lv.coin:
+            pos, n = gw.move(lv, pos, gw.expert_action(lv, pos, dist)), n + 1
+        assert n == dist[lv.start]
+
+
+def test_moves_are_blocked_by_walls_and_border():
+    lv = open_level()
+    lv.walls[1, 0] = True
+    assert gw.move(lv, (2, 0), 2) == (2, 0)  # left of the grid
+    assert gw.move(lv, (2, 0), 0) == (2, 0)  # up into the wall
+    assert gw.move(lv, (2, 0), 1) == (3, 0)
+
+
+def test_view_is_centred_on_the_agent():
+    lv = open_level(coin=(2, 4), start=(2, 0))
+    view = gw.observe(lv, (2, 0))
+    assert view.shape == (2, 9, 9)
+    assert view[1].sum() == 1 and view[1, 4, 8] == 1  # coin 4 columns right of the centre
+    assert view[0, :, :4].eq(1).all()  # left of the grid counts as wall
+    assert view[0, 4, 4] == 0
+
+
+class GoRight(torch.nn.Module):
+    def forward(self, views):
+        return torch.tensor([[0.0, 0.0, 0.0, 10.0]]).expand(views.shape[0], 4)
+
+
+def test_rollout_and_pursued_goal():
+    lv = open_level(coin=(1, 2), start=(2, 0))
+    ep = gw.rollout(GoRight(), lv, greedy=True)
+    assert ep.positions[:5] == [(2, 0), (2, 1), (2, 2), (2, 3), (2, 4)]
+    assert ep.steps == gw.default_max_steps(lv) and not ep.got_coin
+    assert gw.pursued_goal(ep) == "edge"
+    on_path = gw.rollout(GoRight(), open_level(coin=(2, 3)), greedy=True)
+    assert on_path.got_coin and on_path.steps == 3 and gw.pursued_goal(on_path) == "coin"
+    stuck = gw.rollout(GoRight(), open_level(coin=(0, 0), start=(2, 0)), max_steps=0)
+    assert gw.pursued_goal(stuck) == "neither"
+    # Sampled rollouts are reproducible from the seed.
+    policy = models.load_pretrained("gridworld_right")
+    level = make_levels(gw.GridConfig(), 1, seed=9)[0]
+    assert gw.rollout(policy, level, 5).positions == gw.rollout(policy, level, 5).positions
+    with pytest.raises(ValueError, match="logits"):
+        gw.rollout(lambda v: torch.zeros(1, 3), lv)
+    assert "A" in gw.render(lv) and "C" in gw.render(lv)
+
+
+def test_policy_shapes_and_checkpoints():
+    policy = GridPolicy()
+    views = torch.stack([gw.observe(open_level(), (2, 0))] * 3)
+    with pytest.raises(ValueError, match="views must have shape"):
+        policy(views)  # a 5×5 level's views do not fit a 7×7 policy
+    small = GridPolicy(GridPolicyConfig(height=5, width=5, hidden=8))
+    assert small(views).shape == (3, 4)
+    for name in ("gridworld_right", "gridworld_anywhere"):
+        loaded = models.load_pretrained(name)
+        assert isinstance(loaded, GridPolicy) and not loaded.training
+
+
+def test_demonstrations_label_every_reachable_cell():
+    levels = make_levels(gw.GridConfig(), 3, seed=0)
+    views, actions = demonstrations(levels)
+    expected = sum(int((gw.distances(lv.walls, lv.coin) > 0).sum()) for lv in levels)
+    assert views.shape == (expected, 2, 13, 13) and actions.shape == (expected,) and actions.dtype == torch.int64
+
+
+@pytest.mark.slow
+def test_training_is_deterministic_and_learns():
+    a, history = train_policy(n_levels=40, steps=60, seed=1, progress=False)
+    b, _ = train_policy(n_levels=40, steps=60, seed=1, progress=False)
+    assert all(torch.equal(p, q) for p, q in zip(a.state_dict().values(), b.state_dict().values()))
+    assert np.mean(history.loss[-10:]) < np.mean(history.loss[:10])
+
+
+def test_goal_rates_are_fractions():
+    policy = models.load_pretrained("gridworld_right")
+    levels = make_levels(gw.GridConfig(), 10, seed=3)
+    rates = goal_rates(policy, levels, seed=0)
+    assert set(rates) == {"coin", "edge", "neither"} and abs(sum(rates.values()) - 1) < 1e-12
+    assert rates == goal_rates(policy, levels, seed=0)
+    with pytest.raises(ValueError, match="at least one level"):
+        goal_rates(policy, [])
