@@ -39,7 +39,21 @@ def _task_diversity(r):
             "sweep training ≤ 120 s": r["train_seconds"] <= 120}  # fmt: skip
 
 
-TARGETS = {"lsa-gd": _lsa_gd, "multistep": _multistep, "task-diversity": _task_diversity}
+def _thinking_time(r):
+    its, rate, large = r["iterations"], r["solve_rate"], r["larger_maze_solve_rate"]
+    at = rate[its.index(r["trained_iterations"])]
+    beyond = [x for k, x in zip(its, rate) if r["trained_iterations"] < k <= 2 * r["trained_iterations"]]
+    return {"solve rate ≥ 0.9 at the trained iterations": at >= 0.9,
+            "solve rate ≤ 0.5 with one iteration": rate[its.index(1)] <= 0.5,
+            "no drop beyond 0.02 up to 2× the iterations": all(x >= at - 0.02 for x in beyond),
+            "larger mazes: rises by > 0.2": large[-1] - large[0] > 0.2,
+            "feed-forward ≥ 0.2 below the planner": r["feedforward_solve_rate"] <= at - 0.2,
+            "probe R² ≥ 0.8": r["probe_r2"] >= 0.8,
+            "training ≤ 60 s": r["train_seconds"] <= 60}  # fmt: skip
+
+
+TARGETS = {"lsa-gd": _lsa_gd, "multistep": _multistep, "task-diversity": _task_diversity,
+           "thinking-time": _thinking_time}
 
 
 def main(names: list[str]) -> int:

@@ -31,7 +31,7 @@ TRAIN_LOOPS = 0  # extra loops in the training mazes (0 = perfect mazes)
 CHANNELS = 16
 TRAIN_ITERATIONS = 16
 STEPS = 1200  # about 50 s of one CPU core
-FEEDFORWARD_STEPS = 400  # the baseline is limited by its reach, not by training
+FEEDFORWARD_STEPS = STEPS  # the baseline gets the same number of steps and batches
 BATCH = 32
 LR = 3e-3  # peak learning rate, cosine decay to 0
 EVAL_SEED = 50_021  # held-out mazes: seeds the training sampler never draws (it draws from 2**20 upwards)
