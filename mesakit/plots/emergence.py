@@ -109,10 +109,12 @@ def solution_bars(
     bars = a.bar(["its pool", "new tasks"], [loss_pool, loss_fresh], color=[COLORS["orange"], COLORS["blue"]])
     a.bar_label(bars, fmt="%.3f")
     a.axhline(gd_loss, color=COLORS["vermillion"], ls="--", label=f"one GD step ({gd_loss:.2f})")
-    a.set(ylabel="loss (0.5·MSE)", title=f"M = {label}: {verdict}", ylim=(0, max(3.5, loss_fresh * 1.1)))
+    a.set(xlabel="prompts evaluated on", ylabel="loss (0.5·MSE)", title=f"M = {label}: {verdict}",
+          ylim=(0, max(3.5, loss_fresh * 1.1)))
     a.legend(loc="upper left")
     b.bar(["LSA path\n(in-context)", "memory path\n(stored tasks)"], [lsa_rms, memory_rms],
           color=[COLORS["green"], COLORS["purple"]])  # fmt: skip
     b.bar_label(b.containers[0], fmt="%.2f")
-    b.set(ylabel="RMS of the path's prediction", title="which path answers (new tasks)", ylim=(0, 2.0))
+    b.set(xlabel="path of the model", ylabel="RMS of the path's prediction", title="which path answers (new tasks)",
+          ylim=(0, 2.0))
     return fig
