@@ -226,3 +226,22 @@ def test_shipped_checkpoints_are_a_memorizer_and_an_in_context_learner():
     # the memorizer reads its context only to recognise a stored task: it does not compute like GD
     assert metrics.sensitivity_cosine(memorizer, gd, Z) < 0.6 < 0.95 < metrics.sensitivity_cosine(learner, gd, Z)
     assert metrics.in_context_gain(learner, Z, y) > 0.5
+
+
+def test_write_pretrained_writes_one_checkpoint_per_pool_size(tmp_path, monkeypatch):
+    # a stand-in sweep (untrained models) keeps this fast; the next test checks the real training
+    fake = {m: LSAWithReadout() for m in task_diversity.NUM_TASKS}
+    monkeypatch.setattr(task_diversity, "train_sweep", lambda **kw: (fake, 0.0))
+    paths = task_diversity.write_pretrained(tmp_path)
+    assert [p.name for p in paths] == [f"{task_diversity.pretrained_name(m)}.pt" for m in task_diversity.NUM_TASKS]
+    assert all(isinstance(models.load(p), LSAWithReadout) for p in paths)
+
+
+@pytest.mark.slow
+def test_shipped_checkpoint_is_what_the_sweep_trains():
+    model, _ = train_on_pool(
+        task_diversity.pool_for(4), seed=0, steps=task_diversity.STEPS, batch_size=task_diversity.BATCH_SIZE, progress=False
+    )
+    shipped = models.load_pretrained(task_diversity.pretrained_name(4))
+    for name, value in shipped.state_dict().items():
+        assert torch.allclose(model.state_dict()[name], value, atol=1e-3), name
