@@ -166,7 +166,9 @@ def slider_problems(run: NotebookRun, redraw_timeout: float = SLIDER_REDRAW_TIME
             for k in range(sliders.count()):
                 slider = sliders.nth(k)
                 label = slider.locator(".widget-label").inner_text().strip() or f"slider {k + 1}"
-                problem = _move_slider(page, widget, slider, redraw_timeout)
+                pressed: list[str] = []
+                problem = _move_slider(page, widget, slider, redraw_timeout, pressed)
+                _restore(page, widget, slider, pressed, redraw_timeout)  # test each slider from the notebook's state
                 if problem:
                     problems.append(f"{where}: moving the slider {label!r} {problem}")
     return problems
@@ -192,7 +194,28 @@ def _value(handle) -> str:
     return text[:-2] if text.endswith(".0") else text
 
 
-def _move_slider(page, widget, slider, redraw_timeout: float) -> str | None:
+OPPOSITE = {"ArrowRight": "ArrowLeft", "ArrowLeft": "ArrowRight"}
+
+
+def _restore(page, widget, slider, pressed: list[str], redraw_timeout: float) -> None:
+    """Undo the key presses that moved the slider, and wait for the redraw."""
+    if not pressed:
+        return
+    widget.evaluate(MARK_IMAGES_JS)
+    handle = slider.locator(".noUi-handle").first
+    handle.focus()
+    for key in reversed(pressed):
+        handle.press(OPPOSITE[key])
+        page.wait_for_timeout(100)
+    deadline = time.monotonic() + redraw_timeout
+    while time.monotonic() < deadline:
+        state = widget.evaluate(IMAGES_STATE_JS)
+        if state["redrawn"] and state["ready"]:
+            return
+        page.wait_for_timeout(200)
+
+
+def _move_slider(page, widget, slider, redraw_timeout: float, pressed: list[str]) -> str | None:
     """Press the arrow keys on the slider's handle, one step at a time (up to PLATEAU_STEPS), until
     the figure in the widget changes. Each step must redraw (the image is replaced)."""
     before = _images(widget)
@@ -213,6 +236,7 @@ def _move_slider(page, widget, slider, redraw_timeout: float) -> str | None:
             handle.press(key)
             page.wait_for_timeout(100)
             if _value(handle) != old_value:
+                pressed.append(key)
                 break
             keys.reverse()
         else:
