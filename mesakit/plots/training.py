@@ -116,7 +116,7 @@ def training_snapshot(
     title: str | None = None,
 ) -> Figure:
     """One frame of training: the loss curve up to now (marker at ``step``) and the weights then."""
-    fig, axes = figure(ncols=3, width=13.0, height=4.2)
+    fig, axes = figure(ncols=3, width=9.5, height=3.4)  # ≤ ~9.5 in: readable at notebook width
     shown = list(losses)[:step] if step else []
     draw_loss_curve(axes[0], shown, gd_loss, marker_step=step if step else None)
     if len(losses):
