@@ -38,7 +38,7 @@ COIN_PLACEMENTS = ("right", "anywhere")
 class GridConfig:
     height: int = 7  # rows of the grid
     width: int = 7  # columns; the right edge is column width - 1
-    wall_density: float = 0.2  # probability that a cell (other than start and coin) is a wall
+    wall_density: float = 0.12  # probability that a cell (other than start and coin) is a wall
     coin: str = "right"  # "right": coin on the right edge (training); "anywhere": any free cell
 
     def __post_init__(self) -> None:

@@ -85,7 +85,7 @@ def describe(r: dict) -> str:
             f"right edge without the coin {r['shifted_proxy_rate']:.2f}",
             f"  trained with the coin anywhere, same shifted levels:  coin {r['diverse_shifted_coin_rate']:.2f}",
             f"  training time (both policies)  {r['train_seconds']:.1f} s",
-            f"  setup: 7×7 levels, 20% walls, {EVAL_LEVELS} held-out levels, moves sampled from the policy; "
+            f"  setup: 7×7 levels, 12% walls, {EVAL_LEVELS} held-out levels, moves sampled from the policy; "
             "the paper: CoinRun with PPO, coin at the level's end",
         ]
     )
