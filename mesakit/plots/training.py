@@ -123,6 +123,7 @@ def training_snapshot(
         axes[0].set_xlim(0, len(losses) + 1)
         axes[0].set_ylim(0, max(float(np.max(losses)), gd_loss or 0.0) * 1.1)
     axes[0].set_title("loss")
+    axes[0].legend(loc="lower left", fontsize=8)  # a third of the width: a smaller legend keeps the curve visible
     for ax, W, name in zip(axes[1:], (W_KQ, W_PV), ("W_KQ", "W_PV")):
         image = draw_matrix(ax, W, name)
         fig.colorbar(image, ax=ax, shrink=0.8, label="weight")
