@@ -29,7 +29,7 @@ def training_emergence(
     """Three panels over training steps: loss on fresh prompts (with one tuned GD step and
     predicting 0 as lines), in-context gain (with GD's as a line), and sensitivity cosine with GD;
     ``appears_at`` marks a step (e.g. :func:`mesakit.emergence.appearance_step`) in every panel."""
-    fig, (a, b, c) = figure(ncols=3, width=11.5, height=3.4)
+    fig, (a, b, c) = figure(ncols=3, width=11.0, height=3.4)
     steps = np.asarray(trajectory["step"])
     a.plot(steps, trajectory["loss"], "o-", ms=3, color=COLORS["blue"], label="LSA")
     a.axhline(gd_loss, color=COLORS["vermillion"], ls="--", label=f"one GD step ({gd_loss:.2f})")
