@@ -64,7 +64,7 @@ def grade(submitted: Path, root: Path, lessons: list[str] = (), out: Path = Path
     """Grade a folder of submissions; write the CSV and feedback; return the results."""
     from . import report, runner, sandbox
 
-    sandbox.bwrap_path()
+    sandbox.probe()
     names = list(lessons)
     if not names:  # every lesson of the course that someone handed in
         from ..course import lessons as course_lessons

@@ -193,6 +193,8 @@ def _apply_mutations(args: list, states: list) -> None:
             arg.train(bool(state.get("training", arg.training)))
         elif isinstance(arg, torch.optim.Optimizer) and "optimizer" in state:
             arg.load_state_dict(state["optimizer"])
+        elif type(arg).__module__.startswith("matplotlib.axes") and type(state.get("axes")) is dict:
+            _redraw(arg, state["axes"])
         elif isinstance(arg, torch.Tensor) and "tensor" in state:
             new = state["tensor"]
             if isinstance(new, torch.Tensor) and new.shape == arg.shape:
@@ -261,7 +263,9 @@ class Judge:
                 needed |= reads
             if kind != "graded" or in_worker[i]:
                 worker_reads |= reads
-        for i, cell in enumerate(cells):
+        # Cells after the last graded cell cannot change a verdict: nbgrader runs them, we need not.
+        last = max((i for i, c in enumerate(cells) if c["kind"] == "graded"), default=-1)
+        for i, cell in enumerate(cells[: last + 1]):
             if cell["kind"] == "student":
                 self._in_worker(cell["source"])
             elif cell["kind"] == "locked":
@@ -348,6 +352,34 @@ class Judge:
         if value is not None and type(value) is not Remote:
             return {**verdict, "score": _partial(value, points), "where": None, "error": None}
         return {**verdict, "score": points, "where": None, "error": None}
+
+
+def _redraw(ax, state: dict) -> None:
+    """Draw on the judge's Axes what the student drew on their copy (lines, scales, labels, legend)."""
+    import matplotlib.colors
+    import numpy as np
+
+    for line in list(ax.get_lines()):
+        line.remove()
+    for l in state.get("lines", []):
+        x, y = np.asarray(l["x"], dtype=float), np.asarray(l["y"], dtype=float)
+        style = dict(label=str(l["label"]), linestyle=str(l["linestyle"]), marker=str(l["marker"]))
+        if matplotlib.colors.is_color_like(str(l["color"])):
+            style["color"] = str(l["color"])
+        if l.get("kind") == "axline" and len(set(y.tolist())) == 1 and len(y):
+            ax.axhline(float(y[0]), **style)
+        elif l.get("kind") == "axline" and len(set(x.tolist())) == 1 and len(x):
+            ax.axvline(float(x[0]), **style)
+        else:
+            ax.plot(x, y, **style)
+    for scale, setter in (("xscale", ax.set_xscale), ("yscale", ax.set_yscale)):
+        if state.get(scale) in ("linear", "log", "symlog", "logit"):
+            setter(state[scale])
+    ax.set_xlabel(str(state.get("xlabel", "")))
+    ax.set_ylabel(str(state.get("ylabel", "")))
+    ax.set_title(str(state.get("title", "")))
+    if state.get("legend"):
+        ax.legend()
 
 
 def _locate(error: BaseException, hidden) -> tuple[str, str]:

@@ -44,6 +44,16 @@ def bwrap_path() -> str:
     return path
 
 
+def probe() -> None:
+    """Start one empty sandbox, so that a machine where bubblewrap cannot work fails once, clearly."""
+    done = subprocess.run(command(["/bin/true"], None), capture_output=True, text=True, timeout=60, env=environment())
+    if done.returncode != 0:
+        raise SandboxUnavailable(
+            f"bubblewrap cannot create a sandbox here ({done.stderr.strip()[:300]}); the grader needs "
+            "unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1) or to run as root"
+        )
+
+
 def _python_roots() -> list[str]:
     """Folders the sandboxed Python needs: the interpreter's prefix, the venv, mesakit itself."""
     import mesakit
