@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 WALL, START, GOAL = 0, 1, 2  # channels of a maze tensor
+MOVES = ((-1, 0), (1, 0), (0, -1), (0, 1))  # up, down, left, right: the 4 moves of a next-move map
 
 
 @dataclass(frozen=True)
@@ -207,3 +208,22 @@ def shortest_path(mazes: torch.Tensor, goal_distances: torch.Tensor | None = Non
 def path_lengths(mazes: Mazes) -> torch.Tensor:
     """Steps from start to goal for each maze, ``(B,)``."""
     return (mazes.distances * mazes.inputs[:, START]).sum(dim=(1, 2))
+
+
+def next_move_map(distances: torch.Tensor) -> torch.Tensor:
+    """The next-move map ``(B, H, W)`` long: for every open square, the index in :data:`MOVES` of the
+    move one step closer to the goal (the neighbour whose BFS distance is one less; the first such
+    one if there are several); -1 on walls and on the goal itself. ``distances`` is a
+    :func:`distance_map` ``(B, H, W)`` (-1 on walls)."""
+    if distances.dim() != 3:
+        raise ValueError(f"distances must be a distance map of shape (B, H, W), got {tuple(distances.shape)}")
+    d = distances.float()
+    padded = torch.nn.functional.pad(d, (1, 1, 1, 1), value=-1.0)
+    H, W = d.shape[1:]
+    moves = torch.full(d.shape, -1, dtype=torch.long)
+    for i in reversed(range(len(MOVES))):  # reversed: the first matching move wins
+        dr, dc = MOVES[i]
+        neighbour = padded[:, 1 + dr : 1 + dr + H, 1 + dc : 1 + dc + W]
+        closer = (d > 0) & (neighbour >= 0) & (neighbour == d - 1)
+        moves = torch.where(closer, i, moves)
+    return moves

@@ -5,15 +5,21 @@ baseline of similar size that cannot.
 networks) embeds the maze, then applies **the same** convolutional block ``iterations`` times, the
 number chosen at call time. Each iteration sees the maze again ("recall", input injection), and its
 hidden state is zeroed on wall squares, so information can only travel along corridors, one square
-per convolution. A 1×1 head reads out, for every square, the logit of "this square is on the
-shortest path". Because each step is local, solving a maze takes as many iterations as the
+per convolution. A 1×1 head reads out a **next-move map**: for *every* open square, four logits
+(up, down, left, right) for the move one step closer to the goal (:func:`mesakit.mazes.next_move_map`).
+The path is then traced from the start by following the most likely move (:func:`trace_paths`); a
+maze is solved when the trace reaches the goal along the shortest path. Because a correct next move is
+needed on every square, not just on the path, the network has to spread information from the goal
+over the whole maze. Because each step is local, solving a maze takes as many iterations as the
 information needs to cross it: more iterations at test time let the same weights solve larger mazes.
 
 ``FeedForwardPlanner`` has the same parts but distinct weights per layer and a fixed depth: its
 reach is bounded by its receptive field, whatever ``iterations`` it is given.
 
-Both map mazes ``(B, 3, H, W)`` (walls, start, goal; see ``mesakit.mazes``) to logits ``(B, H, W)``
-and work for any grid size. Training lives in ``mesakit.experiments.thinking_time``; probes in
+Both map mazes ``(B, 3, H, W)`` (walls, start, goal; see ``mesakit.mazes``) to path logits
+``(B, H, W)``, positive exactly on the traced path (there the logit is half the probability of the
+chosen move, so it lies in (0, 0.5]; -0.5 elsewhere), and work for any grid size. ``moves(...)``
+gives the next-move logits ``(B, 4, H, W)`` that training uses. Training lives in ``mesakit.experiments.thinking_time``; probes in
 ``mesakit.probe``.
 """
 
@@ -26,13 +32,46 @@ from torch import nn
 from torch.nn import functional as F
 
 from . import models
-from .mazes import WALL, Mazes, check_mazes
+from .mazes import GOAL, MOVES, START, WALL, Mazes, check_mazes
 
 
 def check_iterations(iterations: int) -> int:
     if isinstance(iterations, bool) or not isinstance(iterations, int) or iterations < 1:
         raise ValueError(f"iterations must be an integer >= 1 (the number of thinking steps), got {iterations!r}")
     return iterations
+
+
+def trace_paths(move_logits: torch.Tensor, mazes: torch.Tensor) -> torch.Tensor:
+    """Follow the most likely move from the start. Shapes: ``move_logits (B, 4, H, W)``, ``mazes
+    (B, 3, H, W)`` -> path logits ``(B, H, W)``.
+
+    The trace stops at the goal, or before stepping into a wall, off the grid or onto a square it
+    already visited. Traced squares get ``0.5 · p`` (``p`` the probability of the move chosen there,
+    so in (0, 0.5]); every other square -0.5. Not differentiable: train on the move logits.
+    """
+    B, _, H, W = mazes.shape
+    probs = move_logits.detach().float().softmax(dim=1)
+    confidence, direction = probs.max(dim=1)  # (B, H, W) each
+    walls, goal = mazes[:, WALL] > 0, mazes[:, GOAL] > 0
+    start = mazes[:, START].flatten(1).argmax(dim=1)
+    r, c = start // W, start % W
+    rows = torch.arange(B)
+    dr = torch.tensor([m[0] for m in MOVES])
+    dc = torch.tensor([m[1] for m in MOVES])
+    path = torch.zeros(B, H, W, dtype=torch.bool)
+    active = torch.ones(B, dtype=torch.bool)
+    for _ in range(H * W):
+        path[rows, r, c] = True
+        active &= ~goal[rows, r, c]
+        d = direction[rows, r, c]
+        nr, nc = r + dr[d], c + dc[d]
+        inside = (nr >= 0) & (nr < H) & (nc >= 0) & (nc < W)
+        nr, nc = nr.clamp(0, H - 1), nc.clamp(0, W - 1)
+        active &= inside & ~walls[rows, nr, nc] & ~path[rows, nr, nc]
+        if not active.any():
+            break
+        r, c = torch.where(active, nr, r), torch.where(active, nc, c)
+    return torch.where(path, 0.5 * confidence, torch.tensor(-0.5)).to(move_logits.dtype)
 
 
 @dataclass(frozen=True)
@@ -80,7 +119,7 @@ class RecurrentPlanner(nn.Module):
         C = config.channels
         self.embed = nn.Conv2d(3, C, 3, padding=1)
         self.block = _Block(C)
-        self.head = nn.Conv2d(C, 1, 1)
+        self.head = nn.Conv2d(C, len(MOVES), 1)
         _init_weights(self)
 
     def initial_state(self, x: torch.Tensor) -> torch.Tensor:
@@ -91,13 +130,22 @@ class RecurrentPlanner(nn.Module):
         """One iteration of the shared block: ``(B, C, H, W) -> (B, C, H, W)``."""
         return self.block(h, x, 1 - x[:, WALL : WALL + 1])
 
-    def readout(self, h: torch.Tensor) -> torch.Tensor:
-        """Logits ``(B, H, W)`` of "on the shortest path" from a hidden state ``(B, C, H, W)``."""
-        return self.head(h)[:, 0]
+    def move_readout(self, h: torch.Tensor) -> torch.Tensor:
+        """Next-move logits ``(B, 4, H, W)`` (up, down, left, right) from a hidden state ``(B, C, H, W)``."""
+        return self.head(h)
+
+    def readout(self, h: torch.Tensor, mazes: torch.Tensor) -> torch.Tensor:
+        """Path logits ``(B, H, W)`` from a hidden state ``(B, C, H, W)`` and its mazes ``(B, 3, H, W)``:
+        the next-move map traced from the start (:func:`trace_paths`)."""
+        return trace_paths(self.move_readout(h), check_mazes(mazes).to(h.dtype))
+
+    def moves(self, mazes: torch.Tensor, iterations: int | None = None) -> torch.Tensor:
+        """Shapes: ``mazes (B, 3, H, W)`` -> next-move logits ``(B, 4, H, W)`` (what training fits)."""
+        return self.move_readout(self.hidden_states(mazes, iterations)[-1])
 
     def forward(self, mazes: torch.Tensor, iterations: int | None = None) -> torch.Tensor:
-        """Shapes: ``mazes (B, 3, H, W)`` -> logits ``(B, H, W)``; ``iterations`` defaults to the config's."""
-        return self.readout(self.hidden_states(mazes, iterations)[-1])
+        """Shapes: ``mazes (B, 3, H, W)`` -> path logits ``(B, H, W)``; ``iterations`` defaults to the config's."""
+        return self.readout(self.hidden_states(mazes, iterations)[-1], mazes)
 
     def hidden_states(self, mazes: torch.Tensor, iterations: int | None = None) -> list[torch.Tensor]:
         """The hidden state after each iteration: a list of ``iterations`` tensors ``(B, C, H, W)``."""
@@ -133,11 +181,11 @@ class FeedForwardPlanner(nn.Module):
         C = config.channels
         self.embed = nn.Conv2d(3, C, 3, padding=1)
         self.blocks = nn.ModuleList(_Block(C) for _ in range(config.depth))
-        self.head = nn.Conv2d(C, 1, 1)
+        self.head = nn.Conv2d(C, len(MOVES), 1)
         _init_weights(self)
 
-    def forward(self, mazes: torch.Tensor, iterations: int | None = None) -> torch.Tensor:
-        """Shapes: ``mazes (B, 3, H, W)`` -> logits ``(B, H, W)``. ``iterations`` is accepted and ignored."""
+    def moves(self, mazes: torch.Tensor, iterations: int | None = None) -> torch.Tensor:
+        """Shapes: ``mazes (B, 3, H, W)`` -> next-move logits ``(B, 4, H, W)``. ``iterations`` is ignored."""
         if iterations is not None:
             check_iterations(iterations)
         x = check_mazes(mazes).to(self.embed.weight.dtype)
@@ -145,7 +193,12 @@ class FeedForwardPlanner(nn.Module):
         h = F.relu(self.embed(x)) * open_
         for block in self.blocks:
             h = block(h, x, open_)
-        return self.head(h)[:, 0]
+        return self.head(h)
+
+    def forward(self, mazes: torch.Tensor, iterations: int | None = None) -> torch.Tensor:
+        """Shapes: ``mazes (B, 3, H, W)`` -> path logits ``(B, H, W)``. ``iterations`` is accepted and ignored."""
+        moves = self.moves(mazes, iterations)
+        return trace_paths(moves, check_mazes(mazes).to(moves.dtype))
 
 
 def predict_paths(model: nn.Module, mazes: torch.Tensor | Mazes, iterations: int | None = None, batch_size: int = 500) -> torch.Tensor:

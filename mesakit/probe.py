@@ -87,12 +87,23 @@ def hidden_at(model: nn.Module, mazes: Mazes, iterations: int) -> list[torch.Ten
 
 
 def probe_value_map(
-    model: nn.Module, fit_mazes: Mazes, test_mazes: Mazes, iterations: int | None = None, alpha: float = 1.0
+    model: nn.Module, fit_mazes: Mazes, test_mazes: Mazes, iterations: int | None = None, alpha: float = 1.0,
+    history: bool = False,
 ) -> tuple[RidgeProbe, float]:
     """Fit a distance-to-goal probe on the hidden state after ``iterations`` steps (default: the
-    model's configured count) of ``fit_mazes``; return it and its R² on ``test_mazes``."""
+    model's configured count) of ``fit_mazes``; return it and its R² on ``test_mazes``.
+
+    ``history=True`` probes the whole trajectory instead: the hidden states of every iteration
+    1..``iterations`` side by side (``iterations · C`` features per square). It asks whether the
+    distance can be read from *when* information reached a square, not only from the final state.
+    """
     k = iterations or model.config.iterations
-    X, y = open_square_features(hidden_at(model, fit_mazes, k)[-1], fit_mazes)
+
+    def features(mazes: Mazes) -> tuple[torch.Tensor, torch.Tensor]:
+        states = hidden_at(model, mazes, k)
+        return open_square_features(torch.cat(states, dim=1) if history else states[-1], mazes)
+
+    X, y = features(fit_mazes)
     probe = fit_ridge(X, y, alpha)
-    X_test, y_test = open_square_features(hidden_at(model, test_mazes, k)[-1], test_mazes)
+    X_test, y_test = features(test_mazes)
     return probe, r2_score(probe.predict(X_test), y_test)

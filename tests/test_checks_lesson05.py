@@ -40,7 +40,7 @@ def run_planner(model, mazes, iterations, extra=0, check=True):
     h = model.initial_state(mazes)
     for _ in range(iterations + extra):
         h = model.step(h, mazes)
-    return model.readout(h)
+    return model.readout(h, mazes)
 
 
 def solve_rates(model, mazes, iterations, threshold=0.0, per_square=False, recall=False):
@@ -143,7 +143,7 @@ def test_bfs_mistakes(wrong, match):
     [
         (lambda m, x, k: run_planner(m, x, k, extra=-1), "off by one"),
         (lambda m, x, k: run_planner(m, x, k, extra=1), "off by one"),
-        (lambda m, x, k: m.readout(m.initial_state(x)), "ignores the iterations"),
+        (lambda m, x, k: m.readout(m.initial_state(x), x), "ignores the iterations"),
         (lambda m, x, k: run_planner(m, x, k, check=False), "ValueError"),
     ],
 )

@@ -5,7 +5,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from mesakit.mazes import GOAL, START, WALL, MazeConfig, Mazes, check_mazes, distance_map, generate_mazes, path_lengths, shortest_path
+from mesakit.mazes import (
+    GOAL, MOVES, START, WALL, MazeConfig, Mazes, check_mazes, distance_map, generate_mazes, next_move_map, path_lengths,
+    shortest_path,
+)  # fmt: skip
 
 torch.set_num_threads(1)
 
@@ -111,3 +114,16 @@ def test_bad_config_raises(kwargs):
 def test_bad_count_raises():
     with pytest.raises(ValueError, match="n"):
         generate_mazes(0, 5, 0)
+
+
+def test_next_move_map_steps_one_closer_to_the_goal():
+    m = generate_mazes(10, 6, seed=4)
+    moves = next_move_map(m.distances)
+    assert moves.shape == m.distances.shape and moves.dtype == torch.long
+    assert (moves[m.inputs[:, WALL] > 0] == -1).all() and (moves[m.inputs[:, GOAL] > 0] == -1).all()
+    b, r, c = torch.nonzero(moves >= 0, as_tuple=True)
+    dr = torch.tensor([d[0] for d in MOVES])[moves[b, r, c]]
+    dc = torch.tensor([d[1] for d in MOVES])[moves[b, r, c]]
+    assert torch.equal(m.distances[b, r + dr, c + dc], m.distances[b, r, c] - 1)
+    with pytest.raises(ValueError, match=r"\(B, H, W\)"):
+        next_move_map(m.distances[0])

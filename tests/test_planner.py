@@ -8,10 +8,10 @@ import torch
 from mesakit import models
 from mesakit.experiments import EXPERIMENTS
 from mesakit.experiments import thinking_time as tt
-from mesakit.mazes import generate_mazes
+from mesakit.mazes import generate_mazes, next_move_map
 from mesakit.planner import (
     FeedForwardConfig, FeedForwardPlanner, PlannerConfig, RecurrentPlanner, predict_paths, solve_rate,
-    solve_rate_by_length, solved,
+    solve_rate_by_length, solved, trace_paths,
 )  # fmt: skip
 from mesakit.probe import RidgeProbe, fit_ridge, open_square_features, probe_value_map, r2_score
 
@@ -30,7 +30,7 @@ def test_recurrent_shapes_and_iterations(mazes):
     assert out.shape == (12, 11, 11)
     states = model.hidden_states(mazes.inputs, 5)
     assert len(states) == 5 and all(h.shape == (12, 8, 11, 11) for h in states)
-    assert torch.allclose(model(mazes.inputs, iterations=5), model.readout(states[-1]))
+    assert torch.allclose(model(mazes.inputs, iterations=5), model.readout(states[-1], mazes.inputs))
     # the default count is the config's, and different counts give different outputs
     assert torch.equal(model(mazes.inputs), model(mazes.inputs, iterations=3))
     assert not torch.allclose(model(mazes.inputs, iterations=1), model(mazes.inputs, iterations=5))
@@ -156,9 +156,24 @@ def test_experiment_pieces():
     x, y = sample(4, torch.Generator().manual_seed(0))
     assert x.shape == (4, 3, 11, 11) and y.shape == (4, 11, 11)
     model = RecurrentPlanner(PlannerConfig(channels=4, iterations=4))
+    assert y.dtype == torch.long and int(y.min()) == -1 and int(y.max()) <= 3
     out = tt.thinking_forward(4)(model, x, torch.Generator().manual_seed(0))
-    assert out.shape == (4, 11, 11)
-    assert tt.path_loss(out, y).ndim == 0
+    assert out.shape == (4, 4, 11, 11)
+    assert tt.move_loss(out, y).ndim == 0
+    ff = FeedForwardPlanner(FeedForwardConfig(channels=4, depth=2))
+    assert tt.feedforward_forward(ff, x, torch.Generator()).shape == (4, 4, 11, 11)
+
+
+def test_tracing_the_true_next_moves_solves_every_maze():
+    big = generate_mazes(20, 7, seed=3)
+    true_moves = torch.nn.functional.one_hot(next_move_map(big.distances).clamp(min=0), 4).permute(0, 3, 1, 2).float()
+    logits = trace_paths(5 * true_moves, big.inputs)
+    assert ((logits > 0).float() == big.paths).all()
+    assert float(logits.max()) <= 0.5  # traced squares carry half the chosen move's probability
+    # a move into a wall stops the trace: only the start is marked
+    blocked = trace_paths(torch.zeros(20, 4, 15, 15).index_fill_(1, torch.tensor([0]), 5.0), big.inputs)
+    assert ((blocked > 0).sum((1, 2)) >= 1).all()
+    assert ((blocked > 0).float() * big.inputs[:, 1]).sum() == 20
 
 
 def test_short_training_run_learns_something():

@@ -2,13 +2,17 @@
 shows the fingerprints of search (Schwarzschild et al. 2021; Bansal et al. 2022; Guez et al. 2019).
 
 We train :class:`mesakit.planner.RecurrentPlanner` on 5×5-cell mazes through the course's one
-training loop (``mesakit.train.train``) with a custom ``forward``: each step runs a random number of
-iterations between half and all of the trained count, back-propagating through only the last
-``TRAIN_ITERATIONS // 2`` of them (truncated back-propagation, cheaper and, as in Bansal et al.'s
-progressive loss, it teaches each iteration to *improve* the current state rather than count steps).
+training loop (``mesakit.train.train``) with a custom ``forward`` (Bansal et al.'s progressive
+loss): each step first runs a random number of iterations in ``[0, TRAIN_ITERATIONS]`` without
+gradients, then ``TRAIN_ITERATIONS // 2`` more with gradients, so each iteration learns to *improve*
+the current state rather than count steps.
 Then we measure, on held-out mazes: the solve rate for 1..2× the trained iterations, the same on
 larger 7×7-cell mazes, a feed-forward baseline of similar size, and a ridge probe's R² for the BFS
-distance to the goal read from the hidden state.
+distance to the goal read from the final hidden state and from the hidden states of all
+iterations side by side, each next to an untrained control.
+
+The planner is trained to output a next-move map (the BFS move towards the goal on every open
+square); the loss never mentions distances, so what the probe finds is not trained into it.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import torch
 from torch.nn import functional as F
 
 from .. import models
-from ..mazes import MazeConfig, generate_mazes
+from ..mazes import MazeConfig, generate_mazes, next_move_map
 from ..planner import FeedForwardConfig, FeedForwardPlanner, PlannerConfig, RecurrentPlanner, solve_rate
 from ..probe import probe_value_map
 from ..train import TrainConfig, train
@@ -30,7 +34,7 @@ LARGE_SIZE = 7  # cells per side of the "larger" test mazes (15×15 grid)
 TRAIN_LOOPS = 0  # extra loops in the training mazes (0 = perfect mazes)
 CHANNELS = 16
 TRAIN_ITERATIONS = 16
-STEPS = 1200  # about 50 s of one CPU core
+STEPS = 1200  # about 55 s of one CPU core
 FEEDFORWARD_STEPS = STEPS  # the baseline gets the same number of steps and batches
 BATCH = 32
 LR = 3e-3  # peak learning rate, cosine decay to 0
@@ -44,9 +48,10 @@ def iteration_grid(trained: int = TRAIN_ITERATIONS) -> list[int]:
     return sorted({1, 2, *range(step, 2 * trained + 1, step), 2 * trained})
 
 
-def path_loss(logits: torch.Tensor, paths: torch.Tensor) -> torch.Tensor:
-    """Binary cross-entropy of "on the path" over every square. Shapes ``(B, H, W)`` twice."""
-    return F.binary_cross_entropy_with_logits(logits, paths)
+def move_loss(move_logits: torch.Tensor, moves: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy of the next move on every open square but the goal. Shapes: ``move_logits
+    (B, 4, H, W)``, ``moves (B, H, W)`` long (-1 = no target, ignored)."""
+    return F.cross_entropy(move_logits, moves, ignore_index=-1)
 
 
 def maze_sampler(config: MazeConfig):
@@ -55,27 +60,35 @@ def maze_sampler(config: MazeConfig):
     def sample(batch: int, generator: torch.Generator):
         seed = int(torch.randint(2**20, 2**40, (1,), generator=generator))
         m = generate_mazes(batch, config, seed)
-        return m.inputs, m.paths
+        return m.inputs, next_move_map(m.distances)
 
     return sample
 
 
 def thinking_forward(trained: int = TRAIN_ITERATIONS):
-    """A ``forward`` for :func:`mesakit.train.train`: a random count of iterations in
-    ``[trained/2, trained]``, gradients through the last ``trained // 2`` only."""
+    """A ``forward`` for :func:`mesakit.train.train` (Bansal et al. 2022's progressive loss): a random
+    number ``n`` in ``[0, trained]`` of iterations without gradients, then ``trained // 2`` more with
+    gradients, read out as next-move logits. The state after ``n`` steps is treated as an input, so
+    each iteration must *improve* whatever state it is given (and keep a solved one solved), not
+    count steps."""
     window = max(trained // 2, 1)
 
     def forward(model: RecurrentPlanner, mazes: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-        total = int(torch.randint(window, trained + 1, (1,), generator=generator))
+        warmup = int(torch.randint(0, trained + 1, (1,), generator=generator))
         h = model.initial_state(mazes)
         with torch.no_grad():  # the first iterations only set up the state
-            for _ in range(total - window):
+            for _ in range(warmup):
                 h = model.step(h, mazes)
         for _ in range(window):
             h = model.step(h, mazes)
-        return model.readout(h)
+        return model.move_readout(h)
 
     return forward
+
+
+def feedforward_forward(model: FeedForwardPlanner, mazes: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """The baseline's ``forward`` for training: next-move logits ``(B, 4, H, W)``."""
+    return model.moves(mazes)
 
 
 def train_planner(seed: int = 0, steps: int = STEPS, progress: bool = True):
@@ -85,7 +98,7 @@ def train_planner(seed: int = 0, steps: int = STEPS, progress: bool = True):
     config = TrainConfig(steps=steps, batch_size=BATCH, lr=LR, seed=seed, grad_clip=1.0, progress=progress,
                          lr_schedule="cosine")  # fmt: skip
     history = train(model, maze_sampler(MazeConfig(TRAIN_SIZE, loops=TRAIN_LOOPS)), config,
-                    loss_fn=path_loss, forward=thinking_forward(TRAIN_ITERATIONS))  # fmt: skip
+                    loss_fn=move_loss, forward=thinking_forward(TRAIN_ITERATIONS))  # fmt: skip
     return model, history
 
 
@@ -95,7 +108,8 @@ def train_feedforward(seed: int = 0, steps: int = FEEDFORWARD_STEPS, progress: b
     model = FeedForwardPlanner(FeedForwardConfig(channels=CHANNELS, depth=4))
     config = TrainConfig(steps=steps, batch_size=BATCH, lr=LR, seed=seed, grad_clip=1.0, progress=progress,
                          lr_schedule="cosine")  # fmt: skip
-    history = train(model, maze_sampler(MazeConfig(TRAIN_SIZE, loops=TRAIN_LOOPS)), config, loss_fn=path_loss)
+    history = train(model, maze_sampler(MazeConfig(TRAIN_SIZE, loops=TRAIN_LOOPS)), config, loss_fn=move_loss,
+                    forward=feedforward_forward)  # fmt: skip
     return model, history
 
 
@@ -105,14 +119,23 @@ def evaluate(planner, feedforward, iterations: list[int] | None = None) -> dict:
     test = generate_mazes(N_EVAL, TRAIN_SIZE, EVAL_SEED)
     large = generate_mazes(N_LARGE, LARGE_SIZE, EVAL_SEED + 1)
     fit, held_out = generate_mazes(N_PROBE, TRAIN_SIZE, EVAL_SEED + 2), generate_mazes(N_PROBE, TRAIN_SIZE, EVAL_SEED + 3)
-    _, r2 = probe_value_map(planner, fit, held_out, planner.config.iterations)
+    T = planner.config.iterations
+    _, r2 = probe_value_map(planner, fit, held_out, T)
+    _, r2_history = probe_value_map(planner, fit, held_out, T, history=True)
+    torch.manual_seed(0)
+    control = RecurrentPlanner(planner.config).eval()  # same architecture, random weights
+    _, r2_control = probe_value_map(control, fit, held_out, T)
+    _, r2_history_control = probe_value_map(control, fit, held_out, T, history=True)
     return {
         "iterations": iterations,
         "solve_rate": [solve_rate(planner, test, k) for k in iterations],
         "trained_iterations": planner.config.iterations,
         "larger_maze_solve_rate": [solve_rate(planner, large, k) for k in iterations],
         "feedforward_solve_rate": solve_rate(feedforward, test),
-        "probe_r2": r2,
+        "probe_r2": r2,  # final hidden state (after the trained count)
+        "probe_r2_control": r2_control,  # the same probe on an untrained planner
+        "probe_r2_history": r2_history,  # hidden states of all iterations 1..T side by side
+        "probe_r2_history_control": r2_history_control,
     }
 
 
@@ -144,7 +167,10 @@ def describe(r: dict) -> str:
         lines.append(f"  {k:10d}   {a:19.3f}   {b:21.3f}" + ("   (trained)" if k == T else ""))
     lines += [
         f"  feed-forward baseline (no iterations)   {r['feedforward_solve_rate']:.3f}",
-        f"  probe R² (hidden state -> distance to goal)   {r['probe_r2']:.3f}",
+        f"  probe R² (final hidden state -> distance to goal)   {r['probe_r2']:.3f}"
+        f"   (untrained control {r['probe_r2_control']:.3f})",
+        f"  probe R² (hidden states of iterations 1..{T} -> distance to goal)   {r['probe_r2_history']:.3f}"
+        f"   (untrained control {r['probe_r2_history_control']:.3f})",
         f"  training time   {r['train_seconds']:.1f} s wall, {r['train_cpu_seconds']:.1f} s CPU (one thread)",
         "  papers: Schwarzschild et al. 2021, Bansal et al. 2022 (deep thinking nets on 9×9+ mazes, 30 iterations)",
     ]

@@ -49,7 +49,7 @@ def _draw_maze(ax, maze: torch.Tensor, path: torch.Tensor | None = None, values:
         r, c = (int(i) for i in torch.nonzero(maze[channel])[0])
         ax.text(c, r, letter, ha="center", va="center", fontsize=10, fontweight="bold", color="white",
                 bbox=dict(boxstyle="circle,pad=0.15", fc=color, ec="none"))  # fmt: skip
-    ax.set(xticks=[], yticks=[], title=title)
+    ax.set(xticks=[], yticks=[], title=title, xlabel="column (squares)", ylabel="row (squares)")
     ax.grid(False)
     return image
 

@@ -18,6 +18,21 @@ from ..plots.search import value_map_frame
 from ..probe import RidgeProbe
 
 
+def _headless_example() -> dict:
+    """A small planner, a probe fit on its hidden state and a few mazes (for headless tests)."""
+    from ..mazes import generate_mazes
+    from ..planner import PlannerConfig, RecurrentPlanner
+    from ..probe import probe_value_map
+
+    torch.manual_seed(0)
+    model = RecurrentPlanner(PlannerConfig(channels=4, iterations=3)).eval()
+    probe, _ = probe_value_map(model, generate_mazes(8, 5, seed=0), generate_mazes(8, 5, seed=1))
+    return {"model": model, "probe": probe, "mazes": generate_mazes(3, 5, seed=2)}
+
+
+HEADLESS_EXAMPLES = {"thinking_stepper": _headless_example}
+
+
 def thinking_frame(model: nn.Module, probe: RidgeProbe, mazes: Mazes, iteration: int, index: int = 0) -> Figure:
     """The frame after ``iteration`` thinking steps on maze ``index`` of ``mazes``."""
     check_iterations(iteration)
@@ -26,7 +41,7 @@ def thinking_frame(model: nn.Module, probe: RidgeProbe, mazes: Mazes, iteration:
     one = mazes[index]
     with torch.no_grad():
         hidden = model.hidden_states(one.inputs, iteration)[-1]
-        path = (model.readout(hidden)[0] > 0).float()
+        path = (model.readout(hidden, one.inputs)[0] > 0).float()
     values = probe.value_map(hidden, one.inputs)[0]
     return value_map_frame(one.inputs[0], path, values, one.distances[0], iteration)
 
