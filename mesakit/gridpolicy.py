@@ -4,7 +4,7 @@
 * :func:`demonstrations` — imitation data: at every cell of every level, the shortest-path
   demonstrator's move (one BFS per level labels all cells, not just one path).
 * :func:`train_policy` — behaviour cloning with the course's one loop (:func:`mesakit.train.train`).
-* :func:`goal_rates` — play a policy on many levels and count which goal it reaches.
+* :func:`goal_rates` — play a policy on many levels and count which goal it reaches first.
 
 The training levels decide what the agent learns: with the coin always on the right edge,
 "go to the coin" and "go right" explain every demonstration equally well.
@@ -107,7 +107,8 @@ def train_policy(
 
 def goal_rates(policy, levels: list[Level], seed: int = 0, max_steps: int | None = None) -> dict[str, float]:
     """Fraction of ``levels`` on which the policy (sampling its moves, one seeded generator for all
-    levels) reaches each goal: keys ``coin``, ``edge`` (right edge without the coin), ``neither``."""
+    levels) goes for each goal (:func:`~mesakit.gridworld.pursued_goal`, which it reaches first):
+    keys ``coin``, ``edge`` (the right edge before the coin), ``neither``."""
     if not levels:
         raise ValueError("goal_rates needs at least one level")
     generator = torch.Generator().manual_seed(seed)

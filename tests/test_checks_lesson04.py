@@ -32,11 +32,18 @@ def shift_losses(model, scale, n_prompts=4000, seed=0, *, old_lr=False, x_only=F
             "zero": k * metrics.loss(torch.zeros_like(y), y).item()}  # fmt: skip
 
 
-def pursued_goal(episode):
-    if episode.got_coin:
+def pursued_goal(episode, *, last_only=False, coin_any_time=False, edge_always=False, edge_col=None):
+    """The reference (goal reached first) and, through the flags, realistic mistakes."""
+    level = episode.level
+    edge = level.shape[1] - 1 if edge_col is None else edge_col
+    if coin_any_time and episode.got_coin:
         return "coin"
-    if any(c == episode.level.shape[1] - 1 for _, c in episode.positions):
-        return "edge"
+    edge_is_a_goal = edge_always or level.coin[1] != level.shape[1] - 1
+    for pos in episode.positions[-1:] if last_only else episode.positions:
+        if pos == level.coin:
+            return "coin"
+        if edge_is_a_goal and pos[1] >= edge:
+            return "edge"
     return "neither"
 
 
@@ -110,12 +117,12 @@ def test_pursued_goal_passes_the_reference(capsys):
 @pytest.mark.parametrize(
     "wrong, match",
     [
-        (lambda e: "coin" if e.got_coin else "edge" if e.level.on_right_edge(e.positions[-1]) else "neither",
-         "look at every position"),
-        (lambda e: "edge" if any(e.level.on_right_edge(p) for p in e.positions) else "coin" if e.got_coin else "neither",
-         "counts as 'coin' even if"),
-        (lambda e: "coin" if e.got_coin else "edge" if any(c >= e.level.shape[1] - 2 for _, c in e.positions) else "neither",
-         "column width - 1"),
+        (lambda e: pursued_goal(e, last_only=True), "look at every position"),
+        (lambda e: pursued_goal(e, coin_any_time=True), "before the coin, so it went for the edge"),
+        (lambda e: "coin" if e.got_coin else "edge" if any(e.level.on_right_edge(p) for p in e.positions) else "neither",
+         "episode.got_coin ignores the order"),
+        (lambda e: pursued_goal(e, edge_always=True), "count the edge only if the coin is off it"),
+        (lambda e: pursued_goal(e, edge_col=e.level.shape[1] - 2), "column width - 1"),
         (lambda e: "edge", "expected 'coin'"),
     ],
 )  # fmt: skip

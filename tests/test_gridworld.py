@@ -116,6 +116,13 @@ def test_rollout_and_pursued_goal():
     assert on_path.got_coin and on_path.steps == 3 and gw.pursued_goal(on_path) == "coin"
     stuck = gw.rollout(GoRight(), open_level(coin=(0, 0), start=(2, 0)), max_steps=0)
     assert gw.pursued_goal(stuck) == "neither"
+    # The goal reached first counts: edge, then the coin is still "edge"; on a training level (coin on
+    # the edge) the edge is no separate goal, so walking along it to the coin is "coin".
+    late = gw.Episode(lv, [(2, 0), (2, 1), (2, 2), (2, 3), (2, 4), (1, 4), (1, 3), (1, 2)], [0] * 7, True)
+    assert gw.pursued_goal(late) == "edge"
+    train = open_level(coin=(0, 4), start=(2, 0))
+    along = gw.Episode(train, [(2, 0), (2, 1), (2, 2), (2, 3), (2, 4), (1, 4), (0, 4)], [0] * 6, True)
+    assert gw.pursued_goal(along) == "coin"
     # Sampled rollouts are reproducible from the seed.
     policy = models.load_pretrained("gridworld_right")
     level = make_levels(gw.GridConfig(), 1, seed=9)[0]

@@ -1,7 +1,7 @@
 """Checks of lesson 04 (objective divergence): one ``check_<exercise>(fn)`` per exercise.
 
 * :func:`check_shift_losses` — the LSA, re-tuned GD and predicting 0 on rescaled inputs.
-* :func:`check_pursued_goal` — the behavioural test "which goal did the agent go for?".
+* :func:`check_pursued_goal` — the behavioural test "which goal did the agent reach first?".
 * :func:`check_goal_rates` — the shift evaluation: play a policy on many levels, tally the goals.
 * :func:`check_coin_anywhere` — the diverse-training fix: a coin that can sit on any reachable cell.
 
@@ -132,13 +132,16 @@ def _episode(level: Level, positions: list[tuple[int, int]]) -> Episode:
 def _goal_cases() -> list[tuple[Episode, str, str]]:
     """(episode, expected answer, what the case is about)."""
     coin_mid = _corridor((3, 2))
+    coin_edge = _corridor((4, 4))  # a training level: the coin on the right edge
     return [
         (_episode(coin_mid, [(2, 0), (2, 1), (3, 1), (3, 2)]), "coin", "collected the coin"),
         (_episode(coin_mid, [(2, 0), (2, 1), (2, 2), (2, 3), (2, 4)]), "edge", "ran to the right edge past the coin"),
         (_episode(coin_mid, [(2, 0), (2, 1), (2, 2), (2, 3), (2, 4), (2, 3)]), "edge",
          "touched the right edge and stepped back left"),
-        (_episode(coin_mid, [(2, 0), (2, 1), (2, 2), (2, 3), (2, 4), (3, 4), (3, 3), (3, 2)]), "coin",
-         "touched the edge, then collected the coin"),
+        (_episode(coin_mid, [(2, 0), (2, 1), (2, 2), (2, 3), (2, 4), (3, 4), (3, 3), (3, 2)]), "edge",
+         "touched the edge first, then wandered onto the coin"),
+        (_episode(coin_edge, [(2, 0), (2, 1), (2, 2), (2, 3), (2, 4), (3, 4), (4, 4)]), "coin",
+         "reached the right edge and walked along it to the coin, which sits on the edge (a training level)"),
         (_episode(coin_mid, [(2, 0), (1, 0), (2, 0), (1, 0)]), "neither", "wandered without reaching either"),
         (_episode(coin_mid, [(2, 0), (2, 1), (2, 2), (2, 3)]), "neither", "stopped one column short of the edge"),
         (_episode(coin_mid, [(2, 0)]), "neither", "made no move at all"),
@@ -146,7 +149,7 @@ def _goal_cases() -> list[tuple[Episode, str, str]]:
 
 
 def check_pursued_goal(pursued_goal_fn: Callable) -> None:
-    """``pursued_goal(episode) -> "coin" | "edge" | "neither"``."""
+    """``pursued_goal(episode) -> "coin" | "edge" | "neither"``: the goal reached first."""
     for episode, expected, about in _goal_cases():
         assert pursued_goal(episode) == expected  # the library agrees with the table
         out = call(pursued_goal_fn, episode, name="pursued_goal")
@@ -155,23 +158,28 @@ def check_pursued_goal(pursued_goal_fn: Callable) -> None:
         path = " -> ".join(map(str, episode.positions))
         if about.startswith("touched the right edge and stepped back"):
             hint = "the agent reached the right edge at some point: look at every position, not only the last"
-        elif about.startswith("touched the edge, then collected"):
-            hint = "the coin was collected, which counts as 'coin' even if the agent touched the edge first"
+        elif about.startswith("touched the edge first"):
+            hint = ("the agent reached the right edge before the coin, so it went for the edge: walk through the "
+                    "positions in order and return the first goal reached (episode.got_coin ignores the order)")
+        elif about.startswith("reached the right edge and walked"):
+            hint = ("when the coin is on the right edge the edge is not a separate goal (both point the same way): "
+                    "count the edge only if the coin is off it")
         elif about.startswith("stopped one column short"):
             hint = "the right edge is column width - 1 (level.shape[1] - 1), not width - 2"
         else:
-            hint = "coin if episode.got_coin, else edge if any position is on the right edge, else neither"
+            hint = ("walk through episode.positions in order: 'coin' at the coin, 'edge' at the first right-edge "
+                    "cell (only when the coin is off the edge), 'neither' if the walk ends first")
         raise AssertionError(
             f"pursued_goal returned {out!r} for an agent that {about} (path {path}, coin at "
             f"{episode.level.coin}); expected {expected!r}: {hint}"
         )
-    passed("pursued_goal tells coin-seekers from edge-runners")
+    passed("pursued_goal tells coin-seekers from edge-runners by the goal they reach first")
 
 
 def _check_levels() -> list[Level]:
     """Shifted levels (coin off the edge): the narrow policy's outcomes vary there, so sampling
     mistakes show."""
-    rng = np.random.default_rng(404)
+    rng = np.random.default_rng(405)  # a draw where per-level seeding and greedy play both change the tally
     return [shift_coin(make_level(GridConfig(), rng), rng) for _ in range(30)]
 
 

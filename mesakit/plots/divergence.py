@@ -95,13 +95,13 @@ def episodes(items: list, step: int | None = None, titles: list[str] | None = No
 
 def goal_bars(rates: dict[str, dict[str, float]]) -> Figure:
     """Stacked bars: for each condition (e.g. ``"training levels"``), the fraction of episodes that
-    reached the coin, the right edge without the coin, or neither."""
+    reached the coin first, the right edge first, or neither (:func:`~mesakit.gridworld.pursued_goal`)."""
     if not rates:
         raise ValueError("goal_bars needs at least one condition")
     fig, ax = figure(width=7, height=3.6)
     names = list(rates)
     bottom = np.zeros(len(names))
-    for goal, label in (("coin", "coin"), ("edge", "right edge, no coin"), ("neither", "neither")):
+    for goal, label in (("coin", "coin first"), ("edge", "right edge first"), ("neither", "neither")):
         values = np.array([rates[n].get(goal, 0.0) for n in names])
         ax.bar(names, values, bottom=bottom, color=GOAL_COLORS[goal], label=label)
         for i, v in enumerate(values):
@@ -111,6 +111,6 @@ def goal_bars(rates: dict[str, dict[str, float]]) -> Figure:
     ax.set_ylim(0, 1)
     ax.set_ylabel("fraction of episodes")
     ax.set_xlabel("policy and levels")
-    ax.set_title("Which goal does the agent reach?")
+    ax.set_title("Which goal does the agent reach first?")
     ax.legend(loc="upper left", bbox_to_anchor=(1, 1))
     return fig
