@@ -77,10 +77,12 @@ def command(argv: list[str], workdir: Path | None, extra_ro: dict[str, str] | No
         elif os.path.isdir(top):
             cmd += ["--ro-bind", top, top]
     cmd += ["--ro-bind", "/etc", "/etc"]
+    # The private /tmp first: a course checked out under /tmp (CI clones often are) is then bound
+    # on top of it, instead of being hidden by it.
+    cmd += ["--size", str(tmp_mb * 1024 * 1024), "--perms", "1777", "--tmpfs", "/tmp"]
     made: set[str] = set()
     for root in _python_roots():
         cmd += _parents(root, made) + ["--ro-bind", root, root]
-    cmd += ["--size", str(tmp_mb * 1024 * 1024), "--perms", "1777", "--tmpfs", "/tmp"]
     cmd += ["--perms", "0755", "--dir", "/home", "--perms", "0755", "--dir", "/home/student"]
     for inside, outside in (extra_ro or {}).items():
         if inside.startswith("/tmp/"):
