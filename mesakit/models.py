@@ -66,24 +66,32 @@ class LinearSelfAttention(nn.Module):
 
     def forward(self, Z: torch.Tensor, iterations: int | None = None) -> torch.Tensor:
         """Shapes: ``Z (B, N+1, d+1)`` -> ``ŷ (B,)``; ``iterations`` overrides the configured K."""
-        return -self.transform(Z, iterations)[:, -1, -1]
+        return -self.transform(Z, iterations, query_only=True)[:, -1, -1]
 
-    def transform(self, Z: torch.Tensor, iterations: int | None = None) -> torch.Tensor:
-        """All tokens after the forward pass, shape ``(B, N+1, d+1)`` (the residual stream)."""
+    def transform(self, Z: torch.Tensor, iterations: int | None = None, query_only: bool = False) -> torch.Tensor:
+        """All tokens after the forward pass, shape ``(B, N+1, d+1)`` (the residual stream).
+
+        ``query_only`` skips the context tokens' update in the very last layer application: the
+        prediction reads only the query, so ``forward`` saves most of that layer's work.
+        """
         check_prompts(Z, self.config.d)
         K = self.config.iterations if iterations is None else iterations
         if K < 1:
             raise ValueError(f"iterations must be >= 1, got {K}")
         Z = Z.to(self.W_KQ.dtype)
         n_context = Z.shape[1] - 1
+        last = (K - 1, self.config.n_layers - 1)
         for k in range(K):
             scale = 1.0 / (1.0 + self.config.damping * k)
             for layer in range(self.config.n_layers):
                 context = Z[:, :-1]
                 # (1/N) Σ_i e_i e_i^T over the context tokens: the data's second moment, (B, d+1, d+1).
                 moment = context.transpose(1, 2) @ context / n_context
-                update = Z @ self.W_KQ[layer].T @ moment.transpose(1, 2) @ self.W_PV[layer].T
-                Z = Z + scale * update
+                mix = self.W_KQ[layer].T @ moment.transpose(1, 2) @ self.W_PV[layer].T  # (B, d+1, d+1)
+                if query_only and (k, layer) == last:
+                    query = Z[:, -1:] + scale * (Z[:, -1:] @ mix)
+                    return torch.cat([context, query], dim=1)
+                Z = Z + scale * (Z @ mix)
         return Z
 
 
