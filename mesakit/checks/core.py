@@ -10,6 +10,7 @@ one-line success. The lesson-specific checks live in ``lessonNN.py`` beside this
 
 from __future__ import annotations
 
+import math
 from typing import Any, Callable, Sequence
 
 import torch
@@ -43,6 +44,17 @@ def expect_tensor(out: Any, shape: Sequence[int], name: str, hint: str = "") -> 
     if not torch.isfinite(out).all():
         raise AssertionError(f"{name} returned NaN or Inf values; look for a division by zero or a diverging loop")
     return out
+
+
+def expect_number(value: Any, name: str) -> float:
+    """A Python float from a float or a one-element tensor, else a failure naming what came back."""
+    if isinstance(value, torch.Tensor) and value.numel() == 1:
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise AssertionError(f"{name} should return a number (a Python float), got {type(value).__name__}")
+    if not math.isfinite(value):
+        raise AssertionError(f"{name} returned {value}; look for a division by zero or a diverging loop")
+    return float(value)
 
 
 def is_close(a: torch.Tensor, b: torch.Tensor, rtol: float = 1e-4, atol: float = 1e-6) -> bool:

@@ -10,7 +10,6 @@ functions only say "right" or "here is what looks wrong".
 from __future__ import annotations
 
 import copy
-import math
 from typing import Callable
 
 import torch
@@ -18,7 +17,7 @@ import torch
 from .. import metrics, models, reference
 from ..experiments.lsa_gd import learned_step_size
 from ..tasks import RegressionTask, build_prompt
-from .core import call, expect_close, expect_tensor, passed
+from .core import call, expect_close, expect_number, expect_tensor, passed
 
 __all__ = [
     "check_build_prompt",
@@ -48,15 +47,6 @@ def _lsa(W_KQ: torch.Tensor, W_PV: torch.Tensor) -> models.LinearSelfAttention:
     return model.eval()
 
 
-def _scalar(value, name: str) -> float:
-    """A Python float from a float or a one-element tensor, else a failure naming what came back."""
-    if isinstance(value, torch.Tensor) and value.numel() == 1:
-        value = value.item()
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise AssertionError(f"{name} should return a number (a Python float), got {type(value).__name__}")
-    if not math.isfinite(value):
-        raise AssertionError(f"{name} returned {value}; look for a division by zero or a diverging loop")
-    return float(value)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -167,7 +157,7 @@ def _run_steps(step_fn, batches, *, learner: bool):
     losses = []
     for Z, y in batches:
         value = call(step_fn, model, optimizer, Z, y, name="train_step") if learner else step_fn(model, optimizer, Z, y)
-        losses.append(_scalar(value, "train_step") if learner else value)
+        losses.append(expect_number(value, "train_step") if learner else value)
     params = torch.cat([p.detach().flatten() for p in model.parameters()])
     return torch.tensor(losses, dtype=torch.float64), params
 
@@ -247,7 +237,7 @@ def check_best_lr(best_lr: Callable) -> None:
     """``best_lr(Z (B, N+1, d+1), y (B,)) -> float``: the step size minimising one GD step's 0.5·MSE."""
     for seed, d in ((500, 10), (501, 4)):
         Z, y = _prompts(2000, seed=seed, d=d)
-        out = _scalar(call(best_lr, Z.clone(), y.clone(), name="best_lr"), "best_lr")
+        out = expect_number(call(best_lr, Z.clone(), y.clone(), name="best_lr"), "best_lr")
         best = reference.best_gd_lr(Z=Z, y=y)
         if abs(out - best) <= 2e-3 * best:
             continue
@@ -343,7 +333,7 @@ def check_compare_with_gd(compare_with_gd: Callable) -> None:
         ],
     }
     for key in COMPARE_KEYS:
-        value = torch.tensor(_scalar(out[key], f"compare_with_gd()[{key!r}]"), dtype=torch.float64)
+        value = torch.tensor(expect_number(out[key], f"compare_with_gd()[{key!r}]"), dtype=torch.float64)
         expect_close(value, expected[key].double(), f"compare_with_gd()[{key!r}]", diagnoses=wrong[key], rtol=1e-4, atol=1e-7)
     passed("compare_with_gd: loss, sensitivity cosine and prediction difference as in von Oswald et al.")
 
@@ -409,7 +399,7 @@ def check_learned_step_size(step_size: Callable) -> None:
         cases.append((W_KQ, W_PV))
     for W_KQ, W_PV in cases:
         d = W_KQ.shape[0] - 1
-        out = _scalar(call(step_size, W_KQ.clone(), W_PV.clone(), name="learned_step_size"), "learned_step_size")
+        out = expect_number(call(step_size, W_KQ.clone(), W_PV.clone(), name="learned_step_size"), "learned_step_size")
         expected = learned_step_size(W_KQ, W_PV)
         mean_diag = torch.diagonal(W_KQ[:d, :d]).mean().item()
         diagnoses = [

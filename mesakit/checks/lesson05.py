@@ -18,7 +18,7 @@ from .. import models
 from ..mazes import GOAL, START, WALL, Mazes, generate_mazes, shortest_path
 from ..planner import PlannerConfig, RecurrentPlanner, solve_rate, solve_rate_by_length, solved
 from ..probe import fit_ridge, r2_score
-from .core import call, expect_close, expect_tensor, passed
+from .core import call, expect_close, expect_number, expect_tensor, passed
 
 __all__ = [
     "check_bfs_distance",
@@ -49,14 +49,6 @@ def _bfs(maze: torch.Tensor, source: int = GOAL, diagonal: bool = False, wall_va
     return torch.where(torch.isinf(dist), torch.tensor(wall_value, dtype=torch.float64), dist)
 
 
-def _scalar(value, name: str) -> float:
-    if isinstance(value, torch.Tensor) and value.numel() == 1:
-        value = value.item()
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise AssertionError(f"{name} should return a number (a Python float), got {type(value).__name__}")
-    if not math.isfinite(value):
-        raise AssertionError(f"{name} returned {value}; look for a division by zero")
-    return float(value)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -200,7 +192,7 @@ def _unpack_probe(out, c: int) -> tuple[torch.Tensor, float]:
     if not (isinstance(out, tuple) and len(out) == 2):
         raise AssertionError(f"fit_ridge should return a tuple (weight (C,), bias), got {type(out).__name__}")
     weight = expect_tensor(out[0], (c,), "fit_ridge's weight")
-    return weight, _scalar(out[1], "fit_ridge's bias")
+    return weight, expect_number(out[1], "fit_ridge's bias")
 
 
 def check_fit_ridge(fit_ridge_fn: Callable) -> None:
@@ -231,7 +223,7 @@ def check_r_squared(r_squared_fn: Callable) -> None:
     g = torch.Generator().manual_seed(5)
     t = torch.randn(200, generator=g, dtype=torch.float64) * 3 + 10
     for p in (t + torch.randn(200, generator=g, dtype=torch.float64), 0.5 * t + 2, t.mean().expand(200).clone()):
-        out = _scalar(call(r_squared_fn, p.clone(), t.clone(), name="r_squared"), "r_squared")
+        out = expect_number(call(r_squared_fn, p.clone(), t.clone(), name="r_squared"), "r_squared")
         expected = r2_score(p, t)
         if math.isclose(out, expected, rel_tol=1e-6, abs_tol=1e-9):
             continue
