@@ -5,13 +5,16 @@ baseline of similar size that cannot.
 networks) embeds the maze, then applies **the same** convolutional block ``iterations`` times, the
 number chosen at call time. Each iteration sees the maze again ("recall", input injection), and its
 hidden state is zeroed on wall squares, so information can only travel along corridors, one square
-per convolution. A 1×1 head reads out a **next-move map**: for *every* open square, four logits
-(up, down, left, right) for the move one step closer to the goal (:func:`mesakit.mazes.next_move_map`).
-The path is then traced from the start by following the most likely move (:func:`trace_paths`); a
-maze is solved when the trace reaches the goal along the shortest path. Because a correct next move is
-needed on every square, not just on the path, the network has to spread information from the goal
-over the whole maze. Because each step is local, solving a maze takes as many iterations as the
-information needs to cross it: more iterations at test time let the same weights solve larger mazes.
+per convolution. A 1×1 head reads one **score** per square from the hidden state (``value_readout``),
+and the next move from a square is a softmax over the scores of its open neighbours
+(:func:`neighbour_logits`): the network acts by stepping uphill on a map it computes itself, as in
+Value Iteration Networks (Tamar et al. 2016). Training asks for the right move on *every* open
+square (:func:`mesakit.mazes.next_move_map`) and never says what the score should be; whether it
+becomes the distance to the goal is what lesson 05's probe tests. The path is traced from the start
+by following the most likely move (:func:`trace_paths`); a maze is solved when the trace reaches the
+goal along the shortest path. Because each step is local, solving a maze takes as many iterations
+as the information needs to cross it: more iterations at test time let the same weights solve
+larger mazes.
 
 ``FeedForwardPlanner`` has the same parts but distinct weights per layer and a fixed depth: its
 reach is bounded by its receptive field, whatever ``iterations`` it is given.
@@ -19,8 +22,8 @@ reach is bounded by its receptive field, whatever ``iterations`` it is given.
 Both map mazes ``(B, 3, H, W)`` (walls, start, goal; see ``mesakit.mazes``) to path logits
 ``(B, H, W)``, positive exactly on the traced path (there the logit is half the probability of the
 chosen move, so it lies in (0, 0.5]; -0.5 elsewhere), and work for any grid size. ``moves(...)``
-gives the next-move logits ``(B, 4, H, W)`` that training uses. Training lives in ``mesakit.experiments.thinking_time``; probes in
-``mesakit.probe``.
+gives the next-move logits ``(B, 4, H, W)`` that training uses. Training lives in
+``mesakit.experiments.thinking_time``; probes in ``mesakit.probe``.
 """
 
 from __future__ import annotations
@@ -39,6 +42,27 @@ def check_iterations(iterations: int) -> int:
     if isinstance(iterations, bool) or not isinstance(iterations, int) or iterations < 1:
         raise ValueError(f"iterations must be an integer >= 1 (the number of thinking steps), got {iterations!r}")
     return iterations
+
+
+BLOCKED = -1e4  # the logit of a move into a wall or off the grid: never chosen, finite so losses stay finite
+
+
+def neighbour_logits(values: torch.Tensor, mazes: torch.Tensor) -> torch.Tensor:
+    """Next-move logits from a score map. Shapes: ``values (B, H, W)``, ``mazes (B, 3, H, W)`` ->
+    ``(B, 4, H, W)``.
+
+    The logit of moving up, down, left or right (the order of :data:`mesakit.mazes.MOVES`) from a
+    square is the score of the square it moves to, or :data:`BLOCKED` where that square is a wall
+    or off the grid. So the most likely move is the step to the open neighbour with the highest score.
+    """
+    B, H, W = values.shape
+    padded = F.pad(values, (1, 1, 1, 1), value=0.0)
+    walls = F.pad(mazes[:, WALL], (1, 1, 1, 1), value=1.0) > 0
+    logits = []
+    for dr, dc in MOVES:
+        window = (slice(None), slice(1 + dr, 1 + dr + H), slice(1 + dc, 1 + dc + W))
+        logits.append(padded[window].masked_fill(walls[window], BLOCKED))
+    return torch.stack(logits, dim=1)
 
 
 def trace_paths(move_logits: torch.Tensor, mazes: torch.Tensor) -> torch.Tensor:
@@ -119,7 +143,7 @@ class RecurrentPlanner(nn.Module):
         C = config.channels
         self.embed = nn.Conv2d(3, C, 3, padding=1)
         self.block = _Block(C)
-        self.head = nn.Conv2d(C, len(MOVES), 1)
+        self.head = nn.Conv2d(C, 1, 1)  # one score per square
         _init_weights(self)
 
     def initial_state(self, x: torch.Tensor) -> torch.Tensor:
@@ -130,18 +154,26 @@ class RecurrentPlanner(nn.Module):
         """One iteration of the shared block: ``(B, C, H, W) -> (B, C, H, W)``."""
         return self.block(h, x, 1 - x[:, WALL : WALL + 1])
 
-    def move_readout(self, h: torch.Tensor) -> torch.Tensor:
-        """Next-move logits ``(B, 4, H, W)`` (up, down, left, right) from a hidden state ``(B, C, H, W)``."""
-        return self.head(h)
+    def value_readout(self, h: torch.Tensor) -> torch.Tensor:
+        """The score map ``(B, H, W)`` from a hidden state ``(B, C, H, W)``: a linear function of ``h``
+        at each square (a 1×1 convolution)."""
+        return self.head(h)[:, 0]
+
+    def move_readout(self, h: torch.Tensor, mazes: torch.Tensor) -> torch.Tensor:
+        """Next-move logits ``(B, 4, H, W)`` (up, down, left, right) from a hidden state ``(B, C, H, W)``
+        and its mazes ``(B, 3, H, W)``: the scores of the neighbours (:func:`neighbour_logits`)."""
+        return neighbour_logits(self.value_readout(h), mazes.to(h.dtype))
 
     def readout(self, h: torch.Tensor, mazes: torch.Tensor) -> torch.Tensor:
         """Path logits ``(B, H, W)`` from a hidden state ``(B, C, H, W)`` and its mazes ``(B, 3, H, W)``:
         the next-move map traced from the start (:func:`trace_paths`)."""
-        return trace_paths(self.move_readout(h), check_mazes(mazes).to(h.dtype))
+        mazes = check_mazes(mazes).to(h.dtype)
+        return trace_paths(self.move_readout(h, mazes), mazes)
 
     def moves(self, mazes: torch.Tensor, iterations: int | None = None) -> torch.Tensor:
         """Shapes: ``mazes (B, 3, H, W)`` -> next-move logits ``(B, 4, H, W)`` (what training fits)."""
-        return self.move_readout(self.hidden_states(mazes, iterations)[-1])
+        x = check_mazes(mazes).to(self.embed.weight.dtype)
+        return self.move_readout(self.hidden_states(x, iterations)[-1], x)
 
     def forward(self, mazes: torch.Tensor, iterations: int | None = None) -> torch.Tensor:
         """Shapes: ``mazes (B, 3, H, W)`` -> path logits ``(B, H, W)``; ``iterations`` defaults to the config's."""
@@ -162,7 +194,7 @@ class RecurrentPlanner(nn.Module):
 @dataclass(frozen=True)
 class FeedForwardConfig:
     channels: int = 24  # width of every layer
-    depth: int = 4  # distinct blocks applied once each (no weight sharing, no iteration)
+    depth: int = 3  # distinct blocks applied once each (no weight sharing, no iteration)
 
     def __post_init__(self) -> None:
         if self.channels < 1 or self.depth < 1:
@@ -181,7 +213,7 @@ class FeedForwardPlanner(nn.Module):
         C = config.channels
         self.embed = nn.Conv2d(3, C, 3, padding=1)
         self.blocks = nn.ModuleList(_Block(C) for _ in range(config.depth))
-        self.head = nn.Conv2d(C, len(MOVES), 1)
+        self.head = nn.Conv2d(C, 1, 1)  # one score per square, as in the recurrent planner
         _init_weights(self)
 
     def moves(self, mazes: torch.Tensor, iterations: int | None = None) -> torch.Tensor:
@@ -193,7 +225,7 @@ class FeedForwardPlanner(nn.Module):
         h = F.relu(self.embed(x)) * open_
         for block in self.blocks:
             h = block(h, x, open_)
-        return self.head(h)
+        return neighbour_logits(self.head(h)[:, 0], x)
 
     def forward(self, mazes: torch.Tensor, iterations: int | None = None) -> torch.Tensor:
         """Shapes: ``mazes (B, 3, H, W)`` -> path logits ``(B, H, W)``. ``iterations`` is accepted and ignored."""

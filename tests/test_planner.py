@@ -11,7 +11,7 @@ from mesakit.experiments import thinking_time as tt
 from mesakit.mazes import generate_mazes, next_move_map
 from mesakit.planner import (
     FeedForwardConfig, FeedForwardPlanner, PlannerConfig, RecurrentPlanner, predict_paths, solve_rate,
-    solve_rate_by_length, solved, trace_paths,
+    solve_rate_by_length, solved, trace_paths, BLOCKED, neighbour_logits,
 )  # fmt: skip
 from mesakit.probe import RidgeProbe, fit_ridge, open_square_features, probe_value_map, r2_score
 
@@ -174,6 +174,38 @@ def test_tracing_the_true_next_moves_solves_every_maze():
     blocked = trace_paths(torch.zeros(20, 4, 15, 15).index_fill_(1, torch.tensor([0]), 5.0), big.inputs)
     assert ((blocked > 0).sum((1, 2)) >= 1).all()
     assert ((blocked > 0).float() * big.inputs[:, 1]).sum() == 20
+
+
+def test_stepping_uphill_on_minus_the_distance_solves_every_maze():
+    big = generate_mazes(20, 7, seed=4)
+    logits = neighbour_logits(-big.distances, big.inputs)
+    assert logits.shape == (20, 4, 15, 15)
+    # the best neighbour is the BFS next move on every open square but the goal
+    target = next_move_map(big.distances)
+    has_move = target >= 0
+    assert torch.equal(logits.argmax(dim=1)[has_move], target[has_move])
+    assert ((trace_paths(logits, big.inputs) > 0).float() == big.paths).all()
+    # moves into walls (and off the grid) are blocked; the border is wall, so the top row's "up" is blocked
+    walls_above = torch.nn.functional.pad(big.inputs[:, 0], (0, 0, 1, 0), value=1.0)[:, :-1] > 0
+    assert (logits[:, 0][walls_above] == BLOCKED).all() and (logits[:, 0][~walls_above] > BLOCKED).all()
+
+
+def test_move_loss_smoothing_caps_the_score_gap():
+    # one square with two open moves (the other two blocked); the right move is 0
+    def loss(gap, smoothing):
+        logits = torch.tensor([gap, 0.0, BLOCKED, BLOCKED]).view(1, 4, 1, 1)
+        return tt.move_loss(logits, torch.zeros(1, 1, 1, dtype=torch.long), smoothing).item()
+
+    gaps = torch.linspace(0, 10, 201).tolist()
+    best = min(gaps, key=lambda g: loss(g, 0.1))
+    assert abs(best - torch.log(torch.tensor(9.0)).item()) < 0.06  # the optimum gap is log(0.9 / 0.1)
+    assert loss(10.0, 0.0) < loss(5.0, 0.0)  # without smoothing, a larger gap is always better
+    # without smoothing it is the plain cross-entropy; squares with no target (-1) are ignored
+    logits = torch.randn(2, 4, 3, 3)
+    moves = torch.randint(-1, 4, (2, 3, 3))
+    assert torch.allclose(tt.move_loss(logits, moves, 0.0), torch.nn.functional.cross_entropy(logits, moves, ignore_index=-1))
+    with pytest.raises(ValueError, match="smoothing"):
+        tt.move_loss(logits, moves, 1.0)
 
 
 def test_short_training_run_learns_something():
