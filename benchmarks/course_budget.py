@@ -31,10 +31,18 @@ def measure(path: Path) -> tuple[float, float]:
 
 
 def main(names: list[str]) -> int:
+    if any(n in ("-h", "--help") for n in names):
+        print(__doc__)
+        return 0
     os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})  # one core, inherited by kernels
-    print(f"{'lesson':32} {'wall s':>8} {'peak MB':>8}  budget ({MAX_SECONDS:.0f} s, {MAX_MB:.0f} MB)")
     bad = 0
-    for lesson in select(ROOT, names, solutions=True):
+    try:
+        chosen = select(ROOT, names, solutions=True)
+    except CourseError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(f"{'lesson':32} {'wall s':>8} {'peak MB':>8}  budget ({MAX_SECONDS:.0f} s, {MAX_MB:.0f} MB)")
+    for lesson in chosen:
         try:
             seconds, mb = measure(lesson.path)
         except CourseError as err:
