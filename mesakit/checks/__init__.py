@@ -7,6 +7,7 @@ a message naming the likely mistake, or prints a one-line success. Each lesson's
 from .core import call, expect_close, expect_tensor, passed  # noqa: F401
 from .lesson01 import *  # noqa: F401,F403
 from .lesson02 import *  # noqa: F401,F403
+from .lesson02_analysis import *  # noqa: F401,F403
 from .lesson03 import *  # noqa: F401,F403
 from .lesson04 import *  # noqa: F401,F403
 from .lesson05 import *  # noqa: F401,F403
