@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import torch
 
-from mesakit.grade import judge, plan, report, wire
+from mesakit.grade import plan, remote, report, wire
 from mesakit.grade.runner import Result
 
 HERE = Path(__file__).resolve().parent / "grading"
@@ -76,11 +76,11 @@ def test_wire_refuses_classes_outside_mesakit():
 
 
 def test_remote_refuses_protocol_dunders():
-    remote = judge.Remote(judge.Link(-1, -1), wire.Handle(1, "function"))
+    proxy = remote.Remote(remote.Link(-1, -1), wire.Handle(1, "function"))
     with pytest.raises(AttributeError):
-        remote.__array_interface__
+        proxy.__array_interface__
     with pytest.raises(AttributeError):
-        remote.x = 1
+        proxy.x = 1
 
 
 def test_functions_of_the_judge_travel_by_value():
@@ -89,7 +89,7 @@ def test_functions_of_the_judge_travel_by_value():
     scale = 3.0
     fn = lambda z: torch.as_tensor(z) * scale  # noqa: E731 — a check's local lambda
     buf = __import__("io").BytesIO()
-    judge._Pickler(buf).dump(fn)
+    remote._Pickler(buf).dump(fn)
     again = pickle.loads(buf.getvalue())
     assert torch.equal(again(torch.ones(2)), torch.full((2,), 3.0))
 

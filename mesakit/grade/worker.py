@@ -172,7 +172,7 @@ def _axes_state(ax) -> dict:
 
 
 def _rebuild_function(code: bytes, name: str, env: dict, defaults, kwdefaults, cells):
-    """A function of the judge's, sent by value (see ``judge._Pickler``)."""
+    """A function of the judge's, sent by value (see ``remote._Pickler``)."""
     import builtins
     import marshal
     import types
