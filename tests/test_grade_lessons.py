@@ -46,8 +46,29 @@ def graded(tmp_path_factory):
         source = nbformat.read(ROOT / "solutions" / name / f"{name}.ipynb", as_version=4)
         write_submission("solved", solved(release, source), name, submitted)
         write_submission("unsolved", release, name, submitted)
+        if name == "01_base_and_mesa":  # one scenario of the concept check wrong: partial credit
+            write_submission("one_scenario_wrong", _one_scenario_wrong(solved(release, source)), name, submitted)
     results = grade(submitted, ROOT, ready, tmp_path_factory.mktemp("out"), workers=2)
     return {(r.student, r.lesson): r for r in results}
+
+
+def _one_scenario_wrong(nb):
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "concept_check":
+            right = '"spam": {"base_optimizer": "d"'
+            assert right in cell.source
+            cell.source = cell.source.replace(right, '"spam": {"base_optimizer": "a"')
+            return nb
+    raise AssertionError("lesson 01 has no concept_check cell")
+
+
+def test_concept_check_gives_partial_credit(graded):
+    if "01_base_and_mesa" not in _ready():
+        pytest.skip("lesson 01 is not written yet")
+    r = graded[("one_scenario_wrong", "01_base_and_mesa")]
+    failed = [c["grade_id"] for c in r.cells if c.get("error")]
+    assert r.status == "ok" and failed == ["test_concept_spam"], r.cells
+    assert r.score == r.max_score - 0.75
 
 
 @pytest.mark.parametrize("lesson", NAMES)
