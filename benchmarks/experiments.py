@@ -52,8 +52,24 @@ def _thinking_time(r):
             "training ≤ 60 s": r["train_seconds"] <= 60}  # fmt: skip
 
 
+def _scale_shift(r):
+    lsa, gd, zero = r["lsa_loss"], r["gd_retuned_loss"], r["zero_loss"]
+    return {"scale 1: LSA within 5% of retuned GD": r["scales"][0] == 1 and lsa[0] <= 1.05 * gd[0],
+            "largest scale ≥ 3": r["scales"][-1] >= 3,
+            "largest scale: LSA worse than predicting 0": lsa[-1] > zero[-1],
+            "largest scale: retuned GD better than predicting 0": gd[-1] < zero[-1]}  # fmt: skip
+
+
+def _goal_misgeneralization(r):
+    return {"train coin rate ≥ 0.95": r["train_coin_rate"] >= 0.95,
+            "shifted: proxy rate ≥ 0.7": r["shifted_proxy_rate"] >= 0.7,
+            "shifted: coin rate ≤ 0.3": r["shifted_coin_rate"] <= 0.3,
+            "diverse training: shifted coin rate ≥ 0.8": r["diverse_shifted_coin_rate"] >= 0.8}  # fmt: skip
+
+
 TARGETS = {"lsa-gd": _lsa_gd, "multistep": _multistep, "task-diversity": _task_diversity,
-           "thinking-time": _thinking_time}
+           "thinking-time": _thinking_time, "scale-shift": _scale_shift,
+           "goal-misgeneralization": _goal_misgeneralization}  # fmt: skip
 
 
 def main(names: list[str]) -> int:
