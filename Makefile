@@ -7,7 +7,7 @@ PYTEST_ARGS ?=
 # nbgrader shells out to alembic, which lives in the venv's bin/.
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: lab test release run benchmarks clean-venv system-deps
+.PHONY: lab test check release run benchmarks clean-venv system-deps
 
 # Debian packages the test suite needs (real-browser tests, grading sandbox); installed with apt
 # when missing and we are root (CI), else we say what to install.
@@ -56,6 +56,11 @@ system-deps:
 
 test: $(VENV)/.dev system-deps
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The fast tier for contributors: library, checks both ways, release sync (no notebook runs, no
+# training, no grading sandbox). `make test` stays the whole suite and is what CI runs.
+check: $(VENV)/.dev
+	$(PY) -m pytest -m "not slow" -q $(PYTEST_ARGS)
 
 release: $(VENV)/.runtime
 	$(VENV)/bin/mesakit release

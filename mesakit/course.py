@@ -104,6 +104,9 @@ def execute(
         kernel_name="python3",
         allow_errors=allow_errors,
         resources={"metadata": {"path": str(path.parent)}},
+        # ipykernel warns on every start that local TCP is unencrypted; a learner running lessons
+        # should see only the course's progress lines (real errors are still logged).
+        extra_arguments=["--IPKernelApp.log_level=ERROR"],
     )
     start = time.perf_counter()
     try:

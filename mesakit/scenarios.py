@@ -215,16 +215,20 @@ def as_markdown() -> str:
     return "\n".join(parts)
 
 
-def validate(answers: object) -> dict[str, dict[str, str]]:
+def validate(answers: object, only: list[str] | None = None) -> dict[str, dict[str, str]]:
     """Normalize an answer dict (letters lower-cased and stripped); raise ``ValueError`` naming the
-    first problem with its structure (missing scenario or field, unknown letter...)."""
+    first problem with its structure (missing scenario or field, unknown letter...).
+
+    ``only`` names the scenarios to validate (default: all); the others may be left blank, so a
+    learner who has answered one scenario gets that one graded."""
     if not isinstance(answers, dict):
         raise ValueError(f"answers must be a dict {{scenario: {{field: letter}}}}, got {type(answers).__name__}")
     unknown = sorted(set(answers) - {s.key for s in SCENARIOS})
     if unknown:
         raise ValueError(f"unknown scenario(s) {unknown}; the scenarios are: {', '.join(s.key for s in SCENARIOS)}")
+    wanted = selected(only)
     clean: dict[str, dict[str, str]] = {}
-    for s in SCENARIOS:
+    for s in wanted:
         given = answers.get(s.key)
         if not isinstance(given, dict):
             raise ValueError(f"scenario {s.key!r} is missing: give a dict {{field: letter}} for it")
@@ -241,12 +245,22 @@ def validate(answers: object) -> dict[str, dict[str, str]]:
     return clean
 
 
-def grade(answers: object) -> list[tuple[str, str]]:
-    """The ``(scenario, field)`` pairs answered wrongly, in order; empty when all are right."""
-    clean = validate(answers)
+def selected(only: list[str] | None = None) -> list[Scenario]:
+    """The scenarios named by ``only`` (default: all), in that order; unknown keys raise KeyError."""
+    if only is None:
+        return list(SCENARIOS)
+    if isinstance(only, str):  # a bare key would be split into letters
+        only = [only]
+    return [get(key) for key in only]
+
+
+def grade(answers: object, only: list[str] | None = None) -> list[tuple[str, str]]:
+    """The ``(scenario, field)`` pairs answered wrongly, in order; empty when all are right.
+    ``only`` grades (and validates) just those scenarios."""
+    clean = validate(answers, only)
     return [
         (s.key, field)
-        for s in SCENARIOS
+        for s in selected(only)
         for field in FIELDS
         if answer_hash(s.key, field, clean[s.key][field]) != ANSWER_HASHES[s.key][field]
     ]

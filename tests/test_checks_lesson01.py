@@ -231,6 +231,29 @@ def test_concept_check_names_the_wrong_scenario_and_field(scenario, field):
     checks.check_concept_answers(lambda: answers, only=others)
 
 
+@pytest.mark.parametrize("answered", [s.key for s in scenarios.SCENARIOS])
+def test_concept_check_grades_an_answered_scenario_when_the_others_are_blank(answered, capsys):
+    # A learner who has filled in one scenario (the others still None or absent) gets that one graded.
+    blank = scenarios.answer_template()
+    blank[answered] = correct_answers()[answered]
+    checks.check_concept_answers(lambda: blank, only=[answered])
+    assert "all 3 answers right" in capsys.readouterr().out
+    absent = {answered: correct_answers()[answered]}
+    checks.check_concept_answers(lambda: absent, only=[answered])
+    # ...but a blank scenario still fails its own cell, and a wrong letter is still caught.
+    other = next(s.key for s in scenarios.SCENARIOS if s.key != answered)
+    with pytest.raises(AssertionError, match=rf"{other} → base_optimizer: answer with one of the letters"):
+        checks.check_concept_answers(lambda: blank, only=[other])
+    blank[answered]["mesa_objective"] = _wrong_letter(answered, "mesa_objective")
+    with pytest.raises(AssertionError, match=rf"2 of 3 right(.|\n)*{answered} → mesa_objective"):
+        checks.check_concept_answers(lambda: blank, only=[answered])
+
+
+def test_concept_check_only_rejects_an_unknown_scenario():
+    with pytest.raises(KeyError, match="no scenario 'evolutoin'"):
+        checks.check_concept_answers(lambda: correct_answers(), only=["evolutoin"])
+
+
 def test_concept_check_reports_every_wrong_field():
     answers = correct_answers()
     answers["coinrun"]["mesa_objective"] = _wrong_letter("coinrun", "mesa_objective")

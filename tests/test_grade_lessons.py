@@ -48,6 +48,7 @@ def graded(tmp_path_factory):
         write_submission("unsolved", release, name, submitted)
         if name == "01_base_and_mesa":  # one scenario of the concept check wrong: partial credit
             write_submission("one_scenario_wrong", _one_scenario_wrong(solved(release, source)), name, submitted)
+            write_submission("one_scenario_answered", _one_scenario_answered(solved(release, source)), name, submitted)
     results = grade(submitted, ROOT, ready, tmp_path_factory.mktemp("out"), workers=2)
     return {(r.student, r.lesson): r for r in results}
 
@@ -60,6 +61,30 @@ def _one_scenario_wrong(nb):
             cell.source = cell.source.replace(right, '"spam": {"base_optimizer": "a"')
             return nb
     raise AssertionError("lesson 01 has no concept_check cell")
+
+
+def _one_scenario_answered(nb):
+    """Only "evolution" answered (right); the other three scenarios left as None."""
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "concept_check":
+            head, _, _ = cell.source.partition("    return {")
+            blank = '{"base_optimizer": None, "base_objective": None, "mesa_objective": None}'
+            cell.source = (
+                head + '    return {"evolution": {"base_optimizer": "b", "base_objective": "a", "mesa_objective": "c"},\n'
+                f'            "handbuilt": {blank}, "coinrun": {blank}, "spam": {blank}}}\n'
+            )
+            return nb
+    raise AssertionError("lesson 01 has no concept_check cell")
+
+
+def test_one_scenario_answered_earns_that_scenario(graded):
+    if "01_base_and_mesa" not in _ready():
+        pytest.skip("lesson 01 is not written yet")
+    r = graded[("one_scenario_answered", "01_base_and_mesa")]
+    concept = {c["grade_id"]: not c.get("error") for c in r.cells if c["grade_id"].startswith("test_concept_")}
+    assert concept == {"test_concept_evolution": True, "test_concept_handbuilt": False,
+                       "test_concept_coinrun": False, "test_concept_spam": False}, r.cells  # fmt: skip
+    assert r.status == "ok" and r.score == r.max_score - 3 * 0.75
 
 
 def test_concept_check_gives_partial_credit(graded):

@@ -220,12 +220,10 @@ def check_concept_answers(fn: Callable, only: list[str] | None = None) -> None:
     """``concept_check() -> {scenario: {field: letter}}``; ``only`` grades a subset of scenarios."""
     answers = call(fn, name="concept_check")
     try:
-        wrong = scenarios.grade(answers)
+        wrong = scenarios.grade(answers, only)
     except ValueError as err:
         raise AssertionError(f"concept_check: {err}") from None
-    if only is not None:
-        wrong = [(s, f) for s, f in wrong if s in only]
-    total = len(scenarios.SCENARIOS if only is None else only) * len(scenarios.FIELDS)
+    total = len(scenarios.selected(only)) * len(scenarios.FIELDS)
     if wrong:
         lines = [f"{total - len(wrong)} of {total} right. Not yet right:"]
         for scenario, field in wrong:
