@@ -10,10 +10,60 @@ one-line success. The lesson-specific checks live in ``lessonNN.py`` beside this
 
 from __future__ import annotations
 
+import functools
 import math
+import traceback
+from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import torch
+
+
+class CheckFailed(AssertionError):
+    """A failed check, as the learner sees it: in IPython (JupyterLab, nbgrader) the message alone,
+    plus the learner's own lines when their code crashed, instead of a traceback through this package
+    (IPython shows ``_render_traceback_``'s lines in place of the traceback)."""
+
+    def _render_traceback_(self) -> list[str]:
+        lines = []
+        cause = self.__cause__
+        if cause is not None:
+            package = str(Path(__file__).resolve().parent.parent)
+            theirs = [f for f in traceback.extract_tb(cause.__traceback__) if not f.filename.startswith(package)]
+            lines += ["Your code raised an error while the check ran it:"]
+            lines += [_where(f) + (f"\n    {f.line}" if f.line else "") for f in theirs]
+            lines += [f"{type(cause).__name__}: {cause}", ""]
+        return lines + [f"\x1b[0;31m{type(self).__name__}\x1b[0m: {self}"]
+
+
+def _where(frame: traceback.FrameSummary) -> str:
+    """'Cell In[3], line 2, in fn' for notebook code (as IPython writes it), else the file."""
+    try:
+        from IPython import get_ipython
+
+        cell = get_ipython().compile.format_code_name(frame.filename)
+    except Exception:  # not in IPython, or an IPython without cell names
+        cell = None
+    place = f"{cell[0]} {cell[1]}" if cell else f'File "{frame.filename}"'
+    return f"  {place}, line {frame.lineno}, in {frame.name}"
+
+
+def learner_facing(check: Callable) -> Callable:
+    """Wrap a ``check_<exercise>`` so that a failure raises :class:`CheckFailed` with the same message
+    (still an ``AssertionError``, so nbgrader and pytest see a failed test). When the learner's own
+    code crashed, that crash stays attached as the cause, so they still see the line that failed."""
+
+    @functools.wraps(check)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return check(*args, **kwargs)
+        except CheckFailed:
+            raise
+        except AssertionError as err:
+            cause = err.__cause__ if not isinstance(err.__cause__, AssertionError) else None
+            raise CheckFailed(*err.args) from cause
+
+    return wrapper
 
 
 def call(fn: Callable, *args: Any, name: str | None = None, **kwargs: Any) -> Any:
