@@ -305,3 +305,73 @@ def test_scenarios_render_every_option():
         for field in scenarios.FIELDS:
             for option in s.options[field].values():
                 assert option in text
+
+
+# ---------------------------------------------------------------- one mistake, one deduction
+
+
+def _wrong_sign_gradient(w, x, y):
+    return -handbuilt.least_squares_gradient(w, x, y)
+
+
+def _gd_on(grad):
+    def gradient_descent(x, y, lr, steps):
+        w = torch.zeros(x.shape[0], x.shape[2], dtype=x.dtype)
+        for _ in range(steps):
+            w = w - lr * grad(w, x, y)
+        return w
+
+    return gradient_descent
+
+
+def _mesa_forward_on(gd):
+    def mesa_forward(Z, lr, K):
+        w = gd(Z[:, :-1, :-1], Z[:, :-1, -1], lr, K)
+        return (w * Z[:, -1, :-1]).sum(-1)
+
+    return mesa_forward
+
+
+def test_gradient_descent_is_not_blamed_for_the_gradient_it_uses(capsys):
+    gd = _gd_on(_wrong_sign_gradient)
+    # Without `uses` the check cannot tell, and names the symptom ...
+    with pytest.raises(AssertionError, match="climb the loss"):
+        checks.check_gradient_descent(gd)
+    # ... with it, gradient_descent itself is right: it passes and points at the real mistake.
+    checks.check_gradient_descent(gd, uses=_wrong_sign_gradient)
+    assert "uses your least_squares_gradient, which fails its check: fix that first" in capsys.readouterr().out
+
+
+def test_mesa_forward_is_not_blamed_for_the_gradient_descent_it_uses(capsys):
+    gd = _gd_on(_wrong_sign_gradient)
+    checks.check_mesa_forward(_mesa_forward_on(gd), uses=gd)
+    assert "uses your gradient_descent, which fails its check" in capsys.readouterr().out
+    # A right gradient_descent under `uses` changes nothing for a right mesa_forward.
+    checks.check_mesa_forward(_mesa_forward_on(handbuilt.gradient_descent), uses=handbuilt.gradient_descent)
+    assert "✔ mesa_forward runs" in capsys.readouterr().out
+
+
+def test_a_second_mistake_is_still_caught_and_the_first_one_named():
+    # gradient_descent off by one on top of a wrong-sign gradient: fails, and says what to fix first.
+    grad = _wrong_sign_gradient
+
+    def off_by_one(x, y, lr, steps):
+        return _gd_on(grad)(x, y, lr, steps + 1)
+
+    with pytest.raises(AssertionError, match=r"(?s)gradient_descent.*uses your least_squares_gradient, which fails"):
+        checks.check_gradient_descent(off_by_one, uses=grad)
+    # mesa_forward that predicts with x_0 on top of a broken gradient_descent: still fails.
+    gd = _gd_on(grad)
+
+    def first_row(Z, lr, K):
+        w = gd(Z[:, :-1, :-1], Z[:, :-1, -1], lr, K)
+        return (w * Z[:, 0, :-1]).sum(-1)
+
+    with pytest.raises(AssertionError, match="uses your gradient_descent"):
+        checks.check_mesa_forward(first_row, uses=gd)
+
+
+def test_uses_with_a_right_earlier_function_keeps_the_usual_messages():
+    with pytest.raises(AssertionError, match="climb the loss") as err:
+        checks.check_gradient_descent(_gd_on(_wrong_sign_gradient), uses=handbuilt.least_squares_gradient)
+    assert "uses your" not in str(err.value)

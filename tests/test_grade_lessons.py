@@ -49,6 +49,7 @@ def graded(tmp_path_factory):
         if name == "01_base_and_mesa":  # one scenario of the concept check wrong: partial credit
             write_submission("one_scenario_wrong", _one_scenario_wrong(solved(release, source)), name, submitted)
             write_submission("one_scenario_answered", _one_scenario_answered(solved(release, source)), name, submitted)
+            write_submission("gradient_sign", _gradient_sign(solved(release, source)), name, submitted)
     results = grade(submitted, ROOT, ready, tmp_path_factory.mktemp("out"), workers=2)
     return {(r.student, r.lesson): r for r in results}
 
@@ -75,6 +76,26 @@ def _one_scenario_answered(nb):
             )
             return nb
     raise AssertionError("lesson 01 has no concept_check cell")
+
+
+def _gradient_sign(nb):
+    """One mistake: the sign of least_squares_gradient (gradient_descent and mesa_forward build on it)."""
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "least_squares_gradient":
+            right = 'return torch.einsum("bn,bnd->bd", residual, x)'
+            assert right in cell.source
+            cell.source = cell.source.replace(right, "return -" + right[len("return "):])
+            return nb
+    raise AssertionError("lesson 01 has no least_squares_gradient cell")
+
+
+def test_one_mistake_costs_one_deduction(graded):
+    if "01_base_and_mesa" not in _ready():
+        pytest.skip("lesson 01 is not written yet")
+    r = graded[("gradient_sign", "01_base_and_mesa")]
+    failed = [c["grade_id"] for c in r.cells if c.get("error")]
+    assert r.status == "ok" and failed == ["test_least_squares_gradient"], r.cells
+    assert r.score == r.max_score - 2
 
 
 def test_one_scenario_answered_earns_that_scenario(graded):

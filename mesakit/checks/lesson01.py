@@ -9,6 +9,8 @@ the salted answer hashes of ``mesakit.scenarios``.
 
 from __future__ import annotations
 
+import contextlib
+import io
 from typing import Callable
 
 import torch
@@ -35,6 +37,39 @@ def _regression(B: int, N: int, d: int, seed: int) -> tuple[torch.Tensor, torch.
     y = torch.einsum("bnd,bd->bn", x, w_true) + 0.1 * torch.randn(B, N, generator=g, dtype=torch.float64)
     w = torch.randn(B, d, generator=g, dtype=torch.float64)
     return w, x, y
+
+
+def _earlier_fails(check: Callable, fn: Callable | None) -> str | None:
+    """The message of ``check(fn)`` if the learner's earlier function fails it (quietly), else None."""
+    if fn is None:
+        return None
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            check(fn)
+    except AssertionError as err:
+        return str(err)
+    return None
+
+
+def _with_theirs(out: torch.Tensor, theirs: Callable[[], torch.Tensor], name: str, earlier: str) -> bool:
+    """True when ``out`` is exactly what this exercise gives on top of the learner's (failing) earlier
+    function: this exercise is then right, and only the earlier one needs fixing (one mistake, one
+    deduction). Prints a note saying so."""
+    try:
+        expected = theirs()
+    except Exception:  # their earlier function crashes on these inputs: nothing to compare with
+        return False
+    if not (isinstance(out, torch.Tensor) and isinstance(expected, torch.Tensor) and is_close(out, expected)):
+        return False
+    print(f"⚠ {name} itself is right, but it uses your {earlier}, which fails its check: fix that first")
+    return True
+
+
+def _blame_earlier(err: AssertionError, earlier: str | None, name: str) -> AssertionError:
+    if earlier is None:
+        return err
+    return AssertionError(f"{err}\n(note: {name} uses your {earlier}, which fails its own check; "
+                          f"fix that first, then run this check again)")  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------------
@@ -66,14 +101,39 @@ def check_least_squares_gradient(fn: Callable, seed: int = 0) -> None:
     passed("least_squares_gradient matches ∇L(w) = 1/N Σ (w·x_i - y_i) x_i")
 
 
-def check_gradient_descent(fn: Callable, seed: int = 0) -> None:
-    """``gradient_descent(x (B, N, d), y (B, N), lr, steps) -> w (B, d)``, starting from ``w = 0``."""
+def _gd_with(grad: Callable, x: torch.Tensor, y: torch.Tensor, lr: float, steps: int) -> torch.Tensor:
+    w = torch.zeros(x.shape[0], x.shape[2], dtype=x.dtype)
+    for _ in range(steps):
+        w = w - lr * grad(w, x.clone(), y.clone())
+    return w
+
+
+def check_gradient_descent(fn: Callable, seed: int = 0, uses: Callable | None = None) -> None:
+    """``gradient_descent(x (B, N, d), y (B, N), lr, steps) -> w (B, d)``, starting from ``w = 0``.
+
+    ``uses``: the learner's ``least_squares_gradient``, if their ``gradient_descent`` calls it. When that
+    one fails its own check and ``fn`` is right on top of it, this check passes (one mistake, one
+    deduction) and says what to fix."""
     B, N, d, lr, steps = 4, 8, 3, 0.3, 5
     _, x, y = _regression(B, N, d, seed)
     out = call(fn, x.clone(), y.clone(), lr, steps, name="gradient_descent")
     gd = handbuilt.gradient_descent
     expected = gd(x, y, lr, steps)
     expect_tensor(out, (B, d), "gradient_descent", "return the final weights w, one row per problem")
+    earlier = _earlier_fails(check_least_squares_gradient, uses)
+    if earlier and not is_close(out, expected):
+        if _with_theirs(out, lambda: _gd_with(uses, x, y, lr, steps), "gradient_descent", "least_squares_gradient"):
+            return
+    try:
+        _expect_gd(fn, out, expected, x, y, lr, steps)
+    except AssertionError as err:
+        raise _blame_earlier(err, earlier and "least_squares_gradient", "gradient_descent") from None
+    passed(f"gradient_descent matches {steps} steps of w ← w - lr·∇L(w) from w = 0")
+
+
+def _expect_gd(fn: Callable, out: torch.Tensor, expected: torch.Tensor, x, y, lr: float, steps: int) -> None:
+    B, N, d = x.shape
+    gd = handbuilt.gradient_descent
     expect_close(
         out, expected, "gradient_descent",
         diagnoses=[
@@ -95,7 +155,6 @@ def check_gradient_descent(fn: Callable, seed: int = 0) -> None:
     expect_close(zero, torch.zeros(B, d, dtype=x.dtype), "gradient_descent(..., steps=0)",
                  diagnoses=[(gd(x, y, lr, 1), "with steps=0 you still took one step: start from w = 0 and "
                              "loop exactly `steps` times")])  # fmt: skip
-    passed(f"gradient_descent matches {steps} steps of w ← w - lr·∇L(w) from w = 0")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -108,17 +167,39 @@ def _gd_on_all_rows(Z: torch.Tensor, lr: float, K: int) -> torch.Tensor:
     return torch.einsum("bd,bd->b", w, Z[:, -1, :-1])
 
 
-def check_mesa_forward(fn: Callable, seed: int = 0, d: int = 4, n_context: int = 6, K: int = 3, lr: float = 0.5) -> None:
-    """``mesa_forward(Z (B, N+1, d+1), lr, K) -> ŷ (B,)``: K GD steps on the context, then ``w·x_q``."""
+def check_mesa_forward(
+    fn: Callable, seed: int = 0, d: int = 4, n_context: int = 6, K: int = 3, lr: float = 0.5,
+    uses: Callable | None = None,
+) -> None:  # fmt: skip
+    """``mesa_forward(Z (B, N+1, d+1), lr, K) -> ŷ (B,)``: K GD steps on the context, then ``w·x_q``.
+
+    ``uses``: the learner's ``gradient_descent``, if their ``mesa_forward`` calls it (see
+    :func:`check_gradient_descent`: a mistake made there costs points there only)."""
     Z, _ = RegressionTask(d=d, n_context=n_context).sample(5, seed=seed, dtype=torch.float64)
     Z_before = Z.clone()
     out = call(fn, Z, lr, K, name="mesa_forward")
     if not torch.equal(Z, Z_before):
         raise AssertionError("mesa_forward changed the prompt Z in place: read from Z, never write into it")
     expected = reference.gd_predict(Z, lr, K)
-    w = reference.gd_weights(Z, lr, K)
     expect_tensor(out, (Z.shape[0],), "mesa_forward",
                   "one prediction per prompt: ŷ = w·x_q (if you got (B, d), you returned w itself)")  # fmt: skip
+    earlier = _earlier_fails(check_gradient_descent, uses)
+    if earlier and not is_close(out, expected):
+        def theirs() -> torch.Tensor:
+            w = uses(Z[:, :-1, :-1].clone(), Z[:, :-1, -1].clone(), lr, K)
+            return torch.einsum("bd,bd->b", w, Z[:, -1, :-1])
+
+        if _with_theirs(out, theirs, "mesa_forward", "gradient_descent"):
+            return
+    try:
+        _expect_mesa_forward(fn, out, expected, Z, lr, K, n_context)
+    except AssertionError as err:
+        raise _blame_earlier(err, earlier and "gradient_descent", "mesa_forward") from None
+    passed(f"mesa_forward runs K = {K} inner gradient-descent step{'s' if K != 1 else ''} on the context and predicts the query")
+
+
+def _expect_mesa_forward(fn: Callable, out, expected, Z: torch.Tensor, lr: float, K: int, n_context: int) -> None:
+    w = reference.gd_weights(Z, lr, K)
     diagnoses = [
         (_gd_on_all_rows(Z, lr, K), "you ran GD on all N+1 rows, including the query row, whose label slot "
          "holds a placeholder 0, not a label: the inner training set is the N context rows Z[:, :-1] only"),
@@ -140,7 +221,6 @@ def check_mesa_forward(fn: Callable, seed: int = 0, d: int = 4, n_context: int =
     expect_close(zero, torch.zeros_like(expected), "mesa_forward(Z, lr, K=0)",
                  diagnoses=[(reference.gd_predict(Z, lr, 1), "with K=0 your model still took one inner "
                              "step: K=0 means no step, so w stays 0 and ŷ = 0")])  # fmt: skip
-    passed(f"mesa_forward runs K = {K} inner gradient-descent step{'s' if K != 1 else ''} on the context and predicts the query")
 
 
 # ---------------------------------------------------------------------------------------------
