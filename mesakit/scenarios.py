@@ -183,6 +183,31 @@ ANSWER_HASHES: dict[str, dict[str, str]] = {
 }
 
 
+def feedback_keystream(scenario: str, field: str, letter: str, n: int) -> bytes:
+    """``n`` bytes that seal/unseal the feedback text of one option (see ``scenarios_feedback``)."""
+    out = b""
+    block = 0
+    while len(out) < n:
+        out += hashlib.sha256(f"{SALT}|feedback|{scenario}|{field}|{letter}|{block}".encode()).digest()
+        block += 1
+    return out[:n]
+
+
+def explain(scenario: str, field: str, letter: str) -> str:
+    """Why option ``letter`` of this question is wrong (or, for the right one, why it is right)."""
+    import base64
+
+    from .scenarios_feedback import SEALED
+
+    data = base64.b64decode(SEALED[scenario][field][letter])
+    return bytes(a ^ b for a, b in zip(data, feedback_keystream(scenario, field, letter, len(data)))).decode()
+
+
+def right_letter(scenario: str, field: str) -> str:
+    """The right option's letter (found by trying each against the salted hash)."""
+    return next(l for l in get(scenario).options[field] if answer_hash(scenario, field, l) == ANSWER_HASHES[scenario][field])
+
+
 def answer_hash(scenario: str, field: str, letter: str) -> str:
     """The salted hash stored for a correct answer."""
     return hashlib.sha256(f"{SALT}|{scenario}|{field}|{letter}".encode()).hexdigest()

@@ -375,3 +375,56 @@ def test_uses_with_a_right_earlier_function_keeps_the_usual_messages():
     with pytest.raises(AssertionError, match="climb the loss") as err:
         checks.check_gradient_descent(_gd_on(_wrong_sign_gradient), uses=handbuilt.least_squares_gradient)
     assert "uses your" not in str(err.value)
+
+
+# ---------------------------------------------------------------- concept check feedback that teaches
+
+
+@pytest.fixture()
+def fresh_misses(monkeypatch):
+    from mesakit.checks import lesson01
+
+    monkeypatch.setattr(lesson01, "_MISSES", {})
+
+
+@pytest.mark.parametrize("scenario", [s.key for s in scenarios.SCENARIOS])
+def test_each_wrong_option_gets_its_own_reason_without_the_answer(scenario, fresh_misses):
+    right = correct_answers()
+    for field in scenarios.FIELDS:
+        reasons = set()
+        good = right[scenario][field]
+        for letter in scenarios.get(scenario).options[field]:
+            if letter == good:
+                continue
+            from mesakit.checks import lesson01
+
+            lesson01._MISSES.clear()
+            answers = correct_answers()
+            answers[scenario][field] = letter
+            with pytest.raises(AssertionError) as err:
+                checks.check_concept_answers(lambda: answers, only=[scenario])
+            text = str(err.value)
+            reason = scenarios.explain(scenario, field, letter)
+            assert reason in text and f"not ({letter})" in text
+            assert scenarios.explain(scenario, field, good) not in text and "the answer" not in text
+            reasons.add(reason)
+        assert len(reasons) == 3, "every wrong option needs a reason of its own"
+
+
+def test_the_answer_is_revealed_after_a_second_different_miss_only(fresh_misses):
+    answers = correct_answers()
+    wrong = [l for l in "abcd" if l != answers["spam"]["mesa_objective"]]
+    for attempt, letter in enumerate([wrong[0], wrong[0], wrong[1]]):
+        answers["spam"]["mesa_objective"] = letter
+        with pytest.raises(AssertionError) as err:
+            checks.check_concept_answers(lambda: answers, only=["spam"])
+        revealed = "After two misses, the answer: (d)" in str(err.value)
+        assert revealed == (attempt == 2), (attempt, str(err.value))
+
+
+def test_feedback_texts_are_not_readable_from_the_package():
+    from mesakit import scenarios_feedback
+
+    source = open(scenarios_feedback.__file__, encoding="utf-8").read()
+    assert "natural selection" not in source and "policy gradient" not in source
+    assert scenarios.explain("coinrun", "base_optimizer", "d") == "the coin is part of the environment; it updates nothing"

@@ -296,17 +296,36 @@ def check_step_size_converges(fn: Callable, K: int = 1, steps: int = 200, tolera
 # 4. Concept check
 
 
+# Wrong letters already tried, per question, in this session: after a second different miss the
+# check reveals the answer with its reason (blind guessing would otherwise take up to four tries).
+_MISSES: dict[tuple[str, str], set[str]] = {}
+
+
 def check_concept_answers(fn: Callable, only: list[str] | None = None) -> None:
-    """``concept_check() -> {scenario: {field: letter}}``; ``only`` grades a subset of scenarios."""
+    """``concept_check() -> {scenario: {field: letter}}``; ``only`` grades a subset of scenarios.
+
+    Each wrong answer gets the reason *that* option is wrong (without naming the right one); after a
+    second different wrong letter on the same question, the right answer and its reason."""
     answers = call(fn, name="concept_check")
     try:
         wrong = scenarios.grade(answers, only)
+        clean = scenarios.validate(answers, only)
     except ValueError as err:
         raise AssertionError(f"concept_check: {err}") from None
     total = len(scenarios.selected(only)) * len(scenarios.FIELDS)
     if wrong:
         lines = [f"{total - len(wrong)} of {total} right. Not yet right:"]
         for scenario, field in wrong:
-            lines.append(f"  • {scenario} → {field}: {scenarios.FIELD_HINTS[field]}")
+            letter = clean[scenario][field]
+            option = scenarios.get(scenario).options[field][letter]
+            lines.append(f"  • {scenario} → {field}: not ({letter}) “{option}”: {scenarios.explain(scenario, field, letter)}.")
+            tried = _MISSES.setdefault((scenario, field), set())
+            tried.add(letter)
+            if len(tried) >= 2:
+                right = scenarios.right_letter(scenario, field)
+                lines.append(f"    After two misses, the answer: ({right}), because "
+                             f"{scenarios.explain(scenario, field, right)}.")  # fmt: skip
+            else:
+                lines.append(f"    ({scenarios.FIELD_HINTS[field]})")
         raise AssertionError("\n".join(lines))
     passed(f"all {total} answers right: you can tell base optimizer, base objective and mesa objective apart")
