@@ -18,3 +18,10 @@ c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedE
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 # Lessons train small models: give each cell time, but not forever.
 c.ExecutePreprocessor.timeout = 300
+
+# Worked solutions in the lessons' "Solution" dropdowns stay in solutions/: the release points there.
+from nbgrader.converters import GenerateAssignment  # noqa: E402
+
+from mesakit.handout import HideWorkedSolutions  # noqa: E402
+
+c.GenerateAssignment.preprocessors = [HideWorkedSolutions, *GenerateAssignment.class_traits()["preprocessors"].default()]
