@@ -7,7 +7,9 @@ reads ``SUBMITTED/<student>/<lesson>/<lesson>.ipynb``, grades each against the i
 ``DIR/feedback/<student>/<lesson>/<lesson>.html``. How it works, one idea per module:
 
 * :mod:`.plan` — reconcile the submission with the source (restore locked cells, note tampering);
-* :mod:`.sandbox` — bubblewrap, resource limits, memory watchdog;
+* :mod:`.sandbox` — bubblewrap, per-process limits, the scratch folders;
+* :mod:`.cgroups` — each submission's CPU share, memory and process limits (cgroup v2 or v1);
+* :mod:`.meter` — its CPU time against ``--timeout`` (and memory, without cgroups);
 * :mod:`.worker` — the student's process (their cells, and answers about their objects);
 * :mod:`.judge` — the instructor's tests, run where no student code ever runs;
 * :mod:`.wire` — the data-only codec between the two;
@@ -69,7 +71,8 @@ def grade(submitted: Path, root: Path, lessons: list[str] = (), out: Path = Path
     if not names:  # every lesson of the course that someone handed in
         from ..course import lessons as course_lessons
 
-        handed_in = {p.name for student in submitted.iterdir() if student.is_dir() for p in student.iterdir() if p.is_dir()}
+        handed_in = {p.name for student in submitted.iterdir() if student.is_dir() and not student.is_symlink()
+                     for p in student.iterdir() if p.is_dir() or p.is_symlink()}  # fmt: skip
         names = [l.name for l in course_lessons(root, solutions=True) if l.name in handed_in]
         if not names:
             from ..course import CourseError
