@@ -34,7 +34,7 @@ pytestmark = [
 TIMEOUT = 30  # CPU seconds, as in the review (`--workers 2 --timeout 30`)
 MEMORY_GB = 1.0
 LONG = "x" * 250
-FORMULA = '=HYPERLINK("http://evil.example","click")'
+FORMULA = '=HYPERLINK("evil.example","click")'
 
 
 def _notebooks():
@@ -152,7 +152,7 @@ def test_limits_hold_on_the_whole_process_tree(batch):
     results = batch[0]
     _assert(results["memfd"], 0.0, "memory")  # 2 GB in memory files under --memory 1
     _assert(results["disk"], 0.0)  # 1.5 GB written in the working folder
-    _assert(results["files"], 0.0, "ok")  # 5,000 open files
+    _assert(results["files"], 0.0, "ok", "crashed")  # 5,000 open files (out of files, its own process may die)
     _assert(results["processes"], 0.0, "ok")  # 400 processes
 
 

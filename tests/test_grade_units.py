@@ -288,3 +288,26 @@ def test_without_cgroups_the_box_does_nothing_and_says_so(monkeypatch):
     box.join("worker")()  # a no-op
     box.close()
     batch.close()
+
+
+@pytest.mark.parametrize("kind", ["v1", "v2"])
+def test_cgroups_count_a_process_trees_cpu_and_clean_up(kind):
+    import subprocess
+
+    from mesakit.grade import cgroups
+
+    batch = cgroups.Batch.open(kind)
+    if batch.kind == "none":
+        pytest.skip(f"cgroup {kind} is not writable here")
+    box = batch.box("0", 256 * 2**20, 16)
+    try:
+        spin = "import os\nfor _ in range(2):\n    os.fork()\nt = 0\nfor i in range(1_000_000):\n    t += i\n"
+        subprocess.run([sys.executable, "-c", spin], preexec_fn=box.join("worker"), check=True)
+        assert box.cpu_seconds() > 0.05  # the forked children's time is counted too
+        bomb = "x = bytearray(512 * 2**20)\nx[::4096] = b'y' * len(x[::4096])"
+        assert subprocess.run([sys.executable, "-c", bomb], preexec_fn=box.join("worker")).returncode != 0
+        assert box.oom("worker") and not box.oom("judge")
+    finally:
+        box.close()
+        batch.close()
+    assert not any(root.exists() for root in batch.roots.values())

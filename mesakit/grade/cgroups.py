@@ -202,16 +202,15 @@ class Box:
             if self.kind == "v1":
                 memory = self.dirs[role]["memory"]
                 text = (memory / "memory.oom_control").read_text().split()
-                if "oom_kill" in text:
-                    return int(text[text.index("oom_kill") + 1]) > 0
-                return int((memory / "memory.failcnt").read_text()) > 0
+                # kernels before 4.13 do not count kills; failcnt also counts reclaimed page cache
+                return "oom_kill" in text and int(text[text.index("oom_kill") + 1]) > 0
         except (OSError, ValueError, KeyError):
             pass
         return False
 
     def kill(self) -> None:
         """SIGKILL every process left in the submission's cgroups."""
-        for _ in range(100):
+        for _ in range(250):
             pids = set()
             for role in self.ROLES:
                 for path in set(self.dirs.get(role, {}).values()):
@@ -235,12 +234,15 @@ class Box:
                 _rmdir(path)
 
 
-def _rmdir(path: Path) -> None:
-    for _ in range(50):
+def _rmdir(path: Path, seconds: float = 20.0) -> None:
+    end = time.monotonic() + seconds
+    while True:
         try:
             path.rmdir()
             return
         except FileNotFoundError:
             return
         except OSError:
-            time.sleep(0.02)  # a killed process may take a moment to leave
+            if time.monotonic() > end:
+                return
+            time.sleep(0.05)  # killed processes may take a moment to leave (hundreds, on a busy machine)
