@@ -86,7 +86,8 @@ def batch(tmp_path_factory):
     write_submission(LONG, solved(release, source), root=submitted)
     write_submission(FORMULA, solved(release, source), root=submitted)
     # 1,500 nested folders handed in beside an honest notebook
-    nest(write_submission("deep_folder", solved(release, source), root=submitted).parent / "deep", 1500)
+    deep = write_submission("deep_folder", solved(release, source), root=submitted).parent / "deep"
+    nest(deep, 1500)
     # links at every level: a student folder, a lesson folder, a notebook
     (submitted / "link_student").symlink_to(SUBMISSIONS / "honest")
     (submitted / "link_lesson").mkdir()
@@ -95,7 +96,10 @@ def batch(tmp_path_factory):
     (submitted / "link_notebook" / LESSON / f"{LESSON}.ipynb").symlink_to(SUBMISSIONS / "honest" / LESSON / f"{LESSON}.ipynb")
     out = tmp_path_factory.mktemp("graded")
     results, scratch = _grade(submitted, out / "auto", {})
-    return results, out / "auto", scratch
+    yield results, out / "auto", scratch
+    from mesakit.grade.sandbox import remove_tree
+
+    remove_tree(deep)  # pytest's own clean-up of old temporary folders recurses
 
 
 @pytest.fixture(scope="session")
@@ -197,8 +201,9 @@ def test_feedback_never_shows_hidden_inputs(batch):
 
 
 def test_formulas_are_neutralised_in_the_csv(batch):
-    text = (batch[1] / "grades.csv").read_text()
-    assert "\n'=HYPERLINK" in text and "\n=HYPERLINK" not in text
+    with open(batch[1] / "grades.csv", newline="") as f:
+        students = [r["student"] for r in csv.DictReader(f)]
+    assert "'" + FORMULA in students and not any(s.startswith(("=", "+", "-", "@")) for s in students)
     _assert(batch[0][FORMULA], 6.0, "ok")
 
 
