@@ -311,3 +311,39 @@ def test_cgroups_count_a_process_trees_cpu_and_clean_up(kind):
         box.close()
         batch.close()
     assert not any(root.exists() for root in batch.roots.values())
+
+
+def test_a_hidden_tests_lambda_runs_in_the_judge_and_autograd_goes_through_it():
+    """Worker and judge as plain processes (no sandbox): the student's sensitivity differentiates
+    through a hidden test's lambda that never leaves the judge."""
+    import subprocess
+
+    student = (
+        "import torch\n_seen = []\n"
+        "def sensitivity(model, Z):\n    _seen.append(repr(model))\n    Z = Z.detach().clone().requires_grad_(True)\n"
+        "    (g,) = torch.autograd.grad(model(Z).sum(), Z)\n    return g[:, -1, :-1]\n"
+    )
+    test = (
+        "x = 1\n### BEGIN HIDDEN TESTS\nZ = torch.randn(2, 4, 3, dtype=torch.float64)\n"
+        "assert torch.allclose(sensitivity(lambda Z: reference.gd_predict(Z, 0.9), Z), reference.gd_weights(Z, 0.9))\n"
+        "### END HIDDEN TESTS"
+    )
+    plan_ = {"answer_names": ["sensitivity"], "cells": [
+        {"kind": "locked", "source": "import torch\nfrom mesakit import reference", "grade_id": "setup", "order": 0},
+        {"kind": "student", "source": student, "grade_id": None},
+        {"kind": "graded", "source": test, "grade_id": "t", "points": 1.0, "hidden": [2, 5], "visible_source": "x = 1", "order": 1},
+    ]}  # fmt: skip
+    a_r, a_w = os.pipe()
+    b_r, b_w = os.pipe()
+    e_r, e_w = os.pipe()
+    worker = subprocess.Popen([sys.executable, "-m", "mesakit.grade.worker", str(a_r), str(b_w)], pass_fds=(a_r, b_w))
+    judge = subprocess.Popen([sys.executable, "-m", "mesakit.grade.judge", str(e_w), str(a_w), str(b_r)],
+                             pass_fds=(e_w, a_w, b_r), stdin=subprocess.PIPE)  # fmt: skip
+    for fd in (a_r, a_w, b_r, b_w, e_w):
+        os.close(fd)
+    judge.communicate(json.dumps(plan_).encode(), timeout=300)
+    worker.kill()
+    worker.wait()
+    with os.fdopen(e_r) as f:
+        events = [json.loads(line) for line in f]
+    assert events[0]["score"] == 1.0, events
