@@ -39,7 +39,7 @@ def add_parser(sub) -> None:
     p.add_argument("--lesson", nargs="+", default=[], metavar="NAME", help="lessons to grade, e.g. 01 or 01_base_and_mesa (default: all)")
     p.add_argument("--out", type=Path, default=Path("graded"), metavar="DIR", help="where to write grades.csv and feedback/ (default: ./graded)")
     p.add_argument("--workers", type=int, default=2, metavar="N", help="submissions graded at once (default 2)")
-    p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="S", help=f"seconds allowed per submission (default {DEFAULT_TIMEOUT})")
+    p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="S", help=f"CPU seconds allowed per submission (default {DEFAULT_TIMEOUT}; wall clock: 5x that)")
     p.add_argument("--memory", type=float, default=DEFAULT_MEMORY_GB, metavar="GB", help=f"memory allowed per submission (default {DEFAULT_MEMORY_GB:g})")
     p.add_argument("--course", type=Path, help="course folder (default: found from the current folder)")
     p.add_argument("--quiet", action="store_true", help="no progress line per submission")
