@@ -6,7 +6,7 @@ own, under one cgroup for the submission, under one for the batch::
     <our cgroup>/mesakit-grade-<pid>/<n>/{worker,judge}
 
 * **cpu** — the submission (``<n>``) gets one CPU's quota and an equal share against the other
-  submissions, so thirty busy processes in one submission cost its neighbour no more than one
+  submissions (the weight of two processes, its worker and judge, against the rest of the machine), so thirty busy processes in one submission cost its neighbour no more than one
   busy process would; its CPU time (``cpuacct.usage`` / ``cpu.stat``) is what ``--timeout``
   counts, so a neighbour's load never turns into a timeout.
 * **memory** — each process tree's limit covers all it holds: anonymous memory, the tmpfs
@@ -144,9 +144,11 @@ class Box:
             if self.kind == "v2":
                 _write(top[""] / "cgroup.subtree_control", "+cpu +memory +pids")
                 _write(top[""] / "cpu.max", f"{PERIOD_US} {PERIOD_US}")
+                _write(top[""] / "cpu.weight", 2 * 100)
             else:
                 _write(top["cpu"] / "cpu.cfs_period_us", PERIOD_US)
                 _write(top["cpu"] / "cpu.cfs_quota_us", PERIOD_US)
+                _write(top["cpu"] / "cpu.shares", 2 * 1024)
             for role in self.ROLES:
                 dirs = {c: path / role for c, path in top.items()}
                 self.dirs[role] = dirs
