@@ -9,8 +9,10 @@ then times, in one run on this machine:
   * `mesakit grade SUBMITTED --workers W` (sandboxed, judge process separate), and
   * `nbgrader autograde LESSON --force` per lesson (a scratch copy of the course, its gradebook
     prepared by `nbgrader generate_assignment`, which is not timed).
-Prints both wall times, the speed-up, and every (student, lesson) score from both tools; exits 1
-if any score differs. Targets: identical scores, mesakit >= 1.5x faster.
+Prints both wall times, the CPU time of `mesakit grade` and everything it started (sandboxes
+included: measured with a cpuacct cgroup where one can be made, else getrusage, which misses
+killed sandboxes), the speed-up, and every (student, lesson) score from both tools; exits 1 if any
+score differs. Targets: identical scores, mesakit >= 1.5x faster. `--no-nbgrader` skips nbgrader.
 """
 
 from __future__ import annotations
@@ -55,17 +57,44 @@ def build(submitted: Path, lessons: list[str], students: int) -> None:
             nbformat.write(nb, path)
 
 
-def run_mesakit(submitted: Path, out: Path, lessons: list[str], workers: int) -> tuple[float, dict]:
+def _cpu_cgroup() -> Path | None:
+    """A cpuacct cgroup (v1) to count the CPU time of a command's whole process tree, if we may."""
+    base = Path("/sys/fs/cgroup/cpuacct")
+    try:
+        path = base / f"bench-grading-{os.getpid()}"
+        path.mkdir()
+        return path
+    except OSError:
+        return None
+
+
+def run_mesakit(submitted: Path, out: Path, lessons: list[str], workers: int) -> tuple[float, float, str, dict]:
+    """(wall seconds, CPU seconds, how the CPU was measured, rows)."""
+    import resource
+
     cmd = [str(Path(sys.executable).parent / "mesakit"), "grade", str(submitted), "--out", str(out),
            "--workers", str(workers), "--course", str(ROOT), "--lesson", *lessons]  # fmt: skip
+    group = _cpu_cgroup()
+
+    def enter() -> None:
+        if group is not None:
+            (group / "cgroup.procs").write_text(str(os.getpid()))
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    done = subprocess.run(cmd, capture_output=True, text=True)
+    done = subprocess.run(cmd, capture_output=True, text=True, preexec_fn=enter)
     seconds = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if group is not None:
+        cpu, how = int((group / "cpuacct.usage").read_text()) / 1e9, "cpuacct cgroup, whole tree"
+        group.rmdir()
+    else:
+        cpu, how = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime, "getrusage: undercounts"
     if done.returncode != 0:
         sys.exit(f"mesakit grade failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
     with open(out / "grades.csv", newline="") as f:
         rows = {(r["student"], r["lesson"]): (float(r["score"]), r["status"]) for r in csv.DictReader(f)}
-    return seconds, rows
+    return seconds, cpu, how, rows
 
 
 def run_nbgrader(submitted: Path, course: Path, lessons: list[str]) -> tuple[float, dict]:
@@ -104,6 +133,7 @@ def main() -> int:
     p.add_argument("--lessons", nargs="+", default=["01_base_and_mesa", "02_toy_mesa_optimizer"])
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--keep", type=Path, default=None, help="keep the scratch folder here")
+    p.add_argument("--no-nbgrader", action="store_true", help="time mesakit grade only (no score comparison)")
     args = p.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench-grading-")) if args.keep is None else args.keep
     tmp.mkdir(parents=True, exist_ok=True)
@@ -111,8 +141,13 @@ def main() -> int:
     build(submitted, args.lessons, args.students)
     n = args.students * len(args.lessons)
     print(f"{n} honest submissions ({args.students} students x {len(args.lessons)} lessons); machine: {os.cpu_count()} cores")
-    t_mk, mk = run_mesakit(submitted, tmp / "mesakit", args.lessons, args.workers)
-    print(f"mesakit grade --workers {args.workers}: {t_mk:.1f} s wall ({t_mk / n:.1f} s per submission)", flush=True)
+    t_mk, cpu_mk, how, mk = run_mesakit(submitted, tmp / "mesakit", args.lessons, args.workers)
+    print(f"mesakit grade --workers {args.workers}: {t_mk:.1f} s wall ({t_mk / n:.1f} s per submission), "
+          f"{cpu_mk:.1f} s CPU ({cpu_mk / n:.1f} s per submission; {how})", flush=True)
+    if args.no_nbgrader:
+        for key in sorted(mk):
+            print(f"{key[0]:12} {key[1]:26} {mk[key][0]:8g}  {mk[key][1]}")
+        return 0
     t_nb, nb = run_nbgrader(submitted, tmp / "course", args.lessons)
     print(f"nbgrader autograde:          {t_nb:.1f} s wall ({t_nb / n:.1f} s per submission)")
     print(f"speed-up: {t_nb / t_mk:.2f}x (target >= 1.5x)")

@@ -69,8 +69,8 @@ def corpus(tmp_path_factory):
 
     before = {name: _tree_hash(path) for name, path in _guarded().items()}
     main, loops = tmp_path_factory.mktemp("main"), tmp_path_factory.mktemp("loops")
-    for student in SUBMISSIONS.iterdir():
-        (loops if student.name in LOOPS else main).joinpath(student.name).symlink_to(student)
+    for student in SUBMISSIONS.iterdir():  # copies: a linked student folder is refused
+        shutil.copytree(student, (loops if student.name in LOOPS else main) / student.name, symlinks=True)
     out = tmp_path_factory.mktemp("graded")
     results = grade(main, COURSE, [], out, workers=2, timeout=TIMEOUT)
     results += grade(loops, COURSE, [], out / "loops", workers=2, timeout=LOOP_TIMEOUT)

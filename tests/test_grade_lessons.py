@@ -19,7 +19,10 @@ from conftest import ROOT
 from mesakit.course import lessons
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "grading"))
+from attacks import STAND_INS, move_setup  # noqa: E402
 from build_fixture import solved, write_submission  # noqa: E402
+
+ATTACKED = ("01_base_and_mesa", "02_toy_mesa_optimizer")  # the review's attack on the instructor's names
 
 NAMES = ["01_base_and_mesa", "02_toy_mesa_optimizer", "03_emergence", "04_objective_divergence", "05_internal_search", "06_detection"]
 pytestmark = [
@@ -46,6 +49,9 @@ def graded(tmp_path_factory):
         source = nbformat.read(ROOT / "solutions" / name / f"{name}.ipynb", as_version=4)
         write_submission("solved", solved(release, source), name, submitted)
         write_submission("unsolved", release, name, submitted)
+        if name in ATTACKED:  # stand-ins first, the setup cell moved after the last graded cell
+            write_submission("moved_setup", move_setup(release, STAND_INS, ("setup",)), name, submitted)
+            write_submission("deleted_setup", move_setup(release, STAND_INS, ("setup",), how="delete"), name, submitted)
         if name == "01_base_and_mesa":  # one scenario of the concept check wrong: partial credit
             write_submission("one_scenario_wrong", _one_scenario_wrong(solved(release, source)), name, submitted)
             write_submission("one_scenario_answered", _one_scenario_answered(solved(release, source)), name, submitted)
@@ -125,3 +131,13 @@ def test_solutions_earn_full_marks_and_the_release_nothing(graded, lesson):
     assert solved_.status == "ok" and solved_.score == solved_.max_score > 0, [c for c in solved_.cells if c.get("error")]
     unsolved = graded[("unsolved", lesson)]
     assert unsolved.score == 0 and unsolved.status == "ok", unsolved.cells
+
+
+@pytest.mark.parametrize("lesson", ATTACKED)
+@pytest.mark.parametrize("how", ["moved_setup", "deleted_setup"])
+def test_stand_ins_for_the_instructors_names_earn_nothing(graded, lesson, how):
+    if lesson not in _ready():
+        pytest.skip(f"{lesson} is not written yet")
+    r = graded[(how, lesson)]
+    assert r.score == 0 and r.status == "tampered", (r.score, r.status, r.notes, [c for c in r.cells if not c.get("error")])
+    assert graded[("solved", lesson)].score == graded[("solved", lesson)].max_score  # honest work, same batch

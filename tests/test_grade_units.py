@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import struct
 import sys
 from pathlib import Path
@@ -148,3 +149,201 @@ def test_report_escapes_everything_and_hides_hidden_output(tmp_path):
     assert "hidden test" in html and "✔ ok" in html
     report.write_csv([r], tmp_path / "g.csv")
     assert (tmp_path / "g.csv").read_text() == "student,lesson,score,max_score,status\neve<b>,01_fixture,1,3,tampered\n"
+
+
+# ------------------------------------------------------------------ issue 12: hardening, unit level
+def nest(path, depth: int) -> None:
+    """``path/d/d/.../d`` ``depth`` deep, with a file at the bottom (no recursion, no long paths)."""
+    path.mkdir()
+    fd = os.open(path, os.O_RDONLY)
+    for _ in range(depth):
+        os.mkdir("d", dir_fd=fd)
+        inner = os.open("d", os.O_RDONLY, dir_fd=fd)
+        os.close(fd)
+        fd = inner
+    os.close(os.open("f", os.O_WRONLY | os.O_CREAT, dir_fd=fd))
+    os.close(fd)
+
+
+def test_csv_neutralises_formulas(tmp_path):
+    rows = [Result(name, "01_fixture", 1.0, 3.0, "ok") for name in ("=cmd()", "+1", "-1", "@SUM(A1)", "\tx", "\rx", "ada")]
+    report.write_csv(rows, tmp_path / "g.csv")
+    import csv
+
+    with open(tmp_path / "g.csv", newline="") as f:
+        students = [r["student"] for r in csv.DictReader(f)]
+    assert sorted(students) == sorted(["'=cmd()", "'+1", "'-1", "'@SUM(A1)", "'\tx", "' x", "ada"])
+
+
+def test_plan_puts_a_moved_locked_cell_back_in_its_place_and_notes_it():
+    source, release = _fixture()
+    nb = copy.deepcopy(release)
+    setup = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "setup"]
+    nb.cells = [c for c in nb.cells if c not in setup] + setup  # after the last graded cell
+    p = plan.make_plan(source, release, nb)
+    ids = [c.get("grade_id") for c in p.cells if c["kind"] != "student"]
+    assert ids.index("setup") < ids.index("test_scale")
+    assert any("moved" in n for n in p.notes)
+    assert [c["order"] for c in p.cells if c["kind"] != "student"] == sorted(c["order"] for c in p.cells if c["kind"] != "student")
+    honest = plan.make_plan(source, release, release)
+    assert honest.notes == []
+
+
+def test_reader_refuses_deep_nesting_and_links(tmp_path):
+    source, release = _fixture()
+    text = nbformat.writes(release).replace('"metadata": {', '"metadata": {"deep": ' + "[" * 100_000 + "]" * 100_000 + ", ", 1)
+    path = tmp_path / "s" / "l" / "l.ipynb"
+    path.parent.mkdir(parents=True)
+    path.write_text(text)
+    with pytest.raises(plan.InvalidNotebook, match="nested"):
+        plan.read_submission(path)
+    path.write_text(nbformat.writes(release))
+    assert plan.read_submission(path).cells  # the honest file reads
+    (tmp_path / "t").symlink_to(tmp_path / "s")
+    with pytest.raises(plan.InvalidNotebook, match="student folder is a symbolic link"):
+        plan.read_submission(tmp_path / "t" / "l" / "l.ipynb")
+
+
+def test_submissions_behind_links_are_listed_never_followed(tmp_path):
+    from mesakit.grade.runner import find_submissions
+
+    (tmp_path / "real" / "01").mkdir(parents=True)
+    (tmp_path / "linked").symlink_to(tmp_path / "real")
+    (tmp_path / "half").mkdir()
+    (tmp_path / "half" / "01").symlink_to(tmp_path / "real" / "01")
+    found = {s: p for s, _, p in find_submissions(tmp_path, ["01"])}
+    assert set(found) == {"real", "linked", "half"}
+    assert plan.linked(found["linked"]) == "student folder" and plan.linked(found["half"]) == "lesson folder"
+    assert plan.linked(found["real"]) is None
+
+
+def test_hidden_parts_run_apart_and_never_speak():
+    from mesakit.grade import judge
+
+    code = "a = 1\nprint('visible')\n### BEGIN HIDDEN TESTS\nb = 2\nprint('secret')\n### END HIDDEN TESTS\nc = 3"
+    parts = judge.segments(code, plan._hidden_range(code))
+    assert [h for h, _ in parts] == [False, True, False]
+    assert "secret" in parts[1][1] and "secret" not in parts[0][1] + parts[2][1]
+    assert parts[1][1].count("\n") >= 3  # line numbers kept
+    err = ValueError("hidden input 0.333")
+    assert "0.333" not in judge._message(err, True) and "0.333" in judge._message(err, False)
+    student = remote._rebuild(["ValueError", "inputs 0.333", False])
+    assert type(student) is ValueError and "0.333" not in str(student)
+    assert judge._message(student, False) == "your code raised ValueError"
+    other = remote._rebuild(["Weird<script>Error", "x", False])
+    assert "<" not in judge._message(other, False)
+    proxy = remote.Remote(remote.Link(-1, -1), wire.Handle(1, "Secret 0.333 <b>"))
+    assert "0.333" not in repr(proxy) and "<b>" not in repr(proxy)
+
+
+def test_functions_of_graded_cells_are_lent_as_callbacks_without_their_code():
+    import io
+    import pickle
+
+    from mesakit.grade import worker
+
+    ns: dict = {}
+    exec(compile("secret = lambda z: z * 41.5", remote.CELL_FILE, "exec"), ns)
+    link = remote.Link(-1, -1)
+    buf = io.BytesIO()
+    remote._Pickler(buf, link).dump(ns["secret"])
+    payload = buf.getvalue()
+    assert b"41.5" not in payload and ns["secret"].__code__.co_code not in payload
+    assert type(pickle.loads(payload)) is worker._JudgeFunction
+    assert link.callbacks[id(ns["secret"])] is ns["secret"]
+    # the backward pass of a callback runs here too
+    grads = remote._vjp(ns["secret"], [torch.ones(3)], {}, torch.ones(3))
+    assert torch.equal(grads[0], torch.full((3,), 41.5))
+
+
+def test_wire_checks_sizes_before_allocating():
+    tree = json.dumps({"tensor": ["float64", [10**6, 10**6], 0]}).encode()
+    with pytest.raises(wire.WireError, match="came with"):
+        wire.decode(struct.pack("<Q", len(tree)) + tree + struct.pack("<Q", 8) + b"\0" * 8)
+    huge = {"mesakit_model": ["LinearSelfAttention", {"dict": [[{"str": "d"}, {"int": "60000"}]]}, {"dict": []}, True]}
+    tree = json.dumps(huge).encode()
+    assert len(tree) < 300
+    with pytest.raises(wire.WireError, match="do not match"):
+        wire.decode(struct.pack("<Q", len(tree)) + tree)
+
+
+def test_remove_tree_handles_deep_folders(tmp_path):
+    from mesakit.grade import sandbox
+
+    path = tmp_path / "top"
+    nest(path, 1500)
+    assert sandbox.remove_tree(path) and not path.exists()
+    copied = sandbox.prepare_workdir(tmp_path, tmp_path.parent / (tmp_path.name + "-copy"))
+    assert copied.is_dir()
+    sandbox.remove_tree(copied)
+
+
+def test_without_cgroups_the_box_does_nothing_and_says_so(monkeypatch):
+    from mesakit.grade import cgroups
+
+    monkeypatch.setenv(cgroups.ENV, "none")
+    batch = cgroups.Batch.open()
+    box = batch.box("0", 2**30, 64)
+    assert batch.kind == box.kind == "none" and box.cpu_seconds() is None and not box.oom("worker")
+    box.join("worker")()  # a no-op
+    box.close()
+    batch.close()
+
+
+@pytest.mark.parametrize("kind", ["v1", "v2"])
+def test_cgroups_count_a_process_trees_cpu_and_clean_up(kind):
+    import subprocess
+
+    from mesakit.grade import cgroups
+
+    batch = cgroups.Batch.open(kind)
+    if batch.kind == "none":
+        pytest.skip(f"cgroup {kind} is not writable here")
+    box = batch.box("0", 256 * 2**20, 16)
+    try:
+        spin = "import os\nfor _ in range(2):\n    os.fork()\nt = 0\nfor i in range(1_000_000):\n    t += i\n"
+        subprocess.run([sys.executable, "-c", spin], preexec_fn=box.join("worker"), check=True)
+        assert box.cpu_seconds() > 0.05  # the forked children's time is counted too
+        bomb = "x = bytearray(512 * 2**20)\nx[::4096] = b'y' * len(x[::4096])"
+        assert subprocess.run([sys.executable, "-c", bomb], preexec_fn=box.join("worker")).returncode != 0
+        assert box.oom("worker") and not box.oom("judge")
+    finally:
+        box.close()
+        batch.close()
+    assert not any(root.exists() for root in batch.roots.values())
+
+
+def test_a_hidden_tests_lambda_runs_in_the_judge_and_autograd_goes_through_it():
+    """Worker and judge as plain processes (no sandbox): the student's sensitivity differentiates
+    through a hidden test's lambda that never leaves the judge."""
+    import subprocess
+
+    student = (
+        "import torch\n_seen = []\n"
+        "def sensitivity(model, Z):\n    _seen.append(repr(model))\n    Z = Z.detach().clone().requires_grad_(True)\n"
+        "    (g,) = torch.autograd.grad(model(Z).sum(), Z)\n    return g[:, -1, :-1]\n"
+    )
+    test = (
+        "x = 1\n### BEGIN HIDDEN TESTS\nZ = torch.randn(2, 4, 3, dtype=torch.float64)\n"
+        "assert torch.allclose(sensitivity(lambda Z: reference.gd_predict(Z, 0.9), Z), reference.gd_weights(Z, 0.9))\n"
+        "### END HIDDEN TESTS"
+    )
+    plan_ = {"answer_names": ["sensitivity"], "cells": [
+        {"kind": "locked", "source": "import torch\nfrom mesakit import reference", "grade_id": "setup", "order": 0},
+        {"kind": "student", "source": student, "grade_id": None},
+        {"kind": "graded", "source": test, "grade_id": "t", "points": 1.0, "hidden": [2, 5], "visible_source": "x = 1", "order": 1},
+    ]}  # fmt: skip
+    a_r, a_w = os.pipe()
+    b_r, b_w = os.pipe()
+    e_r, e_w = os.pipe()
+    worker = subprocess.Popen([sys.executable, "-m", "mesakit.grade.worker", str(a_r), str(b_w)], pass_fds=(a_r, b_w))
+    judge = subprocess.Popen([sys.executable, "-m", "mesakit.grade.judge", str(e_w), str(a_w), str(b_r)],
+                             pass_fds=(e_w, a_w, b_r), stdin=subprocess.PIPE)  # fmt: skip
+    for fd in (a_r, a_w, b_r, b_w, e_w):
+        os.close(fd)
+    judge.communicate(json.dumps(plan_).encode(), timeout=300)
+    worker.kill()
+    worker.wait()
+    with os.fdopen(e_r) as f:
+        events = [json.loads(line) for line in f]
+    assert events[0]["score"] == 1.0, events

@@ -7,7 +7,9 @@ reads ``SUBMITTED/<student>/<lesson>/<lesson>.ipynb``, grades each against the i
 ``DIR/feedback/<student>/<lesson>/<lesson>.html``. How it works, one idea per module:
 
 * :mod:`.plan` — reconcile the submission with the source (restore locked cells, note tampering);
-* :mod:`.sandbox` — bubblewrap, resource limits, memory watchdog;
+* :mod:`.sandbox` — bubblewrap, per-process limits, the scratch folders;
+* :mod:`.cgroups` — each submission's CPU share, memory and process limits (cgroup v2 or v1);
+* :mod:`.meter` — its CPU time against ``--timeout`` (and memory, without cgroups);
 * :mod:`.worker` — the student's process (their cells, and answers about their objects);
 * :mod:`.judge` — the instructor's tests, run where no student code ever runs;
 * :mod:`.wire` — the data-only codec between the two;
@@ -37,7 +39,7 @@ def add_parser(sub) -> None:
     p.add_argument("--lesson", nargs="+", default=[], metavar="NAME", help="lessons to grade, e.g. 01 or 01_base_and_mesa (default: all)")
     p.add_argument("--out", type=Path, default=Path("graded"), metavar="DIR", help="where to write grades.csv and feedback/ (default: ./graded)")
     p.add_argument("--workers", type=int, default=2, metavar="N", help="submissions graded at once (default 2)")
-    p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="S", help=f"seconds allowed per submission (default {DEFAULT_TIMEOUT})")
+    p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="S", help=f"CPU seconds allowed per submission (default {DEFAULT_TIMEOUT}; wall clock: 5x that)")
     p.add_argument("--memory", type=float, default=DEFAULT_MEMORY_GB, metavar="GB", help=f"memory allowed per submission (default {DEFAULT_MEMORY_GB:g})")
     p.add_argument("--course", type=Path, help="course folder (default: found from the current folder)")
     p.add_argument("--quiet", action="store_true", help="no progress line per submission")
@@ -69,7 +71,8 @@ def grade(submitted: Path, root: Path, lessons: list[str] = (), out: Path = Path
     if not names:  # every lesson of the course that someone handed in
         from ..course import lessons as course_lessons
 
-        handed_in = {p.name for student in submitted.iterdir() if student.is_dir() for p in student.iterdir() if p.is_dir()}
+        handed_in = {p.name for student in submitted.iterdir() if student.is_dir() and not student.is_symlink()
+                     for p in student.iterdir() if p.is_dir() or p.is_symlink()}  # fmt: skip
         names = [l.name for l in course_lessons(root, solutions=True) if l.name in handed_in]
         if not names:
             from ..course import CourseError

@@ -7,8 +7,10 @@ the source's points), and a locked cell the student deleted is put back after it
 ``nbgrader autograde --OverwriteCells.add_missing_cells=True`` does. Solution cells and cells the
 student added are the student's code. Outputs in the submission are ignored entirely.
 
-Every departure from the release — an edited or missing locked cell, changed points, metadata
-stripped or invented, a duplicated id — is noted; any note makes the status ``tampered`` (the
+A locked cell the student moved out of the source's order goes back to its place the same way:
+the instructor's cells always run in the instructor's order. Every departure from the release —
+an edited, missing or moved locked cell, changed points, metadata stripped or invented, a
+duplicated id — is noted; any note makes the status ``tampered`` (the
 points still come only from running the restored tests). Nothing here executes code.
 """
 
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -49,31 +52,68 @@ def _meta(cell) -> dict:
     return meta if isinstance(meta, dict) else {}
 
 
+def linked(path: Path) -> str | None:
+    """Which of ``<student>/<lesson>/<lesson>.ipynb`` is a symbolic link (never followed), if any."""
+    for what, p in (("student folder", path.parent.parent), ("lesson folder", path.parent), ("notebook", path)):
+        if p.is_symlink():
+            return what
+    return None
+
+
 def read_submission(path: Path) -> nbformat.NotebookNode:
     """Read a submitted notebook, or raise :class:`InvalidNotebook` saying what is wrong."""
-    if path.is_symlink() or path.parent.is_symlink():
-        raise InvalidNotebook("the notebook (or its folder) is a symbolic link; hand in the file itself")
+    link = linked(path)
+    if link:
+        raise InvalidNotebook(f"the {link} is a symbolic link; hand in the files themselves (links are never followed)")
     if not path.is_file():
         raise InvalidNotebook(f"no notebook at {path.name} (expected <student>/<lesson>/<lesson>.ipynb)")
-    size = path.stat().st_size
-    if size == 0:
-        raise InvalidNotebook("the notebook file is empty")
-    if size > MAX_NOTEBOOK_BYTES:
-        raise InvalidNotebook(f"the notebook is {size / 2**20:.0f} MB; the limit is {MAX_NOTEBOOK_BYTES // 2**20} MB")
     try:
-        text = path.read_bytes().decode("utf-8")
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        with os.fdopen(fd, "rb") as f:
+            data = f.read(MAX_NOTEBOOK_BYTES + 1)
+    except OSError as err:
+        raise InvalidNotebook(f"the notebook cannot be read ({err.strerror})") from None
+    if not data:
+        raise InvalidNotebook("the notebook file is empty")
+    if len(data) > MAX_NOTEBOOK_BYTES:
+        raise InvalidNotebook(f"the notebook is larger than the {MAX_NOTEBOOK_BYTES // 2**20} MB allowed")
+    try:
+        text = data.decode("utf-8")
         raw = json.loads(text)
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise InvalidNotebook(f"the file is not notebook JSON ({err})") from None
+        raise InvalidNotebook(f"the file is not notebook JSON ({str(err)[:200]})") from None
+    except (RecursionError, MemoryError):
+        raise InvalidNotebook("the notebook's JSON is nested too deeply to read") from None
     if not isinstance(raw, dict) or raw.get("nbformat") != 4:
         found = raw.get("nbformat") if isinstance(raw, dict) else type(raw).__name__
         raise InvalidNotebook(f"notebook format {found!r}; expected nbformat 4 (save it with Jupyter again)")
+    if _depth(raw) > MAX_DEPTH:
+        raise InvalidNotebook(f"the notebook's JSON is nested more than {MAX_DEPTH} levels deep")
     try:
         nb = nbformat.reads(text, as_version=nbformat.NO_CONVERT)  # joins multi-line sources
         nbformat.validate(nb)
-    except Exception as err:  # noqa: BLE001 — jsonschema errors, missing keys...
-        raise InvalidNotebook(f"the notebook does not validate as nbformat 4 ({str(err).splitlines()[0][:300]})") from None
+    except Exception as err:  # noqa: BLE001 — jsonschema errors, missing keys, recursion...
+        first = (str(err).splitlines() or [""])[0][:300]
+        raise InvalidNotebook(f"the notebook does not validate as nbformat 4 ({type(err).__name__}: {first})") from None
     return nb
+
+
+MAX_DEPTH = 100  # nesting of the notebook's JSON (real notebooks: under 10)
+
+
+def _depth(value) -> int:
+    """How deeply ``value`` nests, without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        v, d = stack.pop()
+        deepest = max(deepest, d)
+        if d > MAX_DEPTH:
+            return d
+        if isinstance(v, dict):
+            stack += [(x, d + 1) for x in v.values()]
+        elif isinstance(v, list):
+            stack += [(x, d + 1) for x in v]
+    return deepest
 
 
 def _hidden_range(source: str) -> list[int] | None:
@@ -133,12 +173,20 @@ def make_plan(source: nbformat.NotebookNode, release: nbformat.NotebookNode, sub
                 seen.add(anchor)
             out.append((anchor, {"kind": "student", "source": str(cell.source), "grade_id": anchor}))
 
-    # Put back the locked cells the student deleted, after the cell that precedes them in the source.
     order = [_meta(c)["grade_id"] for c in src_cells]
+    # A locked cell out of the source's order was moved: take it out, to be put back in its place.
+    placed = [gid for gid, c in out if c["kind"] != "student"]
+    moved = set(placed) - set(_in_order(placed, {g: k for k, g in enumerate(order)}))
+    out = [(gid, c) for gid, c in out if not (c["kind"] != "student" and gid in moved)]
+    seen -= moved
+    # Put back the locked cells the student deleted (or moved), after the cell that precedes them in the source.
     for gid in locked_ids:
         if gid in seen or any(r == gid for r, _ in out):
             continue
-        notes.append(f"cell {gid!r} was missing; it was put back")
+        if gid in moved:
+            notes.append(f"cell {gid!r} was moved; it runs in its original place")
+        else:
+            notes.append(f"cell {gid!r} was missing; it was put back")
         prior = order[: order.index(gid)]
         at = 0
         for k, (restored, _) in enumerate(out):
@@ -151,9 +199,20 @@ def make_plan(source: nbformat.NotebookNode, release: nbformat.NotebookNode, sub
     graded = [(i, float(_meta(by_id[i]).get("points", 0))) for i in order if i in locked_ids and _meta(by_id[i]).get("grade")]
     cells = [c for _, c in out]
     for c in cells:
+        if c["kind"] != "student":
+            c["order"] = order.index(c["grade_id"])
         if c["kind"] == "graded":
             c["visible_source"] = str(released[c["grade_id"]].source) if c["grade_id"] in released else ""
     return Plan(cells=cells, answer_names=_answer_names(solutions), graded=graded, notes=notes)
+
+
+def _in_order(ids: list[str], position: dict[str, int]) -> list[str]:
+    """The longest run of ``ids`` (not necessarily contiguous) in the source's order."""
+    best: list[list[str]] = []
+    for gid in ids:
+        longest = max((b for b in best if position[b[-1]] < position[gid]), key=len, default=[])
+        best.append([*longest, gid])
+    return max(best, key=len, default=[])
 
 
 def _restored(src_cell) -> dict:

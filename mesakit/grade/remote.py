@@ -21,17 +21,38 @@ import importlib
 import io
 import marshal
 import pickle
+import re
 import sys
 import types
 
 from . import wire
-from .worker import _rebuild_function
+from .worker import _judge_function, _rebuild_function
+
+CELL_FILE = "<graded-cell>"  # the file name graded cells are compiled under (see judge.py)
 
 _DUNDERS = {"__name__", "__qualname__", "__doc__", "__module__", "__annotations__", "__defaults__", "__kwdefaults__"}
 
 
 class StudentError(Exception):
-    """Something the student's code raised (or its process ending), seen from the judge."""
+    """Something the student's code raised (or its process ending), seen from the judge. The
+    message is the grader's; what the student's process said stays out of it."""
+
+    def __init__(self, message: str, kind: str | None = None):
+        super().__init__(message)
+        self.kind = kind
+
+
+WITHHELD = "(message not shown in feedback: run the cell in your notebook to see it)"
+
+
+def student_kind(error: BaseException) -> str:
+    """The type name of an exception the student's code raised, safe to show."""
+    return getattr(error, "kind", None) or type(error).__name__
+
+
+def _safe_name(text) -> str:
+    """A type name from the student's process, cut to what a type name can be."""
+    return re.sub(r"[^A-Za-z0-9_]", "", str(text))[:40] or "object"
 
 
 class Link:
@@ -43,24 +64,30 @@ class Link:
         self.memory = False
         self.stderr = False  # the student's code wrote to stderr during the current cell
         self.stderr_text = ""
+        self.callbacks: dict[int, types.FunctionType] = {}  # functions of graded cells lent to the student's code
 
     def request(self, op: str, *args):
         if self.dead:
             raise StudentError("the notebook's process has ended (it crashed, exited or was stopped)")
-        buf = io.BytesIO()
-        try:
-            _Pickler(buf).dump((op, *args))
-        except Exception as err:  # noqa: BLE001 — an argument the grader cannot send
-            raise TypeError(f"the grader cannot pass this argument to the student's code: {err}") from None
-        try:
-            wire.send(self.to_fd, buf.getvalue())
-            reply = wire.decode(wire.recv(self.from_fd))
+        self._send((op, *args))
+        while True:
+            try:
+                frame = wire.recv(self.from_fd)
+            except (wire.WireError, OSError) as err:
+                self.dead = True
+                raise StudentError(f"the notebook's process stopped answering ({err})") from None
+            try:
+                reply = wire.decode(frame)  # the frame was read whole: a bad one fails this request only
+            except wire.WireError as err:
+                self.memory |= "memory" in str(err)
+                raise StudentError(f"the grader refused a value your code returned ({str(err)[:200]})") from None
+            if type(reply) is dict and type(reply.get("callback")) is list:
+                self._callback(reply["callback"])  # the student's code called a function of ours
+                continue
             if type(reply) is not dict:
-                raise wire.WireError("malformed reply")
-        except (wire.WireError, OSError) as err:
-            self.dead = True
-            raise StudentError(f"the notebook's process stopped answering ({err})") from None
-        self.memory |= bool(reply.get("memory")) or bool(reply.get("error") and reply["error"][2])
+                raise StudentError("the notebook's process sent a malformed reply")
+            break
+        self.memory |= bool(reply.get("memory")) or bool(type(reply.get("error")) is list and len(reply["error"]) > 2 and reply["error"][2])
         if reply.get("stderr"):
             self.stderr = True
             self.stderr_text = self.stderr_text or str(reply.get("stderr_text", ""))
@@ -69,6 +96,35 @@ class Link:
         if op == "call" and type(reply.get("mutated")) is list:
             _apply_mutations([*args[1], *(args[2][k] for k in sorted(args[2]))], reply["mutated"])
         return self.wrap(reply.get("value"))
+
+    def _send(self, message: tuple) -> None:
+        buf = io.BytesIO()
+        try:
+            _Pickler(buf, self).dump(message)
+        except Exception as err:  # noqa: BLE001 — an argument the grader cannot send
+            raise TypeError(f"the grader cannot pass this argument to the student's code: {err}") from None
+        try:
+            wire.send(self.to_fd, buf.getvalue())
+        except OSError as err:
+            self.dead = True
+            raise StudentError(f"the notebook's process stopped answering ({err})") from None
+
+    def _callback(self, call: list) -> None:
+        """Run a function of a graded cell that the student's code called; send back its value
+        (or the type of its exception) — never its code."""
+        try:
+            fn = self.callbacks[int(call[0])]
+            args, kwargs = self.wrap(call[1]), self.wrap(call[2])
+            if type(args) is not list or type(kwargs) is not dict or not all(type(k) is str for k in kwargs):
+                raise TypeError("malformed call")
+            grad = call[3] if len(call) > 3 else None
+            answer = ("return", fn(*args, **kwargs) if grad is None else _vjp(fn, args, kwargs, grad))
+        except Exception as err:  # noqa: BLE001
+            answer = ("raise", type(err).__name__ if type(err).__module__ == "builtins" else "Exception")
+        try:
+            self._send(answer)
+        except TypeError:
+            self._send(("raise", "TypeError"))
 
     def wrap(self, value):
         if type(value) is wire.Handle:
@@ -121,20 +177,22 @@ class Remote:
         return self._mk_link.request("bool", self._mk_handle.id) is True
 
     def __repr__(self) -> str:
-        try:
-            text = self._mk_link.request("repr", self._mk_handle.id)
-        except Exception:  # noqa: BLE001
-            text = None
-        return str(text)[:500] if type(text) is str else f"<student {self._mk_handle.kind}>"
+        # Not the student's repr: text from their process never reaches a message or the feedback.
+        return f"<your {_safe_name(self._mk_handle.kind)} object>"
 
     __str__ = __repr__
 
 
 class _Pickler(pickle.Pickler):
     """Arguments for the student's code. The student's own objects go back as their ids; a
-    function of the judge's that cannot be imported by name (a check's lambda, a closure) is sent
-    by value — its code, the globals it reads and its closure — so the student's code can call it,
-    and differentiate through it, in its own process. Nothing ever calls back into the judge."""
+    library function that cannot be imported by name (a check's lambda, a closure) is sent by
+    value — its code, the globals it reads and its closure — so the student's code can call it,
+    and differentiate through it, in its own process. A function a graded cell defined (a hidden
+    test's lambda) is not: the student's code gets a stand-in that calls it here, by value."""
+
+    def __init__(self, file, link: Link | None = None):
+        super().__init__(file)
+        self.link = link
 
     def persistent_id(self, obj):
         return obj._mk_handle.id if type(obj) is Remote else None
@@ -142,6 +200,11 @@ class _Pickler(pickle.Pickler):
     def reducer_override(self, obj):
         if type(obj) is types.ModuleType:
             return importlib.import_module, (obj.__name__,)
+        if type(obj) is types.FunctionType and obj.__code__.co_filename == CELL_FILE:
+            if self.link is None:
+                raise TypeError("a graded cell's function can only be lent through a link")
+            self.link.callbacks[id(obj)] = obj
+            return _judge_function, (id(obj),)
         if type(obj) is types.FunctionType and not _importable(obj):
             code = obj.__code__
             used = _global_names(code)
@@ -149,6 +212,22 @@ class _Pickler(pickle.Pickler):
             cells = tuple(c.cell_contents for c in obj.__closure__ or ())
             return _rebuild_function, (marshal.dumps(code), obj.__name__, env, obj.__defaults__, obj.__kwdefaults__, cells)
         return NotImplemented
+
+
+def _vjp(fn, args: list, kwargs: dict, grad) -> list:
+    """Gradients of ``fn``'s tensor arguments for the output gradient ``grad`` (one per tensor
+    argument, None where it has none): the backward pass of a function of ours the student's code
+    differentiated through."""
+    import torch
+
+    if not isinstance(grad, torch.Tensor):
+        raise TypeError("malformed gradient")
+    leaves = [a.detach().clone().requires_grad_(True) if isinstance(a, torch.Tensor) and a.is_floating_point() else a for a in args]
+    inputs = [a for a in leaves if isinstance(a, torch.Tensor) and a.requires_grad]
+    with torch.enable_grad():
+        out = fn(*leaves, **kwargs)
+        grads = iter(torch.autograd.grad(out, inputs, grad, allow_unused=True) if inputs else ())
+    return [next(grads) if a.requires_grad else None for a in leaves if isinstance(a, torch.Tensor)]
 
 
 def _importable(fn) -> bool:
@@ -221,11 +300,15 @@ def _redraw(ax, state: dict) -> None:
 
 
 def _rebuild(error) -> BaseException:
-    name, message = str(error[0]), str(error[1])
+    """The student's exception as one of ours: a builtin type keeps its type (checks catch
+    ``NotImplementedError``...); its message is withheld, so no text of theirs reaches feedback."""
+    name = _safe_name(error[0] if type(error) is list and error else "Exception")
     cls = getattr(builtins, name, None)
     if isinstance(cls, type) and issubclass(cls, Exception) and cls.__module__ == "builtins":
         try:
-            return cls(message)
+            exc = cls(WITHHELD)
+            exc._mk_student = True
+            return exc
         except Exception:  # noqa: BLE001 — e.g. UnicodeDecodeError needs five arguments
             pass
-    return StudentError(f"{name}: {message}")
+    return StudentError(f"{name}: {WITHHELD}", kind=name)

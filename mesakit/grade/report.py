@@ -1,7 +1,8 @@
 """What the grader writes: ``grades.csv`` and one feedback HTML page per submission.
 
 The CSV has exactly the columns ``student,lesson,score,max_score,status``, one row per
-submission, sorted, with scores printed the same way every run (so a re-run gives the same file).
+submission, sorted, with scores printed the same way every run (so a re-run gives the same file);
+a name that a spreadsheet would read as a formula is written with a leading ``'``.
 Feedback tells the student, per graded cell, the points earned and — when a check failed — what it
 said; hidden tests are named and their outcome given, never their code. Everything the student or
 the checks wrote is HTML-escaped.
@@ -34,12 +35,24 @@ def _number(x: float) -> str:
     return f"{x:g}"
 
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(text: str) -> str:
+    """A text cell a spreadsheet will not run: one starting like a formula gets a leading ``'``
+    (as OWASP advises for CSV injection), so ``=HYPERLINK(...)`` is shown, never evaluated."""
+    text = str(text)
+    if text.startswith(FORMULA_START):
+        text = "'" + text
+    return text.replace("\r", " ")  # a bare CR would end the row for some readers
+
+
 def write_csv(results: list[Result], path: Path) -> Path:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(COLUMNS)
     for r in sorted(results, key=lambda r: (r.student, r.lesson)):
-        writer.writerow([r.student, r.lesson, _number(r.score), _number(r.max_score), r.status])
+        writer.writerow([csv_cell(r.student), csv_cell(r.lesson), _number(r.score), _number(r.max_score), csv_cell(r.status)])
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(buf.getvalue(), encoding="utf-8")
     return path

@@ -2,9 +2,11 @@
 
 For each ``SUBMITTED/<student>/<lesson>/<lesson>.ipynb``: read and reconcile the notebook
 (:mod:`~mesakit.grade.plan`), copy its folder to a throw-away place, start the student's worker
-and the judge in two sandboxes joined by two pipes, feed the judge the plan, and collect its
-streamed verdicts until it is done, the wall-clock limit passes or the memory watchdog fires.
-Whatever happens to one submission becomes its row's ``status``; the batch goes on.
+and the judge in two sandboxes (and cgroups, :mod:`~mesakit.grade.cgroups`) joined by two pipes,
+feed the judge the plan, and collect its streamed verdicts until it is done or a limit stops it
+(:mod:`~mesakit.grade.meter`). Whatever happens to one submission becomes its row's ``status``,
+its scratch folder is removed right after, and the batch goes on: nothing one submission leaves
+behind can stop the others' rows or feedback.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import sys
 import tempfile
 import threading
 import time
+import traceback
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +27,9 @@ from pathlib import Path
 import nbformat
 
 from . import sandbox
-from .plan import InvalidNotebook, make_plan, read_submission
+from .cgroups import Batch, Box
+from .meter import WALL_FACTOR, Meter
+from .plan import InvalidNotebook, linked, make_plan, read_submission
 
 STATUSES = ("ok", "tampered", "crashed", "memory", "timeout", "invalid-notebook", "missing", "grader-error")
 
@@ -56,8 +61,9 @@ def _font_cache(into: Path) -> Path | None:
     return found[0] if found else None
 
 
-def grade_one(student: str, assignment: Assignment, path: Path, timeout: float, memory: int, scratch: Path,
-              font_cache: Path | None, slot: int = 0) -> Result:  # fmt: skip
+def grade_one(student: str, assignment: Assignment, path: Path, timeout: float, memory: int, folder: Path,
+              font_cache: Path | None, slot: int = 0, box: Box | None = None) -> Result:  # fmt: skip
+    """Grade one notebook, using (and leaving behind) the scratch ``folder``."""
     start = time.perf_counter()
     graded_ids = [
         (c.metadata["nbgrader"]["grade_id"], float(c.metadata["nbgrader"].get("points", 0)))
@@ -69,14 +75,14 @@ def grade_one(student: str, assignment: Assignment, path: Path, timeout: float, 
     try:
         submitted = read_submission(path)
     except InvalidNotebook as err:
-        status = "missing" if not path.is_file() else "invalid-notebook"
+        status = "missing" if not linked(path) and not path.is_file() else "invalid-notebook"
         return Result(student, assignment.name, 0.0, max_score, status, empty, [str(err)], time.perf_counter() - start)
     plan = make_plan(assignment.source, assignment.release, submitted)
-    folder = scratch / f"{student}-{assignment.name}".replace("/", "_")
     # Worker and judge never share a user: a fork bomb in one cannot starve the other's threads.
     judge_uid, worker_uid = sandbox.UID_BASE + 2 * slot, sandbox.UID_BASE + 2 * slot + 1
     workdir = sandbox.prepare_workdir(path.parent, folder / "work", uid=worker_uid)
-    verdicts, state = _run(plan.to_json(), workdir, timeout, memory, font_cache, judge_uid, worker_uid)
+    box = box or Batch("none", {}).box("", memory, sandbox.MAX_PROCESSES)
+    verdicts, state = _run(plan.to_json(), workdir, timeout, memory, font_cache, judge_uid, worker_uid, box)
     by_id = {v["grade_id"]: v for v in verdicts}
     cells = []
     for gid, points in plan.graded:
@@ -85,7 +91,8 @@ def grade_one(student: str, assignment: Assignment, path: Path, timeout: float, 
         cells.append(v)
     notes = list(plan.notes)
     if state == "timeout":
-        notes.append(f"the submission ran longer than the {timeout:g} s allowed and was stopped")
+        notes.append(f"the submission used more than the {timeout:g} s of CPU time allowed (or {WALL_FACTOR * timeout:g} s "
+                     "of wall-clock time) and was stopped")
     elif state == "memory":
         notes.append(f"the submission used more than {memory / 2**30:g} GB of memory and was stopped")
     elif state == "crashed":
@@ -98,7 +105,7 @@ def grade_one(student: str, assignment: Assignment, path: Path, timeout: float, 
 
 
 def _run(plan_json: str, workdir: Path, timeout: float, memory: int, font_cache: Path | None, judge_uid: int,
-         worker_uid: int) -> tuple[list[dict], str]:  # fmt: skip
+         worker_uid: int, box: Box) -> tuple[list[dict], str]:  # fmt: skip
     """Run worker and judge; return (verdicts, state) with state ok|timeout|memory|crashed|grader-error."""
     j2w_r, j2w_w = os.pipe()
     w2j_r, w2j_w = os.pipe()
@@ -110,14 +117,20 @@ def _run(plan_json: str, workdir: Path, timeout: float, memory: int, font_cache:
     judge_cmd = sandbox.command(py + ["-m", "mesakit.grade.judge", str(ev_w), str(j2w_w), str(w2j_r)], None, extra, uid=judge_uid)
     log = workdir.parent / "judge.log"
     with open(os.devnull, "wb") as null, open(log, "wb") as judge_log:
-        worker = subprocess.Popen(worker_cmd, stdin=subprocess.DEVNULL, stdout=null, stderr=null, env=env,
-                                  pass_fds=(j2w_r, w2j_w), preexec_fn=sandbox.limits(memory))  # fmt: skip
+        worker = subprocess.Popen(worker_cmd, stdin=subprocess.DEVNULL, stdout=null, stderr=null, env=env, pass_fds=(j2w_r, w2j_w),
+                                  preexec_fn=sandbox.limits(memory, timeout, box.join("worker")))  # fmt: skip
         judge = subprocess.Popen(judge_cmd, stdin=subprocess.PIPE, stdout=judge_log, stderr=judge_log, env=env,
-                                 pass_fds=(ev_w, j2w_w, w2j_r), preexec_fn=sandbox.limits(memory))  # fmt: skip
+                                 pass_fds=(ev_w, j2w_w, w2j_r), preexec_fn=sandbox.limits(memory, timeout, box.join("judge")))  # fmt: skip
     for fd in (j2w_r, j2w_w, w2j_r, w2j_w, ev_w):
         os.close(fd)
-    dog = sandbox.Watchdog(worker, memory)
-    dog.start()
+
+    def stop() -> None:
+        for proc in (judge, worker):
+            sandbox.kill(proc)
+        box.kill()
+
+    meter = Meter((worker, judge), box, timeout, memory, stop)
+    meter.start()
     events: list[dict] = []
     reader = threading.Thread(target=_read_events, args=(ev_r, events), daemon=True)
     reader.start()
@@ -128,17 +141,19 @@ def _run(plan_json: str, workdir: Path, timeout: float, memory: int, font_cache:
         pass
     state = "ok"
     try:
-        judge.wait(timeout=timeout)
+        judge.wait(timeout=WALL_FACTOR * timeout + 30)  # the meter stops it sooner; this is a backstop
     except subprocess.TimeoutExpired:
         state = "timeout"
     finally:
+        meter.stop()
+        stop()
         for proc in (judge, worker):
-            sandbox.kill(proc)
             proc.wait()
-        dog.stop()
         reader.join(timeout=5)
     done = [e for e in events if e.get("event") == "done"]
-    if dog.tripped:
+    if meter.reason == "timeout":
+        state = "timeout"
+    elif meter.reason == "memory" or box.oom("worker") or box.oom("judge"):
         state = "memory"
     elif state == "ok" and not done:
         state = "grader-error"
@@ -161,14 +176,24 @@ def _read_events(fd: int, into: list[dict]) -> None:
 
 
 def find_submissions(submitted: Path, lessons: list[str]) -> list[tuple[str, str, Path]]:
-    """(student, lesson, notebook path) for every student folder and every lesson asked for."""
+    """(student, lesson, notebook path) for every student folder and every lesson asked for.
+
+    Links are never followed: a student folder or lesson folder that is a symbolic link is listed
+    (its notebook path is then refused by :func:`~mesakit.grade.plan.read_submission`)."""
     found = []
-    for student in sorted(p for p in submitted.iterdir() if p.is_dir() and not p.name.startswith(".")):
+    for student in sorted(submitted.iterdir()):
+        if student.name.startswith(".") or not (student.is_symlink() or student.is_dir()):
+            continue
         for lesson in lessons:
             folder = student / lesson
-            if folder.is_dir():
+            if student.is_symlink() or folder.is_symlink() or folder.is_dir():
                 found.append((student.name, lesson, folder / f"{lesson}.ipynb"))
     return found
+
+
+def _max_score(a: Assignment) -> float:
+    return sum(float(c.metadata["nbgrader"].get("points", 0)) for c in a.source.cells
+               if c.get("metadata", {}).get("nbgrader", {}).get("grade") and c.cell_type == "code")  # fmt: skip
 
 
 def grade_all(submitted: Path, assignments: list[Assignment], workers: int = 2, timeout: float = 300,
@@ -176,36 +201,53 @@ def grade_all(submitted: Path, assignments: list[Assignment], workers: int = 2, 
     """Grade every submission; results sorted by (student, lesson). ``progress(result)`` per row."""
     by_name = {a.name: a for a in assignments}
     todo = find_submissions(submitted, list(by_name))
-    with tempfile.TemporaryDirectory(prefix="mesakit-grade-") as tmp:
-        scratch = Path(tmp)
+    scratch = Path(tempfile.mkdtemp(prefix="mesakit-grade-"))
+    batch = Batch.open()
+    try:
         font_cache = _font_cache(scratch / "mpl")
         if os.geteuid() == 0:
             (scratch / "mpl").chmod(0o755)
             scratch.chmod(0o711)
-
+        (scratch / "runs").mkdir()
+        if os.geteuid() == 0:
+            (scratch / "runs").chmod(0o711)
         slots: queue.Queue[int] = queue.Queue()
         for k in range(max(1, workers)):
             slots.put(k)
 
-        def one(item):
-            student, lesson, path = item
+        def one(numbered):
+            index, (student, lesson, path) = numbered
             slot = slots.get()
+            folder = scratch / "runs" / f"{index:05d}"  # not the student's name: any length, any characters
+            box = None
             try:
-                result = grade_one(student, by_name[lesson], path, timeout, memory, scratch / "runs", font_cache, slot)
+                box = _box(batch, index, memory)
+                result = grade_one(student, by_name[lesson], path, timeout, memory, folder, font_cache, slot, box)
             except Exception as err:  # noqa: BLE001 — one submission never stops the batch
-                a = by_name[lesson]
-                max_score = sum(float(c.metadata["nbgrader"].get("points", 0)) for c in a.source.cells
-                                if c.get("metadata", {}).get("nbgrader", {}).get("grade") and c.cell_type == "code")  # fmt: skip
-                result = Result(student, lesson, 0.0, max_score, "grader-error", [], [f"{type(err).__name__}: {err}"])
+                print(f"mesakit grade: the grader failed on {student}/{lesson}:", file=sys.stderr)
+                traceback.print_exception(err, file=sys.stderr)
+                note = f"the grader failed on this submission ({type(err).__name__}); please report it"
+                result = Result(student, lesson, 0.0, _max_score(by_name[lesson]), "grader-error", [], [note])
             finally:
+                if box is not None:
+                    box.close()
+                sandbox.remove_tree(folder)
                 slots.put(slot)
             if progress:
                 progress(result)
             return result
 
-        (scratch / "runs").mkdir()
-        if os.geteuid() == 0:
-            (scratch / "runs").chmod(0o711)
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-            results = list(pool.map(one, todo))
+            results = list(pool.map(one, enumerate(todo)))
+    finally:
+        batch.close()
+        if not sandbox.remove_tree(scratch):
+            print(f"mesakit grade: could not remove the scratch folder {scratch}", file=sys.stderr)
     return sorted(results, key=lambda r: (r.student, r.lesson))
+
+
+def _box(batch: Batch, index: int, memory: int) -> Box:
+    try:
+        return batch.box(f"{index:05d}", memory, sandbox.MAX_PROCESSES)
+    except OSError:  # the cgroup could not be made: fall back to measuring the process tree
+        return Batch("none", {}).box("", memory, sandbox.MAX_PROCESSES)

@@ -1,15 +1,17 @@
-"""The sandbox a submission runs in: bubblewrap, resource limits and a memory watchdog.
+"""The sandbox a submission runs in: bubblewrap and per-process resource limits.
 
 Each process of a submission (the student's worker and the judge) runs under ``bwrap`` with:
 a read-only view of the system (``/usr``, ``/etc``...), of the Python installation and of the
 ``mesakit`` package — and nothing else of the machine: no course folder (so no ``solutions/``, no
 gradebook, no other submission), no home, no network, private ``/tmp``, ``/proc`` and PID space.
-The only writable folder is a throw-away copy of the submission's own folder (the original is
-never touched). When the grader runs as root the sandboxed process drops to ``nobody``.
+The student's working folder is a size-capped tmpfs, filled at start from a read-only copy of the
+submission's folder (the original is never touched), that vanishes with the sandbox: nothing the
+student writes reaches the host's disk. As root each sandboxed process drops to a user of its own.
 
-Limits: an address-space cap (memory bombs fail fast), a file-size cap, no core dumps, a process
-cap, and a watchdog thread that kills the whole sandbox when its resident memory passes the limit.
-Wall-clock time is enforced by the caller (:mod:`mesakit.grade.runner`).
+Limits per process (inherited by everything it starts): an address-space cap (memory bombs fail
+fast), a file-size cap, open files, CPU time as a backstop, no core dumps, a process cap. The
+whole tree's memory, processes and CPU share are the cgroups' (:mod:`mesakit.grade.cgroups`);
+its CPU time and the wall clock are watched by :mod:`mesakit.grade.meter`.
 """
 
 from __future__ import annotations
@@ -19,14 +21,17 @@ import resource
 import shutil
 import subprocess
 import sys
-import threading
-import time
 from pathlib import Path
 
 NOBODY = 65534
 UID_BASE = 61000  # as root, sandbox k runs as uid UID_BASE + k: no two share a process count
-WORKDIR = "/home/student/work"  # where the submission's copy appears inside the sandbox
+WORKDIR = "/home/student/work"  # the student's working folder inside the sandbox (a tmpfs)
+SUBMITTED_DIR = "/home/student/submitted"  # the read-only copy it is filled from
 MAX_FILE_BYTES = 512 * 1024 * 1024
+WORK_BYTES = 1024 * 1024**2  # the working folder's tmpfs (its pages count as the worker's memory)
+TMP_MB = 512
+MAX_OPEN_FILES = 1024  # per process (the pids cap bounds the tree)
+MAX_COPY_DEPTH = 32  # folders nested deeper in a submission are not copied
 ADDRESS_SPACE_EXTRA = 3 * 1024**3  # torch maps a lot of address space it never touches
 
 
@@ -66,7 +71,7 @@ def _python_roots() -> list[str]:
     return [r for r in keep if not any(r != o and r.startswith(o + "/") for o in keep)]
 
 
-def command(argv: list[str], workdir: Path | None, extra_ro: dict[str, str] | None = None, tmp_mb: int = 512,
+def command(argv: list[str], workdir: Path | None, extra_ro: dict[str, str] | None = None, tmp_mb: int = TMP_MB,
             uid: int = NOBODY) -> list[str]:  # fmt: skip
     """The ``bwrap`` command line that runs ``argv`` in a fresh sandbox."""
     cmd = [bwrap_path(), "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try"]
@@ -89,7 +94,8 @@ def command(argv: list[str], workdir: Path | None, extra_ro: dict[str, str] | No
             cmd += ["--perms", "1777", "--dir", str(Path(inside).parent)]  # stays writable
         cmd += ["--ro-bind", outside, inside]
     if workdir is not None:
-        cmd += ["--bind", str(workdir), WORKDIR, "--chdir", WORKDIR]
+        cmd += ["--ro-bind", str(workdir), SUBMITTED_DIR, "--size", str(WORK_BYTES), "--perms", "1777", "--tmpfs", WORKDIR]
+        cmd += ["--chdir", WORKDIR]
     else:
         cmd += ["--chdir", "/tmp"]
     if os.geteuid() == 0:
@@ -130,15 +136,21 @@ def environment() -> dict[str, str]:
     }
 
 
-def limits(memory_bytes: int):
-    """A ``preexec_fn`` applying the resource limits (inherited by everything in the sandbox)."""
+def limits(memory_bytes: int, cpu_seconds: float, join=None):
+    """A ``preexec_fn`` applying the resource limits (inherited by everything in the sandbox);
+    ``join()`` first moves the process into its cgroups."""
 
     def apply() -> None:
         os.setsid()
+        if join is not None:
+            join()
         address = memory_bytes + ADDRESS_SPACE_EXTRA
         resource.setrlimit(resource.RLIMIT_AS, (address, address))
         resource.setrlimit(resource.RLIMIT_FSIZE, (MAX_FILE_BYTES, MAX_FILE_BYTES))
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        resource.setrlimit(resource.RLIMIT_NOFILE, (MAX_OPEN_FILES, MAX_OPEN_FILES))
+        cpu = int(cpu_seconds) + 5  # a backstop: the meter stops the tree at cpu_seconds
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
         # Counted per user: as root each sandbox has a user of its own; otherwise leave room
         # for the instructor's own processes.
         nproc = MAX_PROCESSES if os.geteuid() == 0 else _own_processes() + MAX_PROCESSES
@@ -160,67 +172,73 @@ def _own_processes() -> int:
         return 4096
 
 
+def walk(top: Path, max_depth: int = MAX_COPY_DEPTH):
+    """(folder, depth, entries) for ``top`` and the folders below it, without recursion and
+    without following links; folders deeper than ``max_depth`` are not entered."""
+    stack = [(top, 0)]
+    while stack:
+        folder, depth = stack.pop()
+        try:
+            with os.scandir(folder) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError:
+            continue
+        yield folder, depth, entries
+        if depth < max_depth:
+            stack += [(Path(e.path), depth + 1) for e in reversed(entries) if e.is_dir(follow_symlinks=False)]
+
+
 def prepare_workdir(submission_folder: Path, into: Path, max_bytes: int = 200 * 1024 * 1024, uid: int = NOBODY) -> Path:
-    """Copy the submission's folder (plain files only, no links, size-capped) into ``into``."""
+    """Copy the submission's folder (plain files only, no links, size- and depth-capped) into ``into``."""
     into.mkdir(parents=True)
     total = 0
-    for src in sorted(submission_folder.rglob("*")):
-        if src.is_symlink() or not (src.is_file() or src.is_dir()):
-            continue
-        rel = src.relative_to(submission_folder)
-        if any(part.startswith(".ipynb_checkpoints") for part in rel.parts):
-            continue
-        dst = into / rel
-        if src.is_dir():
-            dst.mkdir(parents=True, exist_ok=True)
-            continue
-        total += src.stat().st_size
-        if total > max_bytes:
-            break
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(src, dst)
+    for folder, _, entries in walk(submission_folder):
+        rel = folder.relative_to(submission_folder)
+        for entry in entries:
+            if entry.name.startswith(".ipynb_checkpoints") or entry.is_symlink():
+                continue
+            dst = into / rel / entry.name
+            if entry.is_dir(follow_symlinks=False):
+                dst.mkdir(exist_ok=True)
+            elif entry.is_file(follow_symlinks=False):
+                total += entry.stat(follow_symlinks=False).st_size
+                if total > max_bytes:
+                    break
+                shutil.copyfile(entry.path, dst, follow_symlinks=False)
     if os.geteuid() == 0:
-        for p in [into, *into.rglob("*")]:
-            os.chown(p, uid, uid)
+        for folder, _, entries in walk(into):
+            os.chown(folder, uid, uid)
+            for e in entries:
+                os.chown(e.path, uid, uid, follow_symlinks=False)
         for p in (into.parent, into.parent.parent):
-            p.chmod(0o711)  # let `nobody` reach its folder, not list ours
+            p.chmod(0o711)  # let the sandbox's user reach its folder, not list ours
     return into
 
 
-class Watchdog(threading.Thread):
-    """Kill a process group when the resident memory of its processes passes ``limit`` bytes."""
-
-    def __init__(self, proc: subprocess.Popen, limit: int, period: float = 0.05):
-        super().__init__(daemon=True)
-        self.proc, self.limit, self.period = proc, limit, period
-        self.tripped = False
-        self._halt = threading.Event()
-
-    def run(self) -> None:
-        import psutil
-
-        try:
-            root = psutil.Process(self.proc.pid)
-        except psutil.Error:
-            return
-        while not self._halt.wait(self.period):
-            try:
-                procs = [root, *root.children(recursive=True)]
-                rss = 0
-                for p in procs:
+def remove_tree(path: Path, timeout: float = 120) -> bool:
+    """Delete a folder however deep or odd it is (``rm -rf``, then an iterative walk); True if gone."""
+    if not os.path.lexists(path):
+        return True
+    try:
+        subprocess.run(["rm", "-rf", "--one-file-system", "--", str(path)], capture_output=True, timeout=timeout)
+    except (OSError, subprocess.SubprocessError):
+        pass
+    if os.path.lexists(path):
+        folders = []
+        for folder, _, entries in walk(path, max_depth=10**9):
+            folders.append(folder)
+            for e in entries:
+                if not e.is_dir(follow_symlinks=False):
                     try:
-                        rss += p.memory_info().rss
-                    except psutil.Error:
+                        os.unlink(e.path)
+                    except OSError:
                         pass
-            except psutil.Error:
-                return
-            if rss > self.limit:
-                self.tripped = True
-                kill(self.proc)
-                return
-
-    def stop(self) -> None:
-        self._halt.set()
+        for folder in reversed(folders):
+            try:
+                os.rmdir(folder)
+            except OSError:
+                pass
+    return not os.path.lexists(path)
 
 
 def kill(proc: subprocess.Popen) -> None:

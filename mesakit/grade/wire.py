@@ -159,8 +159,10 @@ def decode(frame: bytes) -> Any:
         return _dec(tree, blobs, [0], 0)
     except WireError:
         raise
+    except MemoryError:
+        raise WireError("a value too large for the grader's memory") from None
     except Exception as err:  # malformed JSON, bad struct, recursion...
-        raise WireError(f"malformed reply ({type(err).__name__}: {err})") from None
+        raise WireError(f"malformed reply ({type(err).__name__}: {str(err)[:200]})") from None
 
 
 def _dec(node: Any, blobs: list[bytes], count: list[int], depth: int) -> Any:
@@ -208,8 +210,8 @@ def _dec(node: Any, blobs: list[bytes], count: list[int], depth: int) -> Any:
         name, shape, i = x
         if name not in _TORCH_DTYPES:
             raise WireError(f"unknown dtype {name!r}")
-        shape = [int(s) for s in shape]
         np_dtype = np.dtype("bool" if name == "bool" else name)
+        shape = _shape(shape, len(blobs[i]), np_dtype.itemsize)
         arr = np.frombuffer(blobs[i], dtype=np_dtype) if blobs[i] else np.zeros(0, dtype=np_dtype)
         return torch.from_numpy(arr.copy()).reshape(shape)
     if tag == "ndarray":
@@ -218,7 +220,8 @@ def _dec(node: Any, blobs: list[bytes], count: list[int], depth: int) -> Any:
         dt, shape, i = x
         if dt not in _NUMPY_DTYPES:
             raise WireError(f"unknown dtype {dt!r}")
-        return np.frombuffer(blobs[i], dtype=np.dtype(dt)).copy().reshape([int(s) for s in shape])
+        shape = _shape(shape, len(blobs[i]), np.dtype(dt).itemsize)
+        return np.frombuffer(blobs[i], dtype=np.dtype(dt)).copy().reshape(shape)
     if tag == "npscalar":
         import numpy as np
 
@@ -237,8 +240,7 @@ def _dec(node: Any, blobs: list[bytes], count: list[int], depth: int) -> Any:
             raise WireError(f"unknown mesakit model {x[0]!r}")
         config = _dec(x[1], blobs, count, depth + 1)
         state = _dec(x[2], blobs, count, depth + 1)
-        model = cls(cls.Config(**config))
-        model.load_state_dict(state)
+        model = _model(cls, config, state)
         return model.train(bool(x[3]))
     if tag == "mesakit_dataclass":
         import dataclasses
@@ -252,3 +254,39 @@ def _dec(node: Any, blobs: list[bytes], count: list[int], depth: int) -> Any:
             raise WireError(f"{module}.{qualname} is not a mesakit dataclass")
         return cls(**_dec(x[2], blobs, count, depth + 1))
     raise WireError(f"unknown value tag {tag!r}")
+
+
+def _shape(shape, nbytes: int, itemsize: int) -> list[int]:
+    """A shape checked against the bytes that came with it, before anything is allocated."""
+    if type(shape) is not list or len(shape) > 32:
+        raise WireError("malformed shape")
+    dims = [int(s) for s in shape]
+    n = 1
+    for d in dims:
+        if d < 0:
+            raise WireError("negative dimension")
+        n *= d
+    if n * itemsize != nbytes:
+        raise WireError(f"a tensor of shape {dims[:8]} came with {nbytes} bytes, not {n * itemsize}")
+    return dims
+
+
+def _model(cls, config: dict, state: dict):
+    """A mesakit model from its config and weights, sized on torch's ``meta`` device first: a
+    small reply describing a huge model is refused before a byte of it is allocated."""
+    import torch
+
+    if type(config) is not dict or type(state) is not dict:
+        raise WireError("malformed model")
+    with torch.device("meta"):
+        shell = cls(cls.Config(**config))
+    expected = {k: tuple(v.shape) for k, v in shell.state_dict().items()}
+    got = {k: tuple(v.shape) for k, v in state.items() if isinstance(v, torch.Tensor)}
+    if expected != got:
+        raise WireError(f"a {cls.__name__} whose weights do not match its config")
+    extra = sum(b.numel() * b.element_size() for n, b in shell.named_buffers() if n not in expected)
+    if extra > MAX_FRAME:
+        raise WireError(f"a {cls.__name__} too large to rebuild")
+    model = cls(cls.Config(**config))
+    model.load_state_dict(state)
+    return model

@@ -13,9 +13,11 @@ process the student's code never touched. Verdicts are never decided here.
 
 from __future__ import annotations
 
+import builtins
 import io
 import os
 import pickle
+import shutil
 import sys
 import traceback
 
@@ -48,32 +50,58 @@ class _Capped(io.TextIOBase):
         return False
 
 
+_WORKER = None  # this process's Worker, for the judge's functions lent to the student's code
+
+
 class Worker:
     def __init__(self, in_fd: int, out_fd: int):
+        global _WORKER
         self.in_fd, self.out_fd = in_fd, out_fd
         self.objects: dict[int, object] = {}
         self.shell = _make_shell()
+        _WORKER = self
+        from mesakit.grade import worker as importable  # run as __main__, the unpickler uses this copy
+
+        importable._WORKER = self
 
     # -- the student's objects stay here; the judge holds their ids
     def keep(self, obj) -> wire.Handle:
         self.objects[id(obj)] = obj
         return wire.Handle(id(obj), type(obj).__name__)
 
-    def serve(self) -> None:
+    def serve(self, until_answer: bool = False):
+        """Answer the judge's requests until it says bye — or, while the student's code waits for
+        a function of the judge's (``until_answer``), until that function's answer comes."""
         while True:
             try:
                 request = _Unpickler(io.BytesIO(wire.recv(self.in_fd)), self.objects).load()
             except wire.WireError:
+                if until_answer:
+                    os._exit(0)
                 return  # the judge is done (or gone)
             op, args = request[0], request[1:]
             if op == "bye":
+                if until_answer:
+                    os._exit(0)
                 return
+            if until_answer and op in ("return", "raise"):
+                return request
             reply = self.handle(op, args)
             try:
                 frame = wire.encode(reply, self.keep)
             except Exception as err:  # e.g. a value nested too deeply
                 frame = wire.encode({"error": ["WireError", str(err)[:2000], False], "stderr": False}, self.keep)
             wire.send(self.out_fd, frame)
+
+    def call_judge(self, fid: int, args: tuple, kwargs: dict, grad=None):
+        """Call a function of a graded cell: it runs in the judge; only its value comes back (or,
+        with ``grad``, the gradients of its tensor arguments for that output gradient)."""
+        wire.send(self.out_fd, wire.encode({"callback": [fid, list(args), dict(kwargs), grad]}, self.keep))
+        answer = self.serve(until_answer=True)
+        if answer[0] == "return":
+            return answer[1]
+        cls = getattr(builtins, str(answer[1]), None)
+        raise (cls if isinstance(cls, type) and issubclass(cls, Exception) else Exception)("a grader's function raised")
 
     def handle(self, op: str, args: tuple) -> dict:
         out, err = _Capped(), _Capped()
@@ -183,6 +211,55 @@ def _rebuild_function(code: bytes, name: str, env: dict, defaults, kwdefaults, c
     return fn
 
 
+class _JudgeFunction:
+    """A function of a graded cell, lent to the student's code: calling it asks the judge."""
+
+    __slots__ = ("fid",)
+
+    def __init__(self, fid: int):
+        self.fid = fid
+
+    def __call__(self, *args, **kwargs):
+        import torch
+
+        if torch.is_grad_enabled() and any(isinstance(a, torch.Tensor) and a.requires_grad for a in args):
+            tensors = [a for a in args if isinstance(a, torch.Tensor)]
+            return _through_judge().apply(self.fid, (args, kwargs), *tensors)
+        return _WORKER.call_judge(self.fid, args, kwargs)
+
+
+_THROUGH_JUDGE = None
+
+
+def _through_judge():
+    """An autograd function whose forward and backward both run in the judge (first order)."""
+    global _THROUGH_JUDGE
+    if _THROUGH_JUDGE is None:
+        import torch
+
+        class ThroughJudge(torch.autograd.Function):
+            @staticmethod
+            def forward(ctx, fid, packed, *tensors):
+                args = [a.detach() if isinstance(a, torch.Tensor) else a for a in packed[0]]
+                ctx.fid, ctx.packed = fid, (args, packed[1])
+                return _WORKER.call_judge(fid, args, packed[1])
+
+            @staticmethod
+            def backward(ctx, grad):
+                grads = _WORKER.call_judge(ctx.fid, ctx.packed[0], ctx.packed[1], grad=grad.detach())
+                return (None, None, *grads)
+
+        _THROUGH_JUDGE = ThroughJudge
+    return _THROUGH_JUDGE
+
+    def __repr__(self) -> str:
+        return "<a function of the grader's tests>"
+
+
+def _judge_function(fid: int) -> _JudgeFunction:
+    return _JudgeFunction(fid)
+
+
 def _describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {_message(error)}"
 
@@ -225,9 +302,21 @@ def _make_shell():
     return shell
 
 
+def _fill_workdir() -> None:
+    """Copy the submission's files into the working folder (a tmpfs) before any student code runs."""
+    from .sandbox import SUBMITTED_DIR
+
+    if os.path.isdir(SUBMITTED_DIR):
+        try:
+            shutil.copytree(SUBMITTED_DIR, os.getcwd(), dirs_exist_ok=True)
+        except (OSError, shutil.Error, RecursionError):
+            traceback.print_exc()
+
+
 def main(argv: list[str]) -> int:
     in_fd, out_fd = int(argv[0]), int(argv[1])
     os.environ.setdefault("MPLBACKEND", "Agg")
+    _fill_workdir()
     worker = Worker(in_fd, out_fd)
     sys.path.insert(0, os.getcwd())  # like a kernel started in the notebook's folder
     try:
