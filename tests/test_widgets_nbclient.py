@@ -13,6 +13,8 @@ The stall rate itself is measured by ``benchmarks/nbgrader_stall.py``.
 from __future__ import annotations
 
 import base64
+import re
+from pathlib import Path
 
 import ipywidgets as w
 import matplotlib
@@ -63,6 +65,16 @@ def test_the_frame_lives_in_the_output_widget_state_and_is_replaced_on_each_chan
     assert box.output.msg_id == ""  # never captured
 
 
+def test_a_change_that_draws_the_same_picture_still_replaces_the_frame():
+    """A front end redraws on every change (the browser suite tells a dead slider by it)."""
+    slider = w.IntSlider(value=1, min=1, max=3)
+    box = interactive_figure(lambda k: _line(1), {"k": slider})
+    (first,) = box.output.outputs
+    slider.value = 2
+    (second,) = box.output.outputs
+    assert _png(second) == _png(first) and second != first
+
+
 WIDGET_CELL = """\
 import ipywidgets as w
 from matplotlib.figure import Figure
@@ -100,3 +112,24 @@ def test_under_nbclient_a_widget_cell_sends_nothing_on_the_shell_channel(monkeyp
     (output_model,) = [m for m in state.values() if m["model_name"] == "OutputModel"]
     (frame,) = output_model["state"]["outputs"]
     assert frame["output_type"] == "display_data" and _png(frame).startswith(PNG_MAGIC)
+
+
+CAPTURE = re.compile(r"\.clear_output\s*\(|\.capture\s*\(|^\s*with\s+(out|output|\w+_out|\w+\.output)\s*:", re.M)
+
+
+def test_no_widget_or_lesson_captures_output_into_an_output_widget():
+    """Capturing (``with out:``, ``out.clear_output()``, ``@out.capture``) is what let nbclient stall."""
+    root = Path(__file__).resolve().parent.parent
+    sources = {str(p.relative_to(root)): p.read_text() for p in sorted((root / "mesakit").rglob("*.py"))}
+    for nb_path in sorted((root / "solutions").glob("*/*.ipynb")):
+        nb = nbformat.read(nb_path, as_version=4)
+        for i, cell in enumerate(nb.cells):
+            if cell.cell_type == "code":
+                sources[f"{nb_path.relative_to(root)} cell {i}"] = cell.source
+    assert len(sources) > 20  # the scan saw the package and the lessons
+    found = [f"{where}: {m.group(0).strip()!r}" for where, text in sources.items() for m in CAPTURE.finditer(text)]
+    assert not found, (
+        "these capture output into an ipywidgets Output, which makes nbclient (nbgrader autograde) send "
+        "on the shell channel mid-cell and can stall it for the cell's whole timeout; draw through "
+        f"mesakit.widgets.base.interactive_figure (it sets Output.outputs) instead: {found}"
+    )

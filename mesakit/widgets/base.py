@@ -1,19 +1,21 @@
 """One pattern for every widget: controls + an output area redrawn by a pure update function.
 
 The figure goes into the ``Output`` widget by setting its ``outputs`` state, never by capturing
-(``with out: display(fig)``, ``out.clear_output()``). Capturing makes a headless runner (nbclient:
-``nbgrader autograde``, ``jupyter nbconvert --execute``, papermill) mimic the output area and send
-``comm_msg`` updates back on the shell channel while it waits there for the cell's
-``execute_reply``. jupyter_client sends those through a blocking shadow of its asyncio socket, which
-can swallow the wakeup for a reply that has just arrived: the reply then sits unread until the
-cell's timeout (300 s under nbgrader), with the kernel idle (nbclient issue #312; issue 17 here).
-Setting ``outputs`` sends nothing back, so it cannot stall, and a live front end shows the same.
+(a ``with`` block on the Output around ``display(fig)``, or its clear_output). Capturing makes a
+headless runner (nbclient: ``nbgrader autograde``, ``jupyter nbconvert --execute``, papermill)
+mimic the output area and send ``comm_msg`` updates back on the shell channel while it waits there
+for the cell's ``execute_reply``. jupyter_client sends those through a blocking shadow of its
+asyncio socket, which can swallow the wakeup for a reply that has just arrived: the reply then
+sits unread until the cell's timeout (300 s under nbgrader), with the kernel idle (nbclient issue
+#312; issue 17 here). Setting ``outputs`` sends nothing back, so it cannot stall; a live front end
+shows the same picture.
 """
 
 from __future__ import annotations
 
 import base64
 import io
+import itertools
 from typing import Callable
 
 from matplotlib.figure import Figure
@@ -50,11 +52,15 @@ def interactive_figure(update: Callable[..., Figure], controls: dict, title: str
 
     out = w.Output()
     box = w.VBox()
+    frames = itertools.count()
 
     def redraw(_change=None) -> None:
         fig = update(**{name: c.value for name, c in controls.items()})
         box.last_figure = fig
-        out.outputs = (figure_output(fig),)  # one state update replaces the frame: no flicker, no capture
+        frame = figure_output(fig)
+        # numbered, so every change replaces the picture even when it looks the same (as a redraw did)
+        frame["metadata"] = {**frame["metadata"], "mesakit": {"frame": next(frames)}}
+        out.outputs = (frame,)  # one state update replaces the frame: no flicker, no capture
 
     for control in controls.values():
         control.observe(redraw, names="value")
