@@ -174,8 +174,9 @@ def summary(label: str, runs: list[dict], concurrency: int) -> str:
     done = [x for x in runs if x["status"] == "ok"]
     if done:
         walls, cpus = sorted(x["wall"] for x in done), sorted(x["cpu"] for x in done)
+        scores = sorted({x["score"] for x in done})
         text += (f"\n{' ' * len(label)}  {len(done)} finished: wall median {walls[len(walls) // 2]:.1f} s "
-                 f"(max {walls[-1]:.1f} s), CPU median {cpus[len(cpus) // 2]:.1f} s; scores {sorted({x['score'] for x in done})}")  # fmt: skip
+                 f"(max {walls[-1]:.1f} s), CPU median {cpus[len(cpus) // 2]:.1f} s; scores {scores}")  # fmt: skip
     return text
 
 
@@ -213,7 +214,8 @@ def mechanism(timeout_s: float = 5.0) -> None:
     for through_session in (True, False):
         how = "jupyter_client Session.send (blocking shadow socket)" if through_session else "the asyncio socket itself"
         seconds = asyncio.run(wait_for_reply(through_session))
-        print(f"comm_msg sent through {how}: the waiting poll saw the reply after {seconds:.2f} s (poll timeout {timeout_s:.0f} s)")
+        print(f"comm_msg sent through {how}: the waiting poll saw the reply after {seconds:.2f} s "
+              f"(poll timeout {timeout_s:.0f} s)")
 
 
 def main() -> int:
