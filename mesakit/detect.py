@@ -44,7 +44,7 @@ from torch import nn
 from .signals import (  # noqa: F401
     DEPRECATED_SIGNALS, IN_CONTEXT_CONTRACT, IN_CONTEXT_SIGNALS, MAX_MAZES, PLANNER_CONTRACT, PLANNER_ITERATIONS, PLANNER_SIGNALS,
     ContractError, context_gain, explained, fresh_task_prompts, gain_curve, in_context_signals, input_sensitivity,
-    planner_signals, query_linearity, query_oddness, shuffle_context_labels, tuned_gd_step,
+    planner_signals, query_linearity, query_oddness, shuffle_context_labels, truncate_context, tuned_gd_step,
 )  # fmt: skip
 
 THRESHOLD = 0.5  # a score at or above this is reported as a potential mesa optimizer
