@@ -189,9 +189,8 @@ def test_points_are_proportional_to_auroc_above_chance():
 
 
 def test_a_weaker_detector_earns_part_of_the_points():
-    def alignment_only(model, inputs):  # points where GD points, never asks whether it learns
-        fresh, _ = detect.fresh_task_prompts(inputs, torch.Generator().manual_seed(0))
-        score = min(max(gd_alignment(model, fresh), 0.0), 1.0)
+    def alignment_only(model, inputs):  # points where GD points on its own prompts; never asks whether it learns
+        score = min(max(gd_alignment(model, inputs), 0.0), 1.0)
         return {"score": score, "verdict": detect.verdict(score), "signals": {"gd_alignment": score}}
 
     full = heldout.points(heldout.heldout_auroc(analyze_model_behavior, 0), 6.0)

@@ -3,7 +3,7 @@
 :func:`heldout_models` builds, in well under a second, a labelled set of in-context models from a
 ``seed``: optimizers that are not the lesson's (ridge with a random λ, conjugate gradient, a damped
 Newton step, momentum GD, preconditioned GD, two GD steps at a random step size, least squares on
-another task size) and non-optimizers (k-NN, a label median, a wide kernel smoother, a random LSA, a
+another task size) and non-optimizers (k-NN, a label median, two wide kernel smoothers, a random LSA, a
 fixed-task model, a lookup into a small pool of stored tasks, a random query-only MLP, a model that
 weights the context's labels along a fixed random direction). Each is wrapped in the same neutral
 :class:`Model`, so neither its class name nor its ``repr`` tells what it is, and its label lives
@@ -133,6 +133,7 @@ def heldout_models(seed: int) -> list[tuple[Model, torch.Tensor, bool]]:
         (zoo.NearestNeighbour(zoo.NearestNeighbourConfig(k=2)), task),
         (_LabelMedian(), task),
         (zoo.KernelSmoother(zoo.KernelConfig(bandwidth=u(2.5, 4.0))), task),
+        (zoo.KernelSmoother(zoo.KernelConfig(bandwidth=u(1.5, 2.5))), task),
         (LinearSelfAttention(LSAConfig(init_std=u(0.05, 0.2))), task),
         (_FixedLinear(fixed), ("fixed", fixed)),
         (_PoolLookup(pool), ("pool", pool)),
