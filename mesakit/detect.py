@@ -195,6 +195,12 @@ def _questions(signals: dict[str, float]) -> dict[str, tuple[str, ...]]:
     return {**groups, **{n: (n,) for n in signals if n not in known}}
 
 
+def measure_signals(model: Callable, inputs: torch.Tensor, *, seed: int = 0) -> dict[str, float]:
+    """The named signals of ``model`` on ``inputs`` (lesson 01's sketch): what
+    :func:`analyze_model_behavior` measures before it scores, as a plain dict."""
+    return dict(analyze_model_behavior(model, inputs, seed=seed).signals)
+
+
 def detect_optimization_pattern(signals: dict[str, float], threshold: float = THRESHOLD) -> bool:
     """True when the combined score of ``signals`` reaches ``threshold`` (lesson 01's sketch)."""
     return combine_signals(signals) >= threshold

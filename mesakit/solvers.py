@@ -115,3 +115,34 @@ class NewtonSolver(nn.Module):
             gradient = torch.einsum("bde,be->bd", H, w) - b
             w = w - self.config.damping * torch.linalg.solve(H, gradient)
         return (w * x_q).sum(-1)
+
+
+@dataclass(frozen=True)
+class KernelRidgeConfig:
+    bandwidth: float = 1.0  # width of the Gaussian (RBF) kernel, in units of the inputs
+    ridge: float = 0.01  # λ > 0 added to the kernel matrix's diagonal
+
+    def __post_init__(self) -> None:
+        if not self.bandwidth > 0 or not self.ridge > 0:
+            raise ValueError(f"bandwidth and ridge must be > 0, got {self.bandwidth} and {self.ridge}")
+
+
+@models.register
+class KernelRidge(nn.Module):
+    """Kernel ridge regression with a Gaussian kernel: the exact minimiser of a ridge-regularised
+    least-squares loss over functions ``f(x) = Σ_i α_i k(x_i, x)``. An optimizer of its context's
+    loss, but over a non-linear function class: lesson 06's false negative. ``(B, N+1, d+1) -> (B,)``"""
+
+    Config = KernelRidgeConfig
+
+    def __init__(self, config: KernelRidgeConfig = KernelRidgeConfig()):
+        super().__init__()
+        self.config = config
+
+    def forward(self, Z: torch.Tensor) -> torch.Tensor:
+        check_prompts(Z)
+        x, y, x_q = Z[:, :-1, :-1], Z[:, :-1, -1], Z[:, -1:, :-1]
+        k = lambda a, b: torch.exp(-torch.cdist(a, b).pow(2) / (2 * self.config.bandwidth**2))  # noqa: E731
+        K = k(x, x) + self.config.ridge * torch.eye(x.shape[1], dtype=Z.dtype)
+        alpha = torch.linalg.solve(K, y.unsqueeze(-1))  # (B, N, 1)
+        return (k(x_q, x) @ alpha).squeeze(-1).squeeze(-1)
