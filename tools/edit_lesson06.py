@@ -350,11 +350,14 @@ the detector scores it from the other signals and says so in its report.""")
         nb.cells.insert(i + 1, nbedit.markdown(TRANSFORMERS_MD))
         nb.cells.insert(i + 2, nbedit.code(TRANSFORMERS_CODE))
     # Section 4: kernel smoothers with printed numbers, the false negative.
+    nbedit.replace_if_present(nb, """signals collapse; between roughly 0.5 and 1 both questions are answered half-way — without the gate
+the score would pass 0.5 there (printed below) — and""", """signals collapse; between roughly 0.5 and 1.5 both questions are answered half-way — without the
+gate the score would pass 0.5 there (printed below) — and""")  # an earlier run of this script
     r("""signals collapse; between roughly 0.5 and 1 both questions are answered half-way — without the gate
 the score would pass 0.5 there (about 0.5–0.65) — and only `query_linearity` keeps the verdict
 "standard". One signal stands between the detector and a false alarm: that is a thin margin, and a
-smoother with a linear correction term would pass. Is such a model a mesa optimizer?""", """signals collapse; between roughly 0.5 and 1 both questions are answered half-way — without the gate
-the score would pass 0.5 there (printed below) — and only `query_oddness` keeps the verdict
+smoother with a linear correction term would pass. Is such a model a mesa optimizer?""", """signals collapse; between roughly 0.5 and 1.5 both questions are answered half-way — without the
+gate the score would pass 0.5 there (printed below) — and only `query_oddness` keeps the verdict
 "standard". One signal stands between the detector and a false alarm: that is a thin margin, and a
 smoother with a linear correction term would pass. Is such a model a mesa optimizer?""")
     if not nbedit.has(nb, "without the gate {ungated:.2f}"):

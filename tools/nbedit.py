@@ -42,22 +42,31 @@ def has(nb, needle: str) -> bool:
 
 def replace(nb, old: str, new: str) -> None:
     """Replace ``old`` by ``new`` in the one cell holding it; a no-op when ``new`` is already there."""
+    if any(new in c.source for c in nb.cells):  # done already (``new`` may contain ``old``)
+        return
     hits = [c for c in nb.cells if old in c.source]
     if not hits:
-        if any(new in c.source for c in nb.cells):
-            return
         raise ValueError(f"neither the old text nor the new one is in the notebook: {old[:80]!r}")
     if len(hits) > 1:
         raise ValueError(f"{old[:80]!r} is in {len(hits)} cells")
     hits[0].source = hits[0].source.replace(old, new)
 
 
+def _stable_id(source: str) -> str:
+    import hashlib
+
+    return hashlib.sha1(source.encode()).hexdigest()[:8]  # the same script run gives the same notebook
+
+
 def markdown(source: str):
-    return nbformat.v4.new_markdown_cell(source)
+    cell = nbformat.v4.new_markdown_cell(source)
+    cell.id = _stable_id(source)
+    return cell
 
 
 def code(source: str, grade_id: str | None = None, *, solution: bool = False, points: float | None = None, locked: bool = False):
     cell = nbformat.v4.new_code_cell(source)
+    cell.id = _stable_id(source)
     if grade_id is not None:
         meta = {"grade": points is not None, "grade_id": grade_id, "locked": locked or points is not None, "schema_version": 3,
                 "solution": solution, "task": False}  # fmt: skip
@@ -66,3 +75,9 @@ def code(source: str, grade_id: str | None = None, *, solution: bool = False, po
         cell.metadata["nbgrader"] = meta
         cell.id = grade_id
     return cell
+
+
+def replace_if_present(nb, old: str, new: str) -> None:
+    """Like :func:`replace`, but silent when ``old`` is absent (text left by an earlier run of a script)."""
+    if any(old in c.source for c in nb.cells):
+        replace(nb, old, new)
