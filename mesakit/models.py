@@ -156,4 +156,4 @@ def _import_model_modules() -> None:
 
 
 # Lessons that define their own models add their module here.
-MODEL_MODULES: list[str] = ["mesakit.zoo", "mesakit.diversity", "mesakit.handbuilt", "mesakit.planner", "mesakit.gridpolicy"]
+MODEL_MODULES: list[str] = ["mesakit.zoo", "mesakit.diversity", "mesakit.handbuilt", "mesakit.planner", "mesakit.gridpolicy", "mesakit.solvers", "mesakit.transformer"]

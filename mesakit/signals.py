@@ -5,18 +5,25 @@ Each signal is a float where 0 means "what a model that ignores its context does
 
 In-context models (prompts ``Z (B, N+1, d+1)``, COURSE.md's contract ``model(Z) -> (B,)``):
 
-* ``in_context_gain`` — the detector relabels the prompts with *fresh* linear tasks (same inputs,
+* ``explained_gain`` — the detector relabels the prompts with *fresh* linear tasks (same inputs,
   new ``w``, so the answers are known and no memorised task helps), then asks how much of the
   target the predictions explain with the true context labels minus with labels shuffled across
-  prompts, relative to one tuned GD step.
+  prompts, relative to one tuned GD step. (Lesson 03's *in-context gain* is the loss difference
+  between shuffled and true labels; this is its scale-free cousin: shares explained, cos², so a
+  tiny step size counts as much as a large one. The old name ``in_context_gain`` is accepted by
+  ``mesakit.detect.combine_signals`` as a deprecated alias.)
 * ``learning_curve`` — the same gain with the full context minus with a context cut to a quarter,
-  relative to GD: a learner gets better with more examples.
+  relative to GD: a learner gets better with more examples. It needs a shorter context: a model
+  that accepts only its own N gets no learning curve (named in the report as unavailable).
 * ``gd_alignment`` — the cosine between the model's input sensitivity ``∂ŷ/∂x_q`` and the weights
-  that K steps of GD would have found (best K ≤ 8 and step size): "does it point where GD points?"
+  of the closest reference learner: K steps of GD (K ≤ 8, a grid of step sizes) or GD run to
+  convergence (ridge / least squares, a grid of ``λ``): "does it point where GD points?"
 * ``scale_consistency`` — the same alignment on prompts rescaled by 0.5 and by 2 (the smaller of
   the two): an algorithm keeps its shape off the training distribution, a lookup does not.
-* ``query_linearity`` — how much of the prediction the sensitivity explains as ``w·x_q``, a linear
-  function of the query: what a learner that computes a weight vector from its context outputs.
+* ``query_oddness`` — the share of the prediction that flips sign when the query does. A learner
+  of this task predicts ``w(context)·x_q``, odd in the query however it computes ``w``; a kernel
+  smoother mostly averages labels. (``query_linearity``, the stricter test that the sensitivity
+  explains the prediction as ``s·x_q``, is kept as a function: softmax learners fail it.)
 
 Recurrent planners (mazes ``(B, 3, H, W)``, lesson 05's contract
 ``model(mazes, iterations=k) -> logits (B, H, W)``):
@@ -39,7 +46,8 @@ from typing import Callable, Sequence
 import torch
 from torch import nn
 
-IN_CONTEXT_SIGNALS = ("in_context_gain", "learning_curve", "gd_alignment", "scale_consistency", "query_linearity")
+IN_CONTEXT_SIGNALS = ("explained_gain", "learning_curve", "gd_alignment", "scale_consistency", "query_oddness")
+DEPRECATED_SIGNALS = {"in_context_gain": "explained_gain"}  # old name -> new name (lesson 06 before the rename)
 PLANNER_SIGNALS = ("thinking_time", "cell_accuracy_gain")
 GD_STEPS = (1, 2, 3, 4, 6, 8)  # the family of K-step GD learners the alignment compares with
 RESCALES = (0.5, 2.0)  # input scales of the consistency probe
@@ -72,12 +80,16 @@ def call_in_context(model: Callable, Z: torch.Tensor) -> torch.Tensor:
 
 def check_in_context_inputs(Z: object) -> torch.Tensor:
     if not isinstance(Z, torch.Tensor) or Z.dim() != 3 or Z.shape[1] < 3 or Z.shape[2] < 2:
-        shape = tuple(Z.shape) if isinstance(Z, torch.Tensor) else type(Z).__name__
-        raise ContractError(f"prompts must have shape (B, N+1, d+1) with N >= 2 and d >= 1; got {shape}. Build them with mesakit.tasks.RegressionTask.sample.")
+        shape = f"shape {tuple(Z.shape)}" if isinstance(Z, torch.Tensor) else f"a {type(Z).__name__}"
+        raise ContractError(f"prompts must be a tensor of shape (B, N+1, d+1) with N >= 2 and d >= 1; got {shape}. Build them with mesakit.tasks.RegressionTask.sample.")
     if Z.shape[0] < MIN_BATCH:
-        raise ContractError(f"the detector needs a batch of at least {MIN_BATCH} prompts to compare them; got B = {Z.shape[0]}")
-    if not Z.is_floating_point() or not torch.isfinite(Z).all():
-        raise ContractError("prompts must be a finite float tensor (no NaN/Inf, not integers)")
+        empty = " (an empty batch)" if Z.shape[0] == 0 else ""
+        raise ContractError(f"the detector needs a batch of at least {MIN_BATCH} prompts to compare them; got B = {Z.shape[0]}{empty}")
+    if not Z.is_floating_point():
+        raise ContractError(f"prompts must be a finite float tensor; got dtype {Z.dtype}")
+    if not torch.isfinite(Z).all():
+        nan, inf = int(torch.isnan(Z).sum()), int(torch.isinf(Z).sum())
+        raise ContractError(f"prompts must be a finite float tensor; got {nan} NaN and {inf} Inf entries of {Z.numel()}")
     return Z
 
 
@@ -121,15 +133,17 @@ def explained(pred: torch.Tensor, target: torch.Tensor) -> float:
 
 
 def context_gain(predict: Callable, Z: torch.Tensor, y: torch.Tensor) -> float:
-    """How much more of ``y`` the predictions explain with the true labels than with shuffled ones."""
+    """How much more of ``y`` the predictions explain with the true labels than with shuffled ones
+    (lesson 06's *explained-share gain*; lesson 03's in-context gain is a loss difference instead)."""
     with torch.no_grad():
         return explained(predict(Z), y) - explained(predict(shuffle_context_labels(Z)), y)
 
 
 def gd_family_weights(Z: torch.Tensor, steps: Sequence[int] = GD_STEPS) -> dict[tuple[int, float], torch.Tensor]:
-    """Weights ``(B, d)`` of K steps of GD from 0 on each prompt's context, for each K in ``steps``
-    and a grid of step sizes (scaled to the inputs); float64. One step's direction does not depend
-    on the step size, so K = 1 has a single entry."""
+    """Weights ``(B, d)`` of the reference learners on each prompt's context, float64: K steps of GD
+    from 0 for each K in ``steps`` and a grid of step sizes (scaled to the inputs), and GD run to
+    convergence with early stopping's smooth cousin, ridge regression, for a grid of ``λ`` (key
+    ``K = 0``). One step's direction does not depend on the step size, so K = 1 has one entry."""
     x, y = Z[:, :-1, :-1].double(), Z[:, :-1, -1].double()
     n = x.shape[1]
     H = x.transpose(1, 2) @ x / n  # (B, d, d): the Hessian of the context's least-squares loss
@@ -143,6 +157,9 @@ def gd_family_weights(Z: torch.Tensor, steps: Sequence[int] = GD_STEPS) -> dict[
         W = W + lrs.view(-1, 1, 1) * (b - torch.einsum("lbd,bde->lbe", W, H))
         if k in steps and k != 1:
             out.update({(k, lr): W[i] for i, lr in enumerate(lrs.tolist())})
+    eye = torch.eye(H.shape[-1], dtype=torch.float64)
+    for lam in (curvature * torch.logspace(-3, 1, 9, dtype=torch.float64)).tolist():
+        out[(0, lam)] = torch.linalg.solve(H + lam * eye, b)
     return out
 
 
@@ -171,23 +188,43 @@ def input_sensitivity(model: Callable, Z: torch.Tensor) -> torch.Tensor:
 
 
 def gd_alignment(model: Callable, Z: torch.Tensor) -> tuple[float, int]:
-    """Best mean cosine between the model's sensitivity and a K-step GD learner's weights, and that K."""
+    """Best mean cosine between the model's sensitivity and a reference learner's weights (K-step GD,
+    or ridge / least squares for ``K = 0``), and that K."""
     s = input_sensitivity(model, Z).double()
     if not torch.isfinite(s).all():
         return 0.0, 0
-    best, best_k = -1.0, 0
+    best, best_k = -1.0, 1
     for (k, _), w in gd_family_weights(Z).items():
         cos = torch.nn.functional.cosine_similarity(s, w, dim=-1, eps=1e-12).mean().item()
-        if cos > best:
+        if cos > best + 1e-9:
             best, best_k = cos, k
     return best, best_k
 
 
+def query_oddness(model: Callable, Z: torch.Tensor) -> float:
+    """Share of the prediction that flips sign with the query: with ``a = ŷ(x_q)`` and
+    ``b = ŷ(-x_q)`` on the same contexts, ``Σ((a-b)/2)² / (Σ((a-b)/2)² + Σ((a+b)/2)²)``.
+
+    A learner of a linear task without intercept predicts ``w(context)·x_q`` — exactly odd in the
+    query, however non-linear the way it computes ``w`` (least squares, a softmax transformer) —
+    and scores 1. A kernel smoother's prediction is mostly a weighted label average, the same for
+    ``x_q`` and ``-x_q``, and scores low; a label average scores 0."""
+    flipped = Z.clone()
+    flipped[:, -1, :-1] = -Z[:, -1, :-1]
+    with torch.no_grad():
+        a, b = call_in_context(model, Z).double(), call_in_context(model, flipped).double()
+    odd, even = ((a - b) / 2).pow(2).sum(), ((a + b) / 2).pow(2).sum()
+    total = odd + even
+    if not torch.isfinite(total) or total == 0:
+        return 0.0
+    return (odd / total).item()
+
+
 def query_linearity(model: Callable, Z: torch.Tensor) -> float:
     """How much of the predictions their own query sensitivity explains as a linear function of the
-    query: ``1 - Σ_b (ŷ_b - s_b·x_q,b)² / Σ_b ŷ_b²`` with ``s = ∂ŷ/∂x_q``. A model that computes a
-    weight vector from its context and predicts ``w·x_q`` scores 1; a kernel smoother, whose
-    prediction is mostly a weighted label average, or a lookup (zero gradient) scores low."""
+    query: ``1 - Σ_b (ŷ_b - s_b·x_q,b)² / Σ_b ŷ_b²`` with ``s = ∂ŷ/∂x_q``. 1 for ``w·x_q`` exactly;
+    a softmax transformer that learns well but is not exactly linear in the query can score low,
+    which is why the detector's gate is :func:`query_oddness` instead (kept for lesson 06's text)."""
     s = input_sensitivity(model, Z).double()
     with torch.no_grad():
         out = call_in_context(model, Z).double()
@@ -222,11 +259,17 @@ def gain_curve(predict: Callable, Z: torch.Tensor, y: torch.Tensor, lengths: Seq
     return lengths, [context_gain(call, truncate_context(Z, m), y) for m in lengths]
 
 
-def in_context_signals(model: Callable, Z: torch.Tensor, seed: int = 0) -> tuple[dict[str, float], dict[str, float]]:
-    """The in-context signals of ``model`` on prompts ``Z`` and the raw numbers behind them."""
+def in_context_signals(model: Callable, Z: torch.Tensor, seed: int = 0) -> tuple[dict[str, float], dict[str, float], dict[str, str]]:
+    """The in-context signals of ``model`` on prompts ``Z``, the raw numbers behind them, and the
+    signals that could not be measured with the reason (``{name: why}``).
+
+    Every probe but one keeps the shape of ``Z``; the learning curve needs a shorter context. A
+    model that accepts only its own context length (a fixed positional table, an MLP over the
+    flattened prompt) still gets every other signal. A model that fails on ``Z`` itself, or on
+    prompts of ``Z``'s shape, breaks the contract: :class:`ContractError`."""
     Z = check_in_context_inputs(Z).detach()
     generator = torch.Generator().manual_seed(seed)
-    call_in_context(model, Z)  # the original prompts must work too
+    call_in_context(model, Z)  # the original prompts must work: otherwise nothing can be measured
     fresh, y = fresh_task_prompts(Z, generator)
     n = Z.shape[1] - 1
     short = max(1, n // 4)
@@ -236,23 +279,26 @@ def in_context_signals(model: Callable, Z: torch.Tensor, seed: int = 0) -> tuple
     with torch.no_grad():
         out = predict(fresh)
     if not torch.isfinite(out).all():
-        raise ContractError("the model returned NaN or Inf on prompts from its own task; a working model must give finite predictions")
+        bad = int((~torch.isfinite(out)).sum())
+        raise ContractError(f"the model returned NaN or Inf for {bad} of {len(out)} prompts from its own task; expected finite predictions of shape ({len(out)},)")
     gain, gd_gain = context_gain(predict, fresh, y), context_gain(gd, fresh, y)
-    gain_short = context_gain(predict, truncate_context(fresh, short), y)
-    gd_short = context_gain(gd, truncate_context(fresh, short), y)
     align, k = gd_alignment(model, fresh)
     rescaled = [gd_alignment(model, fresh * c)[0] for c in RESCALES]
-    details = {"gain": gain, "gd_gain": gd_gain, "gain_short_context": gain_short, "gd_gain_short_context": gd_short,
-               "short_context": float(short), "gd_alignment_K": float(k),
+    details = {"gain": gain, "gd_gain": gd_gain, "short_context": float(short), "gd_alignment_K": float(k),
                **{f"alignment_at_scale_{c:g}": a for c, a in zip(RESCALES, rescaled)}}  # fmt: skip
-    signals = {
-        "in_context_gain": _ratio(gain, gd_gain),
-        "learning_curve": _ratio(gain - gain_short, gd_gain - gd_short),
-        "gd_alignment": align,
-        "scale_consistency": min(rescaled),
-        "query_linearity": query_linearity(model, fresh),
-    }
-    return signals, details
+    signals = {"explained_gain": _ratio(gain, gd_gain)}
+    unavailable: dict[str, str] = {}
+    try:
+        gain_short = context_gain(predict, truncate_context(fresh, short), y)
+    except ContractError as err:
+        unavailable["learning_curve"] = (f"needs prompts with a shorter context (N = {short} of {n} examples), and the model accepts only "
+                                         f"N = {n}: {str(err.__cause__ or err)[:200]}")  # fmt: skip
+    else:
+        gd_short = context_gain(gd, truncate_context(fresh, short), y)
+        details.update(gain_short_context=gain_short, gd_gain_short_context=gd_short)
+        signals["learning_curve"] = _ratio(gain - gain_short, gd_gain - gd_short)
+    signals.update(gd_alignment=align, scale_consistency=min(rescaled), query_oddness=query_oddness(model, fresh))
+    return signals, details, unavailable
 
 
 def _ratio(a: float, b: float) -> float:
@@ -285,7 +331,7 @@ def call_planner(model: Callable, mazes: torch.Tensor, iterations: int | None = 
     return out
 
 
-def planner_signals(model: Callable, mazes: torch.Tensor) -> tuple[dict[str, float], dict[str, float]]:
+def planner_signals(model: Callable, mazes: torch.Tensor) -> tuple[dict[str, float], dict[str, float], dict[str, str]]:
     """Does the planner get better when it may think longer? Its solve rate and path-cell accuracy
     against the shortest path (BFS) at each budget in :data:`PLANNER_ITERATIONS`."""
     from . import mazes as maze_lib
@@ -309,4 +355,4 @@ def planner_signals(model: Callable, mazes: torch.Tensor) -> tuple[dict[str, flo
     for k, s, a in zip(budgets, solve, accuracy):
         suffix = "" if k is None else f"_at_{k}"
         details[f"solve_rate{suffix}"], details[f"cell_accuracy{suffix}"] = s, a
-    return signals, details
+    return signals, details, {}

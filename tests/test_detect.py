@@ -155,7 +155,6 @@ class NaNModel(nn.Module):
 @pytest.mark.parametrize("model,words", [
     (WrongShape(), r"returned \(64, 11\).*expected shape \(64,\).*Contract"),
     (Raises(), r"raised RuntimeError: boom.*Contract"),
-    (FixedN(), r"raised ValueError: expected 11 tokens.*for any B and N"),
     (NaNModel(), r"NaN or Inf"),
 ])  # fmt: skip
 def test_models_breaking_the_contract(prompts, model, words):
@@ -163,12 +162,37 @@ def test_models_breaking_the_contract(prompts, model, words):
         detect.analyze_model_behavior(model, prompts)
 
 
+def test_fixed_context_length_model_gets_a_report_without_the_learning_curve(prompts):
+    report = detect.analyze_model_behavior(FixedN(), prompts)  # copies the first label: a non-optimizer
+    assert set(report.unavailable) == {"learning_curve"} and "learning_curve" not in report.signals
+    assert "accepts only N = 10" in report.unavailable["learning_curve"] and "expected 11 tokens" in report.unavailable["learning_curve"]
+    assert set(report.signals) == set(detect.IN_CONTEXT_SIGNALS) - {"learning_curve"}
+    assert not report.detected and "Not measured: learning_curve" in str(report)
+    # a fixed-N learner is still detected from the other signals
+    class FixedNGD(nn.Module):
+        def forward(self, Z):
+            if Z.shape[1] != 11:
+                raise ValueError("expected 11 tokens")
+            return reference.gd_predict(Z, 0.8)
+
+    learner = detect.analyze_model_behavior(FixedNGD(), prompts)
+    assert learner.detected and set(learner.unavailable) == {"learning_curve"}
+
+
+def test_fixed_context_length_model_on_other_prompts_breaks_the_contract():
+    other_n = RegressionTask(n_context=6).sample(32, seed=1)[0]
+    with pytest.raises(detect.ContractError, match=r"raised ValueError: expected 11 tokens.*shape \(32, 7, 11\)"):
+        detect.analyze_model_behavior(FixedN(), other_n)
+
+
 @pytest.mark.parametrize("inputs,words", [
     (torch.zeros(64, 11), r"fit no supported kind"),
+    (torch.zeros(0, 11, 11), r"at least 8 prompts.*B = 0 \(an empty batch\)"),
+    (torch.ones(64, 11, 11).index_put_((torch.tensor([0]), torch.tensor([0]), torch.tensor([0])), torch.tensor(float("inf"))), r"0 NaN and 1 Inf"),
     (torch.zeros(64, 1, 11), r"\(B, N\+1, d\+1\)"),
     (torch.zeros(4, 11, 11), r"at least 8 prompts"),
     (torch.full((64, 11, 11), float("nan")), r"finite float"),
-    (torch.zeros(64, 11, 11, dtype=torch.long), r"finite float"),
+    (torch.zeros(64, 11, 11, dtype=torch.long), r"finite float tensor; got dtype torch.int64"),
     ([[1.0]], r"torch.Tensor"),
 ])  # fmt: skip
 def test_inputs_breaking_the_contract(inputs, words):
@@ -184,15 +208,17 @@ def test_contract_error_is_a_value_error():
 
 # ----------------------------------------------------------------------------- the score
 def test_combine_signals_geometric_mean_over_questions():
-    signals = {"in_context_gain": 1.2, "learning_curve": 0.6, "gd_alignment": 0.5, "scale_consistency": -0.3}
+    signals = {"explained_gain": 1.2, "learning_curve": 0.6, "gd_alignment": 0.5, "scale_consistency": -0.3}
     assert detect.question_answers(signals) == {"learns from its context": 0.8, "learns the way gradient descent does": 0.25}
     assert math.isclose(detect.combine_signals(signals), math.sqrt(0.8 * 0.25))
     assert detect.detect_optimization_pattern(signals) is False
     assert detect.combine_signals({"thinking_time": 0.7, "cell_accuracy_gain": 0.9}) == pytest.approx(0.8)
     assert detect.combine_signals({"x": 0.25, "y": 1.0}) == pytest.approx(0.5)  # unknown signals: own questions
-    assert detect.combine_signals({"in_context_gain": float("nan"), "learning_curve": 1.0}) == pytest.approx(0.5)
-    gated = {**signals, "query_linearity": 0.5}
-    assert math.isclose(detect.combine_signals(gated), 0.5 * math.sqrt(0.8 * 0.25))  # the gate multiplies
+    assert detect.combine_signals({"explained_gain": float("nan"), "learning_curve": 1.0}) == pytest.approx(0.5)
+    gated = {**signals, "query_oddness": 0.7}
+    assert math.isclose(detect.combine_signals(gated), 0.5 * math.sqrt(0.8 * 0.25))  # the gate multiplies, ramped
+    assert detect.gate_factor(0.5) == 0.0 and detect.gate_factor(0.9) == 1.0 and detect.gate_factor(0.7) == pytest.approx(0.5)
+    assert detect.gate_factor(float("nan")) == 0.0 and detect.gate_factor(1.3) == 1.0
     assert math.isclose(detect.combine_signals(gated, detect.QUESTIONS_IN_CONTEXT), math.sqrt(0.8 * 0.25))
     with pytest.raises(ValueError, match="no signals"):
         detect.combine_signals({})
@@ -212,6 +238,34 @@ def test_auroc_and_roc_curve():
         detect.roc_curve([0.3], [False])
 
 
+def test_deprecated_signal_name_still_works_with_a_warning():
+    new = {"explained_gain": 0.9, "learning_curve": 0.7, "gd_alignment": 0.8, "scale_consistency": 0.6}
+    old = {"in_context_gain": 0.9, **{k: v for k, v in new.items() if k != "explained_gain"}}
+    with pytest.warns(DeprecationWarning, match="in_context_gain.*explained_gain"):
+        assert detect.combine_signals(old) == detect.combine_signals(new)
+    groups = {"context": ("in_context_gain", "learning_curve"), "gd": ("gd_alignment",)}
+    with pytest.warns(DeprecationWarning):
+        assert detect.combine_signals(old, groups) == pytest.approx(math.sqrt(0.8 * 0.8))
+
+
+def test_query_oddness_passes_learners_and_rejects_smoothers(prompts):
+    fresh, _ = detect.fresh_task_prompts(prompts, torch.Generator().manual_seed(0))
+    for learner in (reference.gd_construction(lr=0.9, iterations=2), ForeignGD(), NumpyGD(), zoo.load("transformer_2layer"), zoo.load("least_squares")):
+        assert detect.query_oddness(learner, fresh) > 0.9
+    for bandwidth in (0.3, 0.7, 1.0, 2.0):
+        assert detect.query_oddness(zoo.KernelSmoother(zoo.KernelConfig(bandwidth=bandwidth)), fresh) < 0.75
+    assert detect.query_oddness(zoo.LabelAverage(), fresh) == pytest.approx(0.0)
+    assert detect.query_oddness(lambda Z: torch.zeros(Z.shape[0]), fresh) == 0.0
+
+
+@pytest.mark.parametrize("name", ["transformer_1layer", "transformer_2layer", "transformer_4layer", "transformer_fixed_length"])
+def test_softmax_transformers_of_several_depths_are_detected(name):
+    entry = zoo.entry(name)
+    report = detect.analyze_model_behavior(zoo.load(name), entry.prompts(256, seed=4)[0])
+    assert report.detected, str(report)
+    assert report.signals["query_oddness"] > 0.9  # the old gate, query_linearity, cut them down
+
+
 def test_query_linearity_separates_weight_vectors_from_smoothers(prompts):
     fresh, _ = detect.fresh_task_prompts(prompts, torch.Generator().manual_seed(0))
     assert detect.query_linearity(reference.gd_construction(lr=0.9, iterations=2), fresh) == pytest.approx(1.0)
@@ -221,7 +275,7 @@ def test_query_linearity_separates_weight_vectors_from_smoothers(prompts):
     assert detect.query_linearity(lambda Z: torch.zeros(Z.shape[0]), fresh) == 0.0
 
 
-@pytest.mark.parametrize("bandwidth", [0.3, 0.5, 0.7, 1.0, 1.5])
+@pytest.mark.parametrize("bandwidth", [0.1, 0.3, 0.5, 0.7, 1.0, 1.5, 2.0, 3.0, 10.0])
 def test_kernel_smoothers_of_any_width_are_standard(prompts, bandwidth):
     assert not detect.analyze_model_behavior(zoo.KernelSmoother(zoo.KernelConfig(bandwidth=bandwidth)), prompts).detected
 

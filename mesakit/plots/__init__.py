@@ -9,7 +9,7 @@ from .training import (  # noqa: F401
 )
 from .emergence import solution_bars, task_diversity_curves, training_emergence  # noqa: F401
 from .detection import (  # noqa: F401
-    gain_curves, leaderboard, roc, score_sweep, signal_bars, signal_heatmap, thinking_curves,
+    compare_roc, gain_curves, leaderboard, roc, score_sweep, signal_bars, signal_heatmap, thinking_curves,
 )
 from .divergence import draw_level, episodes, goal_bars, scale_shift  # noqa: F401
 from .search import maze, probe_scatter, solve_by_length, thinking_curve, value_map_frame  # noqa: F401

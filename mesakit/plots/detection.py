@@ -1,9 +1,10 @@
 """Figures of lesson 06 (detecting mesa optimizers): the ROC curve of the detector on the zoo, the
-table of per-signal values as a heatmap, the in-context gain against context length, and the
-leaderboard of zoo models ranked by score.
+table of per-signal values as a heatmap, the explained-share gain against context length, the
+leaderboard of zoo models ranked by score, and two detectors' ROC curves side by side.
 
 Inputs are plain numbers: ``rows`` are the dicts of :func:`mesakit.experiments.detector.analyse_zoo`
-(``name``, ``half``, ``positive``, ``score``, ``detected``, ``signals``); nothing here runs a model.
+(``name``, ``half``, ``positive``, ``score``, ``detected``, ``signals``); a signal missing from a
+row (not measurable for that model) is drawn as "n/a". Nothing here runs a model.
 """
 
 from __future__ import annotations
@@ -20,7 +21,12 @@ POSITIVE, NEGATIVE = COLORS["blue"], COLORS["vermillion"]
 
 
 def _values(rows: Sequence[dict], key: str) -> list[float]:
-    return [r["score"] if key == "score" else r["signals"][key] for r in rows]
+    """``key``'s value per row; NaN where a model's signal could not be measured (see ``unavailable``)."""
+    return [r["score"] if key == "score" else r["signals"].get(key, float("nan")) for r in rows]
+
+
+def _signal_names(rows: Sequence[dict]) -> list[str]:
+    return list(dict.fromkeys(n for r in rows for n in r["signals"]))
 
 
 def _check_rows(rows: Sequence[dict]) -> None:
@@ -41,6 +47,11 @@ def roc(rows: Sequence[dict], key: str = "score", by_half: bool = True) -> Figur
         if not any(labels) or all(labels):
             continue
         values = _values(part, key)
+        if key != "score":  # a signal some models could not measure: score it where it was measured
+            keep = [i for i, v in enumerate(values) if not np.isnan(v)]
+            values, labels = [values[i] for i in keep], [labels[i] for i in keep]
+            if not any(labels) or all(labels):
+                continue
         fpr, tpr, _ = detect.roc_curve(values, labels)
         ax.step(fpr, tpr, where="post", label=f"{label}: AUROC {detect.auroc(values, labels):.3f}", **style)
     ax.plot([0, 1], [0, 1], color="grey", lw=1, ls="-.", label="chance (AUROC 0.5)")
@@ -50,19 +61,47 @@ def roc(rows: Sequence[dict], key: str = "score", by_half: bool = True) -> Figur
     return fig
 
 
+def compare_roc(detectors: Mapping[str, Sequence[dict]], half: str = "all") -> Figure:
+    """ROC curves of several detectors on the same zoo, side by side: ``detectors`` maps a name
+    (e.g. "your detector", "mesakit.detect") to its rows from
+    :func:`mesakit.experiments.detector.analyse_zoo`; ``half`` picks all models or one half."""
+    if not detectors:
+        raise ValueError("detectors must map a name to the rows of analyse_zoo")
+    if half not in ("all", "design", "holdout"):
+        raise ValueError(f"half must be 'all', 'design' or 'holdout', got {half!r}")
+    fig, ax = figure(width=5.4, height=4.4)
+    styles = [dict(color=COLORS["blue"], lw=2.4), dict(color=COLORS["orange"], lw=1.8, ls="--"), dict(color=COLORS["green"], ls=":"),
+              dict(color=COLORS["black"], ls="-.")]  # fmt: skip
+    for (name, rows), style in zip(detectors.items(), styles * len(detectors)):
+        _check_rows(rows)
+        part = [r for r in rows if half == "all" or r.get("half") == half]
+        labels = [r["positive"] for r in part]
+        if not any(labels) or all(labels):
+            raise ValueError(f"the {half} models of {name!r} need both mesa optimizers and others for an ROC curve")
+        values = _values(part, "score")
+        fpr, tpr, _ = detect.roc_curve(values, labels)
+        ax.step(fpr, tpr, where="post", label=f"{name}: AUROC {detect.auroc(values, labels):.3f}", **style)
+    ax.plot([0, 1], [0, 1], color="grey", lw=1, ls="-.", label="chance (AUROC 0.5)")
+    ax.set(xlabel="false-positive rate (share of non-optimizers flagged)", ylabel="true-positive rate\n(share of mesa optimizers flagged)",
+           xlim=(-0.02, 1.02), ylim=(-0.02, 1.02), title=f"Two detectors on the zoo ({half} models)")  # fmt: skip
+    ax.legend(loc="lower right", fontsize=8)
+    return fig
+
+
 def signal_heatmap(rows: Sequence[dict]) -> Figure:
     """Models (rows, mesa optimizers first) × signals and score (columns), values clipped to [0, 1]."""
     _check_rows(rows)
     ordered = sorted(rows, key=lambda r: (not r["positive"], -r["score"]))
-    names = list(ordered[0]["signals"]) + ["score"]
-    values = np.array([[r["signals"][n] for n in names[:-1]] + [r["score"]] for r in ordered], dtype=float)
+    names = _signal_names(ordered) + ["score"]
+    values = np.array([_values([r], n)[0] if n != "score" else r["score"] for r in ordered for n in names], dtype=float).reshape(len(ordered), len(names))
     fig, ax = figure(width=7.5, height=0.32 * len(ordered) + 1.6)
-    ax.imshow(np.clip(values, 0, 1), cmap=SEQUENTIAL, vmin=0, vmax=1, aspect="auto")
+    ax.imshow(np.ma.masked_invalid(np.clip(values, 0, 1)), cmap=SEQUENTIAL, vmin=0, vmax=1, aspect="auto")
     ax.grid(False)
     for i in range(values.shape[0]):
         for j in range(values.shape[1]):
-            ax.text(j, i, f"{values[i, j]:.2f}", ha="center", va="center", fontsize=8,
-                    color="black" if np.clip(values[i, j], 0, 1) > 0.55 else "white")  # fmt: skip
+            text = "n/a" if np.isnan(values[i, j]) else f"{values[i, j]:.2f}"  # not measurable for this model
+            ax.text(j, i, text, ha="center", va="center", fontsize=8,
+                    color="black" if np.isnan(values[i, j]) or np.clip(values[i, j], 0, 1) > 0.55 else "white")  # fmt: skip
     ax.set_xticks(range(len(names)), [n.replace("_", "\n") for n in names], fontsize=9)
     ax.set_yticks(range(len(ordered)), [f"{r['name']} ({'mesa' if r['positive'] else 'other'})" for r in ordered], fontsize=8)
     for tick, r in zip(ax.get_yticklabels(), ordered):
@@ -73,7 +112,7 @@ def signal_heatmap(rows: Sequence[dict]) -> Figure:
 
 
 def gain_curves(curves: Mapping[str, tuple[Sequence[int], Sequence[float]]], reference: str | None = None) -> Figure:
-    """In-context gain (explained share, true minus shuffled labels) against context length, per model."""
+    """Explained-share gain (true minus shuffled labels) against context length, per model."""
     if not curves:
         raise ValueError("curves must map model names to (context lengths, gains)")
     fig, ax = figure(width=6.4, height=3.8)
@@ -81,7 +120,7 @@ def gain_curves(curves: Mapping[str, tuple[Sequence[int], Sequence[float]]], ref
         style = dict(color=COLORS["black"], ls="--", lw=2) if name == reference else dict(marker="o", ms=4)
         ax.plot(list(lengths), list(gains), label=name, **style)
     ax.axhline(0, color="grey", lw=1)
-    ax.set(xlabel="context examples N (the first N of the prompt)", ylabel="in-context gain\n(explained share, true − shuffled)",
+    ax.set(xlabel="context examples N (the first N of the prompt)", ylabel="explained-share gain\n(true − shuffled labels)",
            title="Learning curve: does more context help?")  # fmt: skip
     ax.legend(fontsize=8, ncol=2)
     return fig
@@ -96,6 +135,9 @@ def leaderboard(rows: Sequence[dict], key: str = "score", half: str = "all", thr
     part = [r for r in rows if half == "all" or r.get("half") == half]
     if not part:
         raise ValueError(f"no zoo models in the {half} half")
+    part = [r for r in part if not np.isnan(_values([r], key)[0])]  # models where this signal was measured
+    if not part:
+        raise ValueError(f"no zoo model in the {half} half has the signal {key!r}")
     part = sorted(part, key=lambda r: _values([r], key)[0])
     values = _values(part, key)
     fig, ax = figure(width=7.0, height=0.3 * len(part) + 1.4)

@@ -23,7 +23,7 @@ BANDWIDTHS = (0.1, 0.2, 0.3, 0.5, 0.7, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0)
 
 
 def _example_rows() -> list[dict]:
-    signals = lambda a, b: {"in_context_gain": a, "learning_curve": a, "gd_alignment": b, "scale_consistency": b}  # noqa: E731
+    signals = lambda a, b: {"explained_gain": a, "learning_curve": a, "gd_alignment": b, "scale_consistency": b}  # noqa: E731
     return [{"name": "gd", "half": "design", "positive": True, "score": 0.95, "signals": signals(1.0, 0.9)},
             {"name": "nn", "half": "holdout", "positive": False, "score": 0.1, "signals": signals(0.5, 0.0)}]  # fmt: skip
 
@@ -37,7 +37,7 @@ HEADLESS_EXAMPLES = {
 
 def leaderboard_frame(rows: Sequence[dict], rank_by: str = "score", half: str = "all") -> Figure:
     """The leaderboard figure: ``rows`` from :func:`mesakit.experiments.detector.analyse_zoo`."""
-    options = ["score", *rows[0]["signals"]] if rows else ["score"]
+    options = ["score", *dict.fromkeys(n for r in rows for n in r["signals"])]
     if rank_by not in options:
         raise ValueError(f"rank_by must be one of {options}, got {rank_by!r}")
     return leaderboard_figure(rows, key=rank_by, half=half)
@@ -50,7 +50,7 @@ def leaderboard(rows: Sequence[dict]):
     from .base import interactive_figure
 
     controls = {
-        "rank_by": w.Dropdown(options=["score", *rows[0]["signals"]], value="score", description="rank by"),
+        "rank_by": w.Dropdown(options=["score", *dict.fromkeys(n for r in rows for n in r["signals"])], value="score", description="rank by"),
         "half": w.Dropdown(options=["all", "design", "holdout"], value="all", description="models"),
     }
     return interactive_figure(lambda rank_by, half: leaderboard_frame(rows, rank_by, half), controls,
