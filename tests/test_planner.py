@@ -256,3 +256,22 @@ def test_score_drift_is_measured_in_steps_of_distance():
     mazes = generate_mazes(5, 5, seed=8)
     assert tt.score_drift(_DriftingMap(mazes, 3.0), mazes, 4, 20) == pytest.approx(1.5)
     assert tt.score_drift(_DriftingMap(mazes, 0.0), mazes, 4, 20) == pytest.approx(0.0, abs=1e-9)
+
+
+def test_lesson_05_states_what_the_loss_supervised():
+    """The lesson quotes the training recipe; it must match the code that made the shipped planner."""
+    import nbformat
+
+    from conftest import ROOT
+
+    nb = nbformat.read(ROOT / "solutions" / "05_internal_search" / "05_internal_search.ipynb", as_version=4)
+    text = " ".join(" ".join(c.source.split()) for c in nb.cells if c.cell_type == "markdown")
+    T = models.load_pretrained("planner_recurrent").config.iterations
+    assert T == tt.TRAIN_ITERATIONS
+    warmup, window = tt._warmup_and_window(T)
+    supervised = tt.max_supervised_iterations(T)
+    assert f"0 to {warmup}, **without** gradients, then {window} more with gradients" in text
+    assert f"output after **{window} to {supervised} iterations**" in text and f"never after more than {supervised}" in text
+    assert f"{tt.OFFSET_PENALTY} × the goal square's score" in text
+    assert f"at {4 * supervised} iterations" in text  # the long runs: 4× the most supervised count
+    assert f"0.{int(round(10 * (1 - tt.SMOOTHING)))} on the right move" in text
