@@ -31,10 +31,14 @@ SEEDS = {
 
 CELLS: dict[str, str] = {}
 
-CELLS["**Time**: ~60 min."] = """\
-**Time**: ~60 min. The notebook runs in well under a minute on one CPU core: the planners come
-as shipped checkpoints, trained by `mesakit.experiments.thinking_time` ({train_cpu} s of one CPU
-core for the recurrent planner, across seeds 0 to 7)."""
+# partial edits inside a cell: (old text, new text); skipped once the new text is in
+REPLACE = [
+    ("as shipped checkpoints, trained by `mesakit.experiments.thinking_time` (about a minute on one core).",
+     "as shipped checkpoints, trained by `mesakit.experiments.thinking_time` ({train_cpu} s of one CPU\n"
+     "core for the recurrent planner, across seeds 0 to 7)."),
+    ("from mesakit.probe import open_square_features, probe_value_map\n",
+     "from mesakit.probe import open_square_features, probe_value_map, r2_score\n"),
+]
 
 CELLS["**Training.**"] = """\
 <details><summary>Hint</summary>
@@ -112,10 +116,22 @@ CELLS["*What to look for:* the solve rate at"] = """\
 Across seeds 0 to 7, `mesakit reproduce thinking-time` gives {long} on 5×5 mazes at 128
 iterations and {long_large} on 7×7 mazes, with a drift {drift} steps per iteration. The map
 settles: extra iterations leave a solved maze solved. That is what the goal-score penalty
-bought. Trained without it (`thinking_loss(..., offset_penalty=0)`), the same planner lifted its
-whole map by more than a step of distance per iteration past `T`; inside the supervised range
-that did no harm, but far beyond it the growing state bent the map out of shape and the solve rate
-fell well below its value at `T`. Bansal et al. (2022) call this failure *overthinking*."""
+bought. An earlier version of this planner, trained the same way but without the penalty (and
+with warm-ups up to 32), lifted its whole map by more than a step of distance per iteration past
+`T`; inside the supervised range that did no harm, but far beyond it the growing state bent the map
+out of shape and the solve rate fell well below its value at `T` (to train one yourself:
+`thinking_time.train_planner(seed=0, offset_penalty=0.0)`, about a minute of one core). Bansal et al. (2022) call this failure *overthinking*.
+""" + r"""
+## 4. Reading the value map: a linear probe
+
+Does the hidden state hold the distance to the goal? A **probe** answers with a linear map from
+the hidden vector at one square (`C` numbers) to that square's BFS distance, fit by ridge
+regression on the open squares of some mazes and scored on other mazes by
+$R^2 = 1 - \sum (y - \hat y)^2 / \sum (y - \bar y)^2$ (1 = perfect, 0 = no better than the mean).
+
+### Exercise 4.1 — ridge regression
+Goal: the weights and intercept minimising $\lVert X w + b - y\rVert^2 + \alpha \lVert w\rVert^2$
+(the intercept is not penalised)."""
 
 CELLS["**What the probe says here.**"] = """\
 *What to look for:* if the hidden state held BFS's value map, the dots would hug the dashed
@@ -324,11 +340,13 @@ def main() -> int:
         if i is None:
             sys.exit(f"no cell holds {marker!r}")
         nb.cells[i].source = _fill(text)
-    setup = _find(nb, "from mesakit.probe import open_square_features, probe_value_map")
-    if setup is not None and "r2_score" not in nb.cells[setup].source:
-        nb.cells[setup].source = nb.cells[setup].source.replace(
-            "from mesakit.probe import open_square_features, probe_value_map",
-            "from mesakit.probe import open_square_features, probe_value_map, r2_score")
+    for old, new in REPLACE:
+        old, new = _fill(old), _fill(new)
+        hits = [c for c in nb.cells if old in c.source]
+        if len(hits) == 1:
+            hits[0].source = hits[0].source.replace(old, new)
+        elif not any(new in c.source for c in nb.cells):
+            sys.exit(f"{old!r} is in {len(hits)} cells and {new!r} in none")
     nbformat.write(nb, SOURCE)
     print(f"wrote {SOURCE.relative_to(ROOT)} ({len(nb.cells)} cells)")
     return 0

@@ -22,6 +22,7 @@ mentions distances, so what the probe finds is not trained into it.
 from __future__ import annotations
 
 import time
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -149,14 +150,16 @@ def feedforward_forward(model: FeedForwardPlanner, mazes: torch.Tensor, generato
     return model.moves(mazes)
 
 
-def train_planner(seed: int = 0, steps: int = STEPS, progress: bool = True):
-    """Train a :class:`RecurrentPlanner`; returns ``(model, history)``."""
+def train_planner(seed: int = 0, steps: int = STEPS, progress: bool = True, offset_penalty: float = OFFSET_PENALTY):
+    """Train a :class:`RecurrentPlanner`; returns ``(model, history)``. ``offset_penalty=0`` trains
+    without the goal-score penalty (:func:`thinking_loss`), to watch the map drift."""
     torch.manual_seed(seed)
     model = RecurrentPlanner(PlannerConfig(channels=CHANNELS, iterations=TRAIN_ITERATIONS))
     config = TrainConfig(steps=steps, batch_size=BATCH, lr=LR, seed=seed, grad_clip=1.0, progress=progress,
                          lr_schedule="cosine")  # fmt: skip
     history = train(model, maze_sampler(MazeConfig(TRAIN_SIZE, loops=TRAIN_LOOPS)), config,
-                    loss_fn=thinking_loss, forward=thinking_forward(TRAIN_ITERATIONS))  # fmt: skip
+                    loss_fn=partial(thinking_loss, offset_penalty=offset_penalty),
+                    forward=thinking_forward(TRAIN_ITERATIONS))  # fmt: skip
     return model, history
 
 
