@@ -248,6 +248,9 @@ class _DriftingMap(torch.nn.Module):
     def hidden_states(self, inputs, iterations):
         return [(self.base + self.drift * k)[:, None] for k in range(1, iterations + 1)]
 
+    def final_state(self, inputs, iterations):
+        return self.hidden_states(inputs, iterations)[-1]
+
     def value_readout(self, h):
         return h[:, 0]
 
@@ -275,3 +278,13 @@ def test_lesson_05_states_what_the_loss_supervised():
     assert f"{tt.OFFSET_PENALTY} × the goal square's score" in text
     assert f"at {4 * supervised} iterations" in text  # the long runs: 4× the most supervised count
     assert f"0.{int(round(10 * (1 - tt.SMOOTHING)))} on the right move" in text
+
+
+def test_final_state_is_the_last_hidden_state(mazes):
+    torch.manual_seed(0)
+    model = RecurrentPlanner(PlannerConfig(channels=4, iterations=3)).eval()
+    with torch.no_grad():
+        assert torch.equal(model.final_state(mazes.inputs, 5), model.hidden_states(mazes.inputs, 5)[-1])
+        assert torch.equal(model.final_state(mazes.inputs), model.hidden_states(mazes.inputs)[-1])
+    with pytest.raises(ValueError, match="iterations"):
+        model.final_state(mazes.inputs, 0)

@@ -176,7 +176,7 @@ still reads the distance long after it:"""
 
 CELLS["X_long, y_long"] = """\
 with torch.no_grad():
-    X_long, y_long = open_square_features(planner.hidden_states(held_out.inputs, LONG)[-1], held_out)
+    X_long, y_long = open_square_features(planner.final_state(held_out.inputs, LONG), held_out)
 print(f"the probe fit at iteration {T}: R² {r2:.3f} at iteration {T}, {r2_score(probe.predict(X_long), y_long):.3f} at iteration {LONG}")"""
 
 CELLS["A probe shows that information is *there*"] = """\

@@ -179,8 +179,8 @@ def score_drift(planner: RecurrentPlanner, mazes, start: int, end: int) -> float
     steps of distance to the goal: the change of the goal's score per iteration, divided by the
     score's fall per step away from the goal (a least-squares slope on the open squares at ``start``)."""
     with torch.no_grad():
-        states = planner.hidden_states(mazes.inputs, end)
-        first, last = planner.value_readout(states[start - 1]), planner.value_readout(states[-1])
+        first = planner.value_readout(planner.final_state(mazes.inputs, start))
+        last = planner.value_readout(planner.final_state(mazes.inputs, end))
     open_, goal = mazes.inputs[:, WALL] == 0, mazes.inputs[:, GOAL] > 0
     d, v = mazes.distances[open_].double(), first[open_].double()
     slope = -((d - d.mean()) * (v - v.mean())).sum() / ((d - d.mean()) ** 2).sum()
