@@ -173,11 +173,20 @@ class RecurrentPlanner(nn.Module):
     def moves(self, mazes: torch.Tensor, iterations: int | None = None) -> torch.Tensor:
         """Shapes: ``mazes (B, 3, H, W)`` -> next-move logits ``(B, 4, H, W)`` (what training fits)."""
         x = check_mazes(mazes).to(self.embed.weight.dtype)
-        return self.move_readout(self.hidden_states(x, iterations)[-1], x)
+        return self.move_readout(self.final_state(x, iterations), x)
 
     def forward(self, mazes: torch.Tensor, iterations: int | None = None) -> torch.Tensor:
         """Shapes: ``mazes (B, 3, H, W)`` -> path logits ``(B, H, W)``; ``iterations`` defaults to the config's."""
-        return self.readout(self.hidden_states(mazes, iterations)[-1], mazes)
+        return self.readout(self.final_state(mazes, iterations), mazes)
+
+    def final_state(self, mazes: torch.Tensor, iterations: int | None = None) -> torch.Tensor:
+        """The hidden state after the last iteration, ``(B, C, H, W)``: ``hidden_states(...)[-1]``
+        without keeping the earlier ones (long runs would hold every state in memory)."""
+        x = check_mazes(mazes).to(self.embed.weight.dtype)
+        h = self.initial_state(x)
+        for _ in range(check_iterations(self.config.iterations if iterations is None else iterations)):
+            h = self.step(h, x)
+        return h
 
     def hidden_states(self, mazes: torch.Tensor, iterations: int | None = None) -> list[torch.Tensor]:
         """The hidden state after each iteration: a list of ``iterations`` tensors ``(B, C, H, W)``."""

@@ -157,9 +157,11 @@ def test_experiment_pieces():
     assert x.shape == (4, 3, 11, 11) and y.shape == (4, 11, 11)
     model = RecurrentPlanner(PlannerConfig(channels=4, iterations=4))
     assert y.dtype == torch.long and int(y.min()) == -1 and int(y.max()) <= 3
-    out = tt.thinking_forward(4)(model, x, torch.Generator().manual_seed(0))
-    assert out.shape == (4, 4, 11, 11)
-    assert tt.move_loss(out, y).ndim == 0
+    logits, goal_score = tt.thinking_forward(4)(model, x, torch.Generator().manual_seed(0))
+    assert logits.shape == (4, 4, 11, 11) and goal_score.shape == (4,)
+    assert tt.thinking_loss((logits, goal_score), y).ndim == 0
+    # the loss sees outputs after 2..8 iterations for a planner trained with 4, never more
+    assert tt.max_supervised_iterations(4) == 8 and tt.max_supervised_iterations(16) == 32
     ff = FeedForwardPlanner(FeedForwardConfig(channels=4, depth=2))
     assert tt.feedforward_forward(ff, x, torch.Generator()).shape == (4, 4, 11, 11)
 
@@ -211,3 +213,78 @@ def test_move_loss_smoothing_caps_the_score_gap():
 def test_short_training_run_learns_something():
     model, history = tt.train_planner(seed=0, steps=3, progress=False)
     assert isinstance(model, RecurrentPlanner) and len(history.loss) == 3
+
+
+def test_thinking_loss_pins_the_offset_the_moves_cannot_see():
+    torch.manual_seed(0)
+    scores = torch.randn(3, 7, 7)
+    walls = torch.zeros(3, 7, 7)
+    walls[:, 3, 1:6] = 1.0
+    x = torch.stack([walls, torch.zeros(3, 7, 7), torch.zeros(3, 7, 7)], dim=1)
+    x[:, 2, 0, 0] = 1.0  # the goal in a corner
+    moves = torch.randint(0, 4, (3, 7, 7))
+
+    def outputs(values):
+        return neighbour_logits(values, x), (values * x[:, 2]).sum(dim=(1, 2))
+
+    # a uniform shift of the map changes no move: the move loss alone cannot see it...
+    plain, shifted = outputs(scores), outputs(scores + 5.0)
+    assert torch.allclose(tt.move_loss(plain[0], moves), tt.move_loss(shifted[0], moves), atol=1e-5)
+    assert torch.allclose(tt.thinking_loss(plain, moves, 0.0), tt.move_loss(plain[0], moves))
+    # ...the offset penalty does: it adds penalty · mean(goal score²)
+    penalty = tt.thinking_loss(shifted, moves, 0.1) - tt.thinking_loss(shifted, moves, 0.0)
+    assert torch.allclose(penalty, 0.1 * (scores[:, 0, 0] + 5.0).pow(2).mean(), atol=1e-5)
+    with pytest.raises(ValueError, match="offset_penalty"):
+        tt.thinking_loss(plain, moves, -1.0)
+
+
+class _DriftingMap(torch.nn.Module):
+    """A fake planner whose score map is ``-2 · distance + drift · k`` after ``k`` iterations."""
+
+    def __init__(self, mazes, drift):
+        super().__init__()
+        self.base, self.drift = -2.0 * mazes.distances.float(), drift
+
+    def hidden_states(self, inputs, iterations):
+        return [(self.base + self.drift * k)[:, None] for k in range(1, iterations + 1)]
+
+    def final_state(self, inputs, iterations):
+        return self.hidden_states(inputs, iterations)[-1]
+
+    def value_readout(self, h):
+        return h[:, 0]
+
+
+def test_score_drift_is_measured_in_steps_of_distance():
+    mazes = generate_mazes(5, 5, seed=8)
+    assert tt.score_drift(_DriftingMap(mazes, 3.0), mazes, 4, 20) == pytest.approx(1.5)
+    assert tt.score_drift(_DriftingMap(mazes, 0.0), mazes, 4, 20) == pytest.approx(0.0, abs=1e-9)
+
+
+def test_lesson_05_states_what_the_loss_supervised():
+    """The lesson quotes the training recipe; it must match the code that made the shipped planner."""
+    import nbformat
+
+    from conftest import ROOT
+
+    nb = nbformat.read(ROOT / "solutions" / "05_internal_search" / "05_internal_search.ipynb", as_version=4)
+    text = " ".join(" ".join(c.source.split()) for c in nb.cells if c.cell_type == "markdown")
+    T = models.load_pretrained("planner_recurrent").config.iterations
+    assert T == tt.TRAIN_ITERATIONS
+    warmup, window = tt._warmup_and_window(T)
+    supervised = tt.max_supervised_iterations(T)
+    assert f"0 to {warmup}, **without** gradients, then {window} more with gradients" in text
+    assert f"output after **{window} to {supervised} iterations**" in text and f"never after more than {supervised}" in text
+    assert f"{tt.OFFSET_PENALTY} × the goal square's score" in text
+    assert f"at {4 * supervised} iterations" in text  # the long runs: 4× the most supervised count
+    assert f"0.{int(round(10 * (1 - tt.SMOOTHING)))} on the right move" in text
+
+
+def test_final_state_is_the_last_hidden_state(mazes):
+    torch.manual_seed(0)
+    model = RecurrentPlanner(PlannerConfig(channels=4, iterations=3)).eval()
+    with torch.no_grad():
+        assert torch.equal(model.final_state(mazes.inputs, 5), model.hidden_states(mazes.inputs, 5)[-1])
+        assert torch.equal(model.final_state(mazes.inputs), model.hidden_states(mazes.inputs)[-1])
+    with pytest.raises(ValueError, match="iterations"):
+        model.final_state(mazes.inputs, 0)

@@ -2,31 +2,36 @@
 shows the fingerprints of search (Schwarzschild et al. 2021; Bansal et al. 2022; Guez et al. 2019).
 
 We train :class:`mesakit.planner.RecurrentPlanner` on 5×5-cell mazes through the course's one
-training loop (``mesakit.train.train``) with a custom ``forward`` (Bansal et al.'s progressive
-loss): each step first runs a random number of iterations in ``[0, 2·TRAIN_ITERATIONS]`` without
-gradients, then ``TRAIN_ITERATIONS // 2`` more with gradients, so each iteration learns to *improve*
-the current state rather than count steps, and states up to 2.5× the trained count are seen.
-Then we measure, on held-out mazes: the solve rate for 1..2× the trained iterations, the same on
-larger 7×7-cell mazes, a feed-forward baseline of similar size, and a ridge probe's R² for the BFS
-distance to the goal read from the final hidden state and from the hidden states of all
-iterations side by side, each next to an untrained control.
+training loop (``mesakit.train.train``) with a custom ``forward``: a simplified version of Bansal
+et al.'s (2022) progressive loss. Each step first runs a random number of iterations in
+``[0, 3·TRAIN_ITERATIONS // 2]`` without gradients, then ``TRAIN_ITERATIONS // 2`` more with
+gradients, so each iteration learns to *improve* the current state rather than count steps. The
+loss therefore sees outputs after ``T/2`` to ``2·T`` iterations (:func:`max_supervised_iterations`)
+and never beyond. Then we measure, on held-out mazes: the solve rate for 1..2× the trained
+iterations and at ``LONG_FACTOR`` times the largest supervised count, the same on larger 7×7-cell
+mazes, how far the score map drifts per extra iteration, a feed-forward baseline of similar size,
+and a ridge probe's R² for the BFS distance to the goal read from the final hidden state and from
+the hidden states of all iterations side by side, each next to an untrained control.
 
 The planner is trained to output a next-move map (the BFS move towards the goal on every open
-square) with label smoothing (:func:`move_loss`); the loss never mentions distances, so what the
-probe finds is not trained into it.
+square) with label smoothing (:func:`move_loss`), plus a small penalty on the goal square's score
+(:func:`thinking_loss`) that pins the map's offset, which the moves cannot see; the loss never
+mentions distances, so what the probe finds is not trained into it.
 """
 
 from __future__ import annotations
 
 import time
+from functools import partial
 from pathlib import Path
 
 import torch
 from torch.nn import functional as F
 
 from .. import models
-from ..mazes import MOVES, MazeConfig, generate_mazes, next_move_map
-from ..planner import BLOCKED, FeedForwardConfig, FeedForwardPlanner, PlannerConfig, RecurrentPlanner, solve_rate
+from ..mazes import GOAL, MOVES, WALL, MazeConfig, generate_mazes, next_move_map
+from ..planner import (BLOCKED, FeedForwardConfig, FeedForwardPlanner, PlannerConfig, RecurrentPlanner, neighbour_logits,
+                       solve_rate)  # fmt: skip
 from ..probe import probe_value_map
 from ..train import TrainConfig, train
 
@@ -35,14 +40,16 @@ LARGE_SIZE = 7  # cells per side of the "larger" test mazes (15×15 grid)
 TRAIN_LOOPS = 0  # extra loops in the training mazes (0 = perfect mazes)
 CHANNELS = 16
 TRAIN_ITERATIONS = 16
-STEPS = 1200  # about 50 s of one CPU core
+STEPS = 800  # about 30 s of one quiet CPU core
 FEEDFORWARD_STEPS = STEPS  # the baseline gets the same number of steps and batches
 BATCH = 32
 LR = 3e-3  # peak learning rate, cosine decay to 0
 SMOOTHING = 0.1  # label smoothing of the next-move loss (see move_loss)
+OFFSET_PENALTY = 0.1  # weight of the goal score's square in the loss (see thinking_loss)
 FEEDFORWARD_DEPTH = 3  # distinct blocks of the baseline: three times the planner's block weights
 EVAL_SEED = 50_021  # held-out mazes: seeds the training sampler never draws (it draws from 2**20 upwards)
 N_EVAL, N_LARGE, N_PROBE = 1000, 500, 300
+LONG_FACTOR = 4  # the long runs: this many times the largest iteration count the loss ever saw
 
 
 def iteration_grid(trained: int = TRAIN_ITERATIONS) -> list[int]:
@@ -87,25 +94,55 @@ def maze_sampler(config: MazeConfig):
     return sample
 
 
-def thinking_forward(trained: int = TRAIN_ITERATIONS):
-    """A ``forward`` for :func:`mesakit.train.train` (Bansal et al. 2022's progressive loss): a random
-    number ``n`` in ``[0, 2·trained]`` of iterations without gradients, then ``trained // 2`` more
-    with gradients, read out as next-move logits. The state after ``n`` steps is treated as an
-    input, so each iteration must *improve* whatever state it is given (and keep a solved one
-    solved), not count steps."""
+def _warmup_and_window(trained: int) -> tuple[int, int]:
+    """The longest warm-up without gradients and the number of iterations with gradients."""
     window = max(trained // 2, 1)
+    return 2 * trained - window, window
 
-    def forward(model: RecurrentPlanner, mazes: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-        warmup = int(torch.randint(0, 2 * trained + 1, (1,), generator=generator))
+
+def max_supervised_iterations(trained: int = TRAIN_ITERATIONS) -> int:
+    """The largest iteration count whose output the training loss ever sees (``2 · trained``): the
+    longest warm-up plus the window with gradients (:func:`thinking_forward`)."""
+    return sum(_warmup_and_window(trained))
+
+
+def thinking_forward(trained: int = TRAIN_ITERATIONS):
+    """A ``forward`` for :func:`mesakit.train.train`, a simplified progressive loss (after Bansal et
+    al. 2022): a random number ``n`` in ``[0, 2·trained - trained // 2]`` of iterations without
+    gradients, then ``trained // 2`` more with gradients. The state after ``n`` steps is treated as
+    an input, so each iteration must *improve* whatever state it is given (and keep a solved one
+    solved), not count steps. Returns ``(move_logits (B, 4, H, W), goal_score (B,))``, the score map
+    read at each maze's goal square, for :func:`thinking_loss`."""
+    longest_warmup, window = _warmup_and_window(trained)
+
+    def forward(model: RecurrentPlanner, mazes: torch.Tensor, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        warmup = int(torch.randint(0, longest_warmup + 1, (1,), generator=generator))
         h = model.initial_state(mazes)
         with torch.no_grad():  # the first iterations only set up the state
             for _ in range(warmup):
                 h = model.step(h, mazes)
         for _ in range(window):
             h = model.step(h, mazes)
-        return model.move_readout(h, mazes)
+        values = model.value_readout(h)
+        return neighbour_logits(values, mazes), (values * mazes[:, GOAL]).sum(dim=(1, 2))
 
     return forward
+
+
+def thinking_loss(outputs: tuple[torch.Tensor, torch.Tensor], moves: torch.Tensor, offset_penalty: float = OFFSET_PENALTY) -> torch.Tensor:
+    """:func:`move_loss` plus ``offset_penalty · mean(goal_score²)``. Shapes: ``outputs`` as from
+    :func:`thinking_forward` (``(B, 4, H, W)`` and ``(B,)``), ``moves (B, H, W)``.
+
+    Adding the same number to every square's score changes no move, so the move loss alone leaves
+    the map's offset free, and the planner learns to raise the whole map a little at each
+    iteration. Inside the trained range that costs nothing; far past it the growing state bends
+    the map out of shape and the solve rate falls. Pinning the goal's score at 0 removes that free
+    direction, and the map settles.
+    """
+    if offset_penalty < 0:
+        raise ValueError(f"offset_penalty must be >= 0, got {offset_penalty}")
+    move_logits, goal_score = outputs
+    return move_loss(move_logits, moves) + offset_penalty * goal_score.pow(2).mean()
 
 
 def feedforward_forward(model: FeedForwardPlanner, mazes: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
@@ -113,14 +150,16 @@ def feedforward_forward(model: FeedForwardPlanner, mazes: torch.Tensor, generato
     return model.moves(mazes)
 
 
-def train_planner(seed: int = 0, steps: int = STEPS, progress: bool = True):
-    """Train a :class:`RecurrentPlanner`; returns ``(model, history)``."""
+def train_planner(seed: int = 0, steps: int = STEPS, progress: bool = True, offset_penalty: float = OFFSET_PENALTY):
+    """Train a :class:`RecurrentPlanner`; returns ``(model, history)``. ``offset_penalty=0`` trains
+    without the goal-score penalty (:func:`thinking_loss`), to watch the map drift."""
     torch.manual_seed(seed)
     model = RecurrentPlanner(PlannerConfig(channels=CHANNELS, iterations=TRAIN_ITERATIONS))
     config = TrainConfig(steps=steps, batch_size=BATCH, lr=LR, seed=seed, grad_clip=1.0, progress=progress,
                          lr_schedule="cosine")  # fmt: skip
     history = train(model, maze_sampler(MazeConfig(TRAIN_SIZE, loops=TRAIN_LOOPS)), config,
-                    loss_fn=move_loss, forward=thinking_forward(TRAIN_ITERATIONS))  # fmt: skip
+                    loss_fn=partial(thinking_loss, offset_penalty=offset_penalty),
+                    forward=thinking_forward(TRAIN_ITERATIONS))  # fmt: skip
     return model, history
 
 
@@ -133,6 +172,19 @@ def train_feedforward(seed: int = 0, steps: int = FEEDFORWARD_STEPS, progress: b
     history = train(model, maze_sampler(MazeConfig(TRAIN_SIZE, loops=TRAIN_LOOPS)), config, loss_fn=move_loss,
                     forward=feedforward_forward)  # fmt: skip
     return model, history
+
+
+def score_drift(planner: RecurrentPlanner, mazes, start: int, end: int) -> float:
+    """How far the whole score map moves per iteration between ``start`` and ``end`` iterations, in
+    steps of distance to the goal: the change of the goal's score per iteration, divided by the
+    score's fall per step away from the goal (a least-squares slope on the open squares at ``start``)."""
+    with torch.no_grad():
+        first = planner.value_readout(planner.final_state(mazes.inputs, start))
+        last = planner.value_readout(planner.final_state(mazes.inputs, end))
+    open_, goal = mazes.inputs[:, WALL] == 0, mazes.inputs[:, GOAL] > 0
+    d, v = mazes.distances[open_].double(), first[open_].double()
+    slope = -((d - d.mean()) * (v - v.mean())).sum() / ((d - d.mean()) ** 2).sum()
+    return ((last[goal] - first[goal]).double().mean() / (end - start) / slope).item()
 
 
 def evaluate(planner, feedforward, iterations: list[int] | None = None) -> dict:
@@ -148,6 +200,9 @@ def evaluate(planner, feedforward, iterations: list[int] | None = None) -> dict:
     control = RecurrentPlanner(planner.config).eval()  # same architecture, random weights
     _, r2_control = probe_value_map(control, fit, held_out, T)
     _, r2_history_control = probe_value_map(control, fit, held_out, T, history=True)
+    supervised = max_supervised_iterations(T)
+    long = [LONG_FACTOR * supervised]
+    drift = score_drift(planner, held_out, T, long[-1])
     return {
         "iterations": iterations,
         "solve_rate": [solve_rate(planner, test, k) for k in iterations],
@@ -158,6 +213,11 @@ def evaluate(planner, feedforward, iterations: list[int] | None = None) -> dict:
         "probe_r2_control": r2_control,  # the same probe on an untrained planner
         "probe_r2_history": r2_history,  # hidden states of all iterations 1..T side by side
         "probe_r2_history_control": r2_history_control,
+        "max_supervised_iterations": supervised,  # no output past this count was ever in the loss
+        "long_iterations": long,
+        "long_solve_rate": [solve_rate(planner, test, k) for k in long],
+        "long_larger_maze_solve_rate": [solve_rate(planner, large, k) for k in long],
+        "score_drift_per_iteration": drift,  # in steps of distance to the goal, from T to the longest run
     }
 
 
@@ -187,7 +247,11 @@ def describe(r: dict) -> str:
              f"  iterations   solve rate ({TRAIN_SIZE}×{TRAIN_SIZE})   solve rate ({LARGE_SIZE}×{LARGE_SIZE}, larger)"]  # fmt: skip
     for k, a, b in zip(r["iterations"], r["solve_rate"], r["larger_maze_solve_rate"]):
         lines.append(f"  {k:10d}   {a:19.3f}   {b:21.3f}" + ("   (trained)" if k == T else ""))
+    for k, a, b in zip(r["long_iterations"], r["long_solve_rate"], r["long_larger_maze_solve_rate"]):
+        lines.append(f"  {k:10d}   {a:19.3f}   {b:21.3f}   ({k // r['max_supervised_iterations']}× the most the loss ever saw, "
+                     f"{r['max_supervised_iterations']})")  # fmt: skip
     lines += [
+        f"  score map drift past {T} iterations   {r['score_drift_per_iteration']:+.3f} steps of distance per iteration",
         f"  feed-forward baseline (no iterations)   {r['feedforward_solve_rate']:.3f}",
         f"  probe R² (final hidden state -> distance to goal)   {r['probe_r2']:.3f}"
         f"   (untrained control {r['probe_r2_control']:.3f})",
