@@ -1,0 +1,276 @@
+"""Edit lesson 04's source notebook (solutions/04_objective_divergence) for issue 14. Idempotent.
+
+    .venv/bin/python tools/edit_lesson04.py && .venv/bin/mesakit release
+
+* Section 1 becomes a *capability failure* (Langosco et al. 2022's distinction): two new exercises
+  show the LSA's frozen step making the context's own least-squares loss worse, and derive the
+  step size past which that happens.
+* Section 2 describes the agent as trained from reward (REINFORCE), seeing the whole level as maps.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+
+NB = Path(__file__).resolve().parent.parent / "solutions" / "04_objective_divergence" / "04_objective_divergence.ipynb"
+
+
+def meta(grade_id: str | None = None, solution: bool = False, grade: bool = False, points: float = 0.0) -> dict:
+    if grade_id is None:
+        return {}
+    nbg = {"grade": grade, "grade_id": grade_id, "locked": not solution, "schema_version": 3,
+           "solution": solution, "task": False}  # fmt: skip
+    if grade:
+        nbg["points"] = points
+    return {"nbgrader": nbg}
+
+
+def md(text: str, grade_id: str | None = None):
+    return nbformat.v4.new_markdown_cell(text.strip("\n"), metadata=meta(grade_id))
+
+
+def code(text: str, grade_id: str | None = None, solution: bool = False, grade: bool = False, points: float = 0.0):
+    return nbformat.v4.new_code_cell(text.strip("\n"), metadata=meta(grade_id, solution, grade, points))
+
+
+TITLE = r"""
+# Lesson 04 — Objective divergence: competent, but optimizing the wrong thing
+
+A mesa optimizer has an objective of its own: whatever its internal search or update is aimed at.
+Training only checks that this *mesa objective* gives good results **on the training
+distribution**. Many objectives do — the one we meant (the *base objective*) and others that
+happen to agree with it there. When the distribution shifts, the two can come apart, and the
+dangerous case is not a model that falls apart: it is one that **keeps its competence and uses it
+for the wrong goal** (Hubinger et al. 2019 call this *pseudo-alignment*; Shah et al. 2022 and
+Langosco et al. 2022 call the observed behaviour *goal misgeneralization*).
+
+Not every failure under a shift is this, so we look at two. First lesson 02's toy mesa optimizer:
+the LSA runs a GD step whose step size is frozen into its weights; rescale the inputs and the step
+overshoots so far that the model does worse than predicting 0. Its objective has not moved — the
+step is still aimed at the context's own least-squares loss — but its algorithm no longer achieves
+it: a **capability failure**. Then a gridworld: an agent trained from reward to fetch a coin that
+always sat on the right edge navigates around walls competently — to the right edge, when the coin
+is elsewhere. There the capabilities generalize and the goal does not: **objective divergence**.
+
+**Learning objectives.** By the end you can
+- evaluate a learned optimizer under a distribution shift against fair baselines (a re-tuned
+  optimizer, a trivial predictor), and tell a capability failure (its own objective gets worse)
+  from objective divergence (it competently pursues another goal);
+- derive when one GD step of a fixed size makes a least-squares loss worse;
+- write a behavioural test that tells which of two goals an agent pursues, and a shift evaluation
+  that measures it over many levels;
+- fix the misgeneralization by diversifying the training distribution, and say what that fix does
+  and does not guarantee.
+
+**Prerequisites.** Lesson 01's concept check (a mesa objective is what the inner optimizer's steps
+descend); lesson 02 (the LSA as one GD step, `reference.best_gd_lr`, `metrics.loss`); PyTorch
+tensors; NumPy random generators (`np.random.default_rng`).
+
+**Time.** About 60 minutes.
+"""
+
+SECTION1 = r"""
+## 1. A scale shift: a capability failure, not a new objective
+
+In lesson 02 the trained LSA turned out to compute one GD step, `ŷ = w₁·x_q` with
+`w₁ = η · (1/N) Σ y_i x_i`, and a step size `η` that training tuned for inputs `x ~ U(-1, 1)^d`.
+As lesson 01's concept check put it, the mesa objective of such a model is the **context's own
+least-squares loss** `L(w) = 1/(2N) Σ_i (w·x_i − y_i)²`: `w₁` is one gradient step down `L` from
+`w = 0`. Now scale the inputs by `s` (`RegressionTask(x_scale=s)`, so the labels `y = w·x` scale
+too). The context's second moment grows like `s²`, so the best step shrinks like `1/s²` — but the
+model's `η` is frozen in its weights.
+
+When a model fails under a shift, Langosco et al. (2022) separate two cases: a **capability
+failure**, where it no longer acts competently, and **goal misgeneralization**, where it acts
+competently towards a goal other than ours. This section measures which one the LSA shows.
+
+### Exercise 1.1 — the shift evaluation
+
+Goal: measure the LSA, GD with a re-tuned step, and the trivial predictor 0 on rescaled inputs.
+"""
+
+LOOK_SHIFT = r"""
+*What to look for:* at scale 1 (shaded) the LSA sits on re-tuned GD. From there its loss climbs
+like `s⁶` (its prediction grows like `s³`: `η·y·xᵀx_q`, three factors of `s`) and crosses
+"predict 0" before `s = 1.5`; it tracks GD *with the old step* (dashed) almost exactly. Re-tuned
+GD stays well below 0 at every scale. The right panel says why: the best step falls like `1/s²`,
+the LSA's stays at its training value. (Any GD step tuned at scale 1 loses to predicting 0 past
+`s = √2`: there the old step `η` is more than twice the best step `η/s²`.)
+
+Is the LSA still competently pursuing an objective of its own, just not ours? Then its step should
+at least still lower the loss it is aimed at — the context's. The next two exercises check.
+"""
+
+EX12 = r"""
+### Exercise 1.2 — does the step still descend the context's loss?
+
+Goal: for every prompt, the context's least-squares loss `L(w) = 1/(2N) Σ_i (w·x_i − y_i)²` before
+the step (`w = 0`) and after it (`w₁ = η · (1/N) Σ_i y_i x_i`). The context is the first `N` rows
+of `Z`; the last row is the query, whose label slot holds a placeholder 0.
+"""
+
+CONTEXT_LOSSES = r'''
+def context_losses(Z: torch.Tensor, eta: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Shapes: ``Z (B, N+1, d+1)``, ``eta`` a float -> ``(before (B,), after (B,))``.
+
+    ``before[b]`` is the context's loss ``L(w) = 1/(2N) Σ_i (w·x_i − y_i)²`` at ``w = 0``; ``after[b]``
+    the same loss at ``w₁ = eta · (1/N) Σ_i y_i x_i`` (one GD step on L from 0). Use only the N
+    context rows ``Z[:, :-1]``: ``x_i = Z[:, i, :-1]``, ``y_i = Z[:, i, -1]``.
+    """
+    ### BEGIN SOLUTION
+    x, y = Z[:, :-1, :-1], Z[:, :-1, -1]
+    n = x.shape[1]
+    w1 = eta * torch.einsum("bn,bnd->bd", y, x) / n
+    before = 0.5 * (y**2).mean(dim=1)
+    after = 0.5 * ((torch.einsum("bnd,bd->bn", x, w1) - y) ** 2).mean(dim=1)
+    return before, after
+    ### END SOLUTION
+'''
+
+TEST_CONTEXT_LOSSES = r"""
+checks.check_context_losses(context_losses)
+### BEGIN HIDDEN TESTS
+_Z3, _ = RegressionTask(x_scale=3.0).sample(200, seed=21)
+_b3, _a3 = context_losses(_Z3, 1.5)
+assert _b3.shape == _a3.shape == (200,)
+assert bool((_a3 > _b3).all()), "at scale 3 a step of 1.5 makes every context's loss worse"
+_Z1, _ = RegressionTask().sample(200, seed=21)
+_b1, _a1 = context_losses(_Z1, 1.5)
+assert _a1.mean() < 0.5 * _b1.mean(), "at scale 1 a step of 1.5 more than halves the context's loss"
+### END HIDDEN TESTS
+"""
+
+HINT12 = r"""
+<details><summary>Hint</summary>
+
+`x, y = Z[:, :-1, :-1], Z[:, :-1, -1]` are the context's inputs `(B, N, d)` and labels `(B, N)`.
+`torch.einsum("bn,bnd->bd", y, x) / N` is `(1/N) Σ y_i x_i`; `torch.einsum("bnd,bd->bn", x, w)` gives
+every `w·x_i`. Then `0.5 * (residual ** 2).mean(dim=1)` is `L`, one value per prompt.
+</details>
+"""
+
+EX13 = r"""
+### Exercise 1.3 — the step size past which the step hurts
+
+Goal: for every prompt, the **critical step** `η_c`: one GD step `w = η·g` with
+`g = (1/N) Σ_i y_i x_i` leaves the context's loss worse than not moving (`L(η·g) > L(0)`) exactly
+when `η > η_c`. Derive `η_c` on paper first: expand `L(η·g) − L(0)` in powers of `η` (the cross
+term needs `(1/N) Σ_i y_i (g·x_i) = ‖g‖²`). It is a parabola in `η` through 0 at `η = 0`; `η_c` is
+where it crosses 0 again.
+"""
+
+CRITICAL_STEP = r'''
+def critical_step(Z: torch.Tensor) -> torch.Tensor:
+    """Shapes: ``Z (B, N+1, d+1)`` -> ``eta_c (B,)``.
+
+    The step size at which one GD step ``w = eta·g`` (``g = (1/N) Σ_i y_i x_i``, the N context
+    rows only) brings the context's loss back exactly to ``L(0)``: larger steps make it worse.
+    """
+    ### BEGIN SOLUTION
+    x, y = Z[:, :-1, :-1], Z[:, :-1, -1]
+    g = torch.einsum("bn,bnd->bd", y, x) / x.shape[1]
+    return 2 * (g * g).sum(dim=1) / (torch.einsum("bnd,bd->bn", x, g) ** 2).mean(dim=1)
+    ### END SOLUTION
+'''
+
+TEST_CRITICAL_STEP = r"""
+checks.check_critical_step(critical_step)
+### BEGIN HIDDEN TESTS
+_Z, _ = RegressionTask(x_scale=1.7).sample(300, seed=22)
+_c = critical_step(_Z)
+_b, _a = context_losses(_Z, 1.5)
+assert torch.equal(_a > _b, _c < 1.5), "the step makes L worse exactly when it is larger than eta_c"
+assert torch.allclose(critical_step(2 * _Z), _c / 4, rtol=1e-4), "inputs twice as large: eta_c four times smaller"
+### END HIDDEN TESTS
+"""
+
+HINT13 = r"""
+<details><summary>Hint</summary>
+
+`L(η·g) = 1/(2N) Σ_i (η g·x_i − y_i)² = L(0) − η·(1/N) Σ_i y_i (g·x_i) + (η²/2)·(1/N) Σ_i (g·x_i)²`,
+and `(1/N) Σ_i y_i (g·x_i) = g·g`. So `L(η·g) − L(0) = −η‖g‖² + (η²/2)·(1/N) Σ_i (g·x_i)²`, which is
+0 again at `η_c = 2‖g‖² / ((1/N) Σ_i (g·x_i)²)`. (Half of `η_c` is the best step along `g`.)
+</details>
+"""
+
+CONTEXT_ANALYSIS = r"""
+eta = shift["lsa_step_size"]  # the step the LSA takes (fitted to its predictions at scale 1)
+crit_1 = critical_step(RegressionTask().sample(4000, seed=0)[0])
+print(f"the LSA's step: eta = {eta:.3f}")
+for s in (1.0, 1.2, 1.3, 1.4, 1.5, 2.0, 3.0):
+    Z, _ = RegressionTask(x_scale=s).sample(4000, seed=0)  # the same draws as at scale 1, scaled by s
+    before, after = context_losses(Z, eta)
+    crit = critical_step(Z)
+    print(f"scale {s:.1f}: context loss before {before.mean():6.2f}, after the LSA's step {after.mean():9.2f};"
+          f" worse on {(after > before).float().mean():4.0%} of prompts; median eta_c × s² = {crit.median() * s**2:.3f}")
+s_half = float((crit_1.median() / eta).sqrt())
+print(f"eta_c falls like 1/s², so the LSA's step hurts half of the contexts from s = √(median eta_c at scale 1 / eta) = {s_half:.2f}")
+"""
+
+LOOK_CONTEXT = r"""
+*What to look for:* at scale 1 the LSA's step cuts the context's loss to about a quarter. The
+critical step falls like `1/s²` (the last column does not move: scaling `x` by `s` scales `g` by
+`s²`), while the LSA's `η` stays where training put it. So past the scale printed on the last line
+the step makes the context's *own* loss worse on most prompts, and at `s = 2` on practically all of
+them — around the scale where it also starts losing to predicting 0 on the query (`√2`). The LSA
+did not start pursuing another objective: its objective is still the context's loss, and its
+algorithm — one step of a size frozen for one input scale — fails at it off-distribution. In
+Langosco et al.'s (2022) terms this is a **capability failure**, not goal misgeneralization: the
+model stops being competent. (Lesson 01 asked what a mesa optimizer's objective is; here the
+answer did not change with the shift — only how well it is pursued.)
+
+Could the model have noticed the shift? The shift is in the prompt: the context's input norms
+`‖x_i‖²` grow like `s²`, and a line search on the context — what re-tuned GD does — would pick the
+right step from them. One LSA layer computes a fixed bilinear function of the context, with no way
+to divide by such a norm, and nothing in training asked it to: every training prompt had the same
+scale. For a model that **stays competent** while pursuing the wrong goal, we need a different
+setting.
+"""
+
+
+def find(nb, marker: str) -> int:
+    """The one cell whose nbgrader grade_id is ``marker``, else the one whose source contains it."""
+    hits = [i for i, c in enumerate(nb.cells) if c.metadata.get("nbgrader", {}).get("grade_id") == marker]
+    hits = hits or [i for i, c in enumerate(nb.cells) if marker in c.source]
+    if len(hits) != 1:
+        raise SystemExit(f"expected one cell matching {marker!r}, found {len(hits)}")
+    return hits[0]
+
+
+def main() -> None:
+    nb = nbformat.read(NB, as_version=4)
+    nb.cells[find(nb, "title")].source = TITLE.strip("\n")
+    nb.cells[find(nb, "## 1. ")].source = SECTION1.strip("\n")
+    nb.cells[find(nb, "*What to look for:* at scale 1 (shaded)")].source = LOOK_SHIFT.strip("\n")
+    # Drop the old closing paragraph of section 1 if it is still glued to the look-for cell.
+    if not any(c.metadata.get("nbgrader", {}).get("grade_id") == "context_losses" for c in nb.cells):
+        at = find(nb, "*What to look for:* at scale 1 (shaded)") + 1
+        new = [md(EX12), code(CONTEXT_LOSSES, "context_losses", solution=True),
+               code(TEST_CONTEXT_LOSSES, "test_context_losses", grade=True, points=2.0), md(HINT12),
+               md(EX13), code(CRITICAL_STEP, "critical_step", solution=True),
+               code(TEST_CRITICAL_STEP, "test_critical_step", grade=True, points=2.0), md(HINT13),
+               code(CONTEXT_ANALYSIS), md(LOOK_CONTEXT)]  # fmt: skip
+        for k, cell in enumerate(new):  # stable ids, so that a rerun from the same source is byte-identical
+            cell.id = cell.metadata.get("nbgrader", {}).get("grade_id", f"capability-{k}")
+        nb.cells[at:at] = new
+    else:
+        for gid, text in (("context_losses", CONTEXT_LOSSES), ("test_context_losses", TEST_CONTEXT_LOSSES),
+                          ("critical_step", CRITICAL_STEP), ("test_critical_step", TEST_CRITICAL_STEP)):  # fmt: skip
+            nb.cells[find(nb, gid)].source = text.strip("\n")
+        for marker, text in (("### Exercise 1.2", EX12), ("### Exercise 1.3", EX13), ("`torch.einsum(\"bn,bnd->bd\", y, x) / N`", HINT12),
+                             ("which is\n0 again at", HINT13), ("crit_1 = critical_step", CONTEXT_ANALYSIS),
+                             ("*What to look for:* at scale 1 the LSA's step", LOOK_CONTEXT)):  # fmt: skip
+            nb.cells[find(nb, marker)].source = text.strip("\n")
+    for old, new in SECTION2_EDITS:
+        i = find(nb, old[0])
+        nb.cells[i].source = new.strip("\n")
+    nbformat.write(nb, NB)
+    print(f"wrote {NB}")
+
+
+SECTION2_EDITS: list[tuple[tuple[str], str]] = []
+
+if __name__ == "__main__":
+    main()
