@@ -1,6 +1,7 @@
 """The neural agent of the coin gridworld (:mod:`mesakit.gridworld`) and how it is trained.
 
-* :class:`GridPolicy` — a small MLP from the agent's view of the level to four action logits.
+* :class:`GridPolicy` — a small MLP from the agent's view of the level to four action logits
+  (moves into a wall masked out: :func:`blocked_moves`).
 * :class:`LevelBatch` / :func:`play_batch` — many levels played in parallel, as tensors.
 * :func:`train_policy` — policy gradient (REINFORCE) from the coin's reward, with the course's one
   loop (:func:`mesakit.train.train`).
@@ -58,7 +59,19 @@ class GridPolicy(nn.Module):
         shape = (3, self.config.height, self.config.width)
         if views.dim() != 4 or tuple(views.shape[1:]) != shape:
             raise ValueError(f"views must have shape (B, {', '.join(map(str, shape))}), got {tuple(views.shape)}")
-        return self.net(views)
+        # Moves into a wall or off the grid are not offered (an action mask, as in board games):
+        # without it a near-deterministic policy can push against a wall for the rest of an episode.
+        return self.net(views).masked_fill(blocked_moves(views), -1e9)
+
+
+def blocked_moves(views: torch.Tensor) -> torch.Tensor:
+    """Views ``(B, 3, h, w)`` -> bool ``(B, 4)``: which moves (up, down, left, right) would bump into
+    a wall or the border from the agent's cell."""
+    h, w = views.shape[-2:]
+    walls = nn.functional.pad(views[:, 0], (1, 1, 1, 1), value=1.0)
+    agent = views[:, 2]
+    ahead = [walls[:, 1 + dr : 1 + dr + h, 1 + dc : 1 + dc + w] for dr, dc in ACTIONS]
+    return torch.stack([(a * agent).sum(dim=(1, 2)) > 0.5 for a in ahead], dim=1)
 
 
 def make_levels(config: GridConfig, n: int, seed: int) -> list[Level]:
@@ -72,7 +85,7 @@ class ReinforceConfig:
     """Policy-gradient training (REINFORCE with a batch baseline) on a fixed pool of training levels."""
 
     n_levels: int = 3000  # training levels (drawn once from the run's seed)
-    updates: int = 400  # policy-gradient updates, one batch of fresh episodes each
+    updates: int = 1000  # policy-gradient updates, one batch of fresh episodes each
     episodes: int = 256  # episodes per update
     horizon: int = 40  # moves per training episode before it is cut off (evaluation allows 147)
     discount: float = 0.9  # the coin is worth discount**(moves - 1): shorter paths earn more

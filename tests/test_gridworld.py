@@ -14,6 +14,7 @@ from mesakit.gridpolicy import (
     GridPolicyConfig,
     LevelBatch,
     ReinforceConfig,
+    blocked_moves,
     goal_rates,
     make_levels,
     play_batch,
@@ -108,6 +109,19 @@ def test_level_batch_matches_observe_and_move():
         LevelBatch([])
     with pytest.raises(ValueError, match="same shape"):
         LevelBatch([levels[0], open_level()])
+
+
+def test_moves_into_walls_are_masked():
+    lv = open_level(start=(2, 0))
+    lv.walls[1, 0] = True
+    views = torch.stack([gw.observe(lv, (2, 0)), gw.observe(lv, (2, 2)), gw.observe(lv, (4, 4))])
+    assert blocked_moves(views).tolist() == [[True, False, True, False], [False] * 4, [False, True, False, True]]
+    policy = GridPolicy(GridPolicyConfig(height=5, width=5, hidden=8))
+    logits = policy(views)
+    assert (logits[0, [0, 2]] < -1e8).all() and (logits[0, [1, 3]] > -1e8).all()
+    for a in range(4):  # a policy never bumps: every move it makes changes its cell
+        ep = gw.rollout(policy, lv, seed=a, max_steps=30)
+        assert all(p != q for p, q in zip(ep.positions, ep.positions[1:]))
 
 
 def test_play_batch_records_every_move_and_the_coin():

@@ -231,8 +231,8 @@ setting.
 
 
 def find(nb, marker: str) -> int:
-    """The one cell whose nbgrader grade_id is ``marker``, else the one whose source contains it."""
-    hits = [i for i, c in enumerate(nb.cells) if c.metadata.get("nbgrader", {}).get("grade_id") == marker]
+    """The one cell whose nbgrader grade_id or id is ``marker``, else the one whose source contains it."""
+    hits = [i for i, c in enumerate(nb.cells) if marker in (c.metadata.get("nbgrader", {}).get("grade_id"), c.get("id"))]
     hits = hits or [i for i, c in enumerate(nb.cells) if marker in c.source]
     if len(hits) != 1:
         raise SystemExit(f"expected one cell matching {marker!r}, found {len(hits)}")
@@ -264,13 +264,122 @@ def main() -> None:
                              ("*What to look for:* at scale 1 the LSA's step", LOOK_CONTEXT)):  # fmt: skip
             nb.cells[find(nb, marker)].source = text.strip("\n")
     for old, new in SECTION2_EDITS:
-        i = find(nb, old[0])
-        nb.cells[i].source = new.strip("\n")
+        nb.cells[find(nb, old[0])].source = new.strip("\n")
+    section2_cells(nb)
+    setup = nb.cells[find(nb, "setup")]
+    if "GridPolicy" not in setup.source:
+        setup.source = setup.source.replace("from mesakit.gridpolicy import goal_rates as library_goal_rates",
+                                            "from mesakit.gridpolicy import GridPolicy\nfrom mesakit.gridpolicy import goal_rates as library_goal_rates")
     nbformat.write(nb, NB)
     print(f"wrote {NB}")
 
 
-SECTION2_EDITS: list[tuple[tuple[str], str]] = []
+SECTION2 = r"""
+## 2. Goal misgeneralization in a gridworld
+
+Langosco et al. (2022) trained agents with reinforcement learning on CoinRun, a platform game where
+the coin is always at the right end of the level. Moved elsewhere at test time, the agents ignored
+it and ran to the end of the level: they had learned "go right", which in training earned exactly
+the same reward as "get the coin".
+
+Our version (`mesakit.gridworld`): 7×7 levels with random walls (12% of cells), an agent that starts
+anywhere off the right edge, and a coin **always on the right edge**, in a random row. The agent
+sees the whole level as three maps (walls, coin, itself) and moves up, down, left or right. Its
+policy (`mesakit.gridpolicy.GridPolicy`, a small MLP) was trained **from reward alone**: stepping on
+the coin is worth `0.9^(moves − 1)` (sooner is better), nothing else is rewarded, and a
+policy-gradient method (REINFORCE: play a batch of episodes, raise the log-probability of each move
+in proportion to how much better than average the return after it was) ran on the course's training
+loop, `mesakit.train.train`, over 3,000 training levels. Nothing in the reward mentions the right
+edge; the only thing that can make the agent care about it is that, in every training level, the
+coin sat there. The agent samples its moves from its policy. Training both agents of this lesson
+takes over a minute of CPU (`mesakit reproduce goal-misgeneralization` prints the time), so we load
+the shipped policies (`goal_misgeneralization.train_both()` retrains them).
+"""
+
+LOOK_RATES = r"""
+*What to look for:* on levels like its training levels the agent collects the coin almost every
+time — it navigates around walls, so its competence is real. With the coin moved, the same agent
+reaches the right edge **before** the coin in most episodes and the coin first mostly when the coin
+happens to lie on its way (the rates are printed above; over training seeds 0–7,
+`mesakit reproduce goal-misgeneralization --seed S` measures RATES_RANGE on 1,000 levels). It did
+not learn "get the coin"; it learned "go to the right edge and look along it", which earned the
+same reward on every level it was trained on.
+
+Why so blunt? In training a coin only ever lit up the right-edge column of the coin map, so the
+weights that read the other columns received no gradient at all. The shipped agent was trained
+with seed 0, so we can rebuild its initial weights and compare:
+"""
+
+WEIGHTS = r"""
+torch.manual_seed(0)  # what train_policy(seed=0) does before building the policy: its initial weights
+initial = GridPolicy()
+coin_weights = lambda p: p.net[1].weight.detach().view(-1, 3, 7, 7)[:, 1]  # first layer, coin map: (hidden, 7, 7)
+change = (coin_weights(narrow) - coin_weights(initial)).abs().amax(dim=0)  # largest change per cell, (7, 7)
+print("largest change in training of the weights reading a coin at each cell (columns 0-6):")
+print(np.array2string(change.numpy(), precision=2, suppress_small=True))
+"""
+
+LOOK_WEIGHTS = r"""
+*What to look for:* every column but the last reads exactly 0: the weights that would see a coin
+anywhere off the right edge are still the random ones the agent started with. To this network a
+moved coin is noise, and what training did shape — heading for the edge — is what it does. This
+is the bluntest form of the problem; in CoinRun the agents' features did respond to the coin in new
+places, yet the learned behaviour still went right. Either way the training levels, not the reward,
+decided which goal the agent ended up with.
+
+Step through episodes yourself: each level on the left is a training-kind level, on the right the
+same level with the coin moved. Press play, or drag the sliders.
+"""
+
+DIVERSE_INTRO = r"""
+`gridworld.make_level(GridConfig(coin="anywhere"))` draws training levels this way, and
+`gridpolicy.train_policy("anywhere")` trains the same MLP on them, with the same reward, updates and
+seed. We load the shipped result and measure it on the **same** shifted levels:
+"""
+
+LOOK_DIVERSE = r"""
+*What to look for:* the diversely trained agent goes to the moved coin first in almost every
+episode and rarely runs to the edge instead (printed above; DIVERSE_RANGE over training seeds 0–7).
+Side by side on one shifted level:
+"""
+
+SUMMARY = r"""
+## Summary
+
+- Not every failure under a shift is objective divergence. The trained LSA keeps taking the step it
+  learned for inputs of one scale: on inputs scaled by 3 it is far worse than predicting 0 (the
+  table in section 1) while re-tuned GD stays good, and past the scale printed in section 1 its step
+  makes even the context's own least-squares loss worse. Its objective did not change; its
+  algorithm failed — a **capability failure** (Langosco et al. 2022).
+- A gridworld agent trained **from reward** with the coin always on the right edge stays competent
+  and learns the wrong goal: with the coin moved it mostly reaches the edge before the coin, though
+  it solves nearly every training-kind level. Nothing but the training levels favoured the edge. A
+  behavioural test (which goal does it reach first?) over many shifted levels measures this.
+- Training on levels where the coin can be anywhere removes this proxy. It only removes proxies
+  that the new distribution breaks.
+"""
+
+SECTION2_EDITS: list[tuple[tuple[str], str]] = [
+    (("## 2. Goal misgeneralization",), SECTION2),
+    (("*What to look for:* on levels like its training levels",), LOOK_RATES),
+    (("`gridworld.make_level(GridConfig(coin=\"anywhere\"))` draws",), DIVERSE_INTRO),
+    (("*What to look for:* the diversely trained agent",), LOOK_DIVERSE),
+    (("## Summary",), SUMMARY),
+]
+
+
+def section2_cells(nb) -> None:
+    """Insert the weights cell and its reading after the rates' look-for cell (once)."""
+    if any(c.get("id") == "untouched-weights" for c in nb.cells):
+        nb.cells[find(nb, "untouched-weights")].source = WEIGHTS.strip("\n")
+        nb.cells[find(nb, "untouched-weights-look")].source = LOOK_WEIGHTS.strip("\n")
+        return
+    at = find(nb, "*What to look for:* on levels like its training levels") + 1
+    cells = [code(WEIGHTS), md(LOOK_WEIGHTS)]
+    cells[0].id, cells[1].id = "untouched-weights", "untouched-weights-look"
+    nb.cells[at:at] = cells
+    # The widget's introduction moved into LOOK_WEIGHTS.
+
 
 if __name__ == "__main__":
     main()
