@@ -180,8 +180,10 @@ checks.check_critical_step(critical_step)
 ### BEGIN HIDDEN TESTS
 _Z, _ = RegressionTask(x_scale=1.7).sample(300, seed=22)
 _c = critical_step(_Z)
-_b, _a = context_losses(_Z, 1.5)
-assert torch.equal(_a > _b, _c < 1.5), "the step makes L worse exactly when it is larger than eta_c"
+_x, _y = _Z[:, :-1, :-1], _Z[:, :-1, -1]
+_g = torch.einsum("bn,bnd->bd", _y, _x) / _x.shape[1]
+_L = lambda w: 0.5 * ((torch.einsum("bnd,bd->bn", _x, w) - _y) ** 2).mean(dim=1)
+assert torch.equal(_L(1.5 * _g) > _L(0 * _g), _c < 1.5), "the step makes L worse exactly when it is larger than eta_c"
 assert torch.allclose(critical_step(2 * _Z), _c / 4, rtol=1e-4), "inputs twice as large: eta_c four times smaller"
 ### END HIDDEN TESTS
 """
@@ -264,7 +266,7 @@ def main() -> None:
                              ("*What to look for:* at scale 1 the LSA's step", LOOK_CONTEXT)):  # fmt: skip
             nb.cells[find(nb, marker)].source = text.strip("\n")
     for old, new in SECTION2_EDITS:
-        nb.cells[find(nb, old[0])].source = new.strip("\n")
+        nb.cells[find(nb, old[0])].source = fill(new).strip("\n")
     section2_cells(nb)
     setup = nb.cells[find(nb, "setup")]
     if "GridPolicy" not in setup.source:
@@ -300,8 +302,9 @@ LOOK_RATES = r"""
 *What to look for:* on levels like its training levels the agent collects the coin almost every
 time — it navigates around walls, so its competence is real. With the coin moved, the same agent
 reaches the right edge **before** the coin in most episodes and the coin first mostly when the coin
-happens to lie on its way (the rates are printed above; over training seeds 0–7,
-`mesakit reproduce goal-misgeneralization --seed S` measures RATES_RANGE on 1,000 levels). It did
+happens to lie on its way (the rates are printed above; over training seeds SEEDS,
+`mesakit reproduce goal-misgeneralization --seed S` measures RATES_RANGE on 1,000 held-out
+levels). It did
 not learn "get the coin"; it learned "go to the right edge and look along it", which earned the
 same reward on every level it was trained on.
 
@@ -339,7 +342,8 @@ seed. We load the shipped result and measure it on the **same** shifted levels:
 
 LOOK_DIVERSE = r"""
 *What to look for:* the diversely trained agent goes to the moved coin first in almost every
-episode and rarely runs to the edge instead (printed above; DIVERSE_RANGE over training seeds 0–7).
+episode and rarely runs to the edge instead (printed above; DIVERSE_RANGE over training seeds
+SEEDS with `mesakit reproduce goal-misgeneralization --seed S`).
 Side by side on one shifted level:
 """
 
@@ -366,6 +370,16 @@ SECTION2_EDITS: list[tuple[tuple[str], str]] = [
     (("*What to look for:* the diversely trained agent",), LOOK_DIVERSE),
     (("## Summary",), SUMMARY),
 ]
+
+
+# Measured with `benchmarks/seeds.py goal-misgeneralization` (1,000 held-out levels per seed).
+SEEDS = "1–2"
+RATES_RANGE = "coin 0.966 on training-kind levels; with the coin moved, right edge first 0.879–0.881 and coin first 0.099–0.103"
+DIVERSE_RANGE = "0.958–0.959"
+
+
+def fill(text: str) -> str:
+    return text.replace("RATES_RANGE", RATES_RANGE).replace("DIVERSE_RANGE", DIVERSE_RANGE).replace("SEEDS", SEEDS)
 
 
 def section2_cells(nb) -> None:
