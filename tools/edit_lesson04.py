@@ -373,9 +373,9 @@ SECTION2_EDITS: list[tuple[tuple[str], str]] = [
 
 
 # Measured with `benchmarks/seeds.py goal-misgeneralization` (1,000 held-out levels per seed).
-SEEDS = "1–2"
-RATES_RANGE = "coin 0.966 on training-kind levels; with the coin moved, right edge first 0.879–0.881 and coin first 0.099–0.103"
-DIVERSE_RANGE = "0.958–0.959"
+SEEDS = "0–2"
+RATES_RANGE = "coin 0.963–0.966 on training-kind levels; with the coin moved, right edge first 0.877–0.881 and coin first 0.099–0.103"
+DIVERSE_RANGE = "0.958–0.962"
 
 
 def fill(text: str) -> str:
