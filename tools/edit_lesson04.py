@@ -361,6 +361,19 @@ SUMMARY = r"""
   behavioural test (which goal does it reach first?) over many shifted levels measures this.
 - Training on levels where the coin can be anywhere removes this proxy. It only removes proxies
   that the new distribution breaks.
+
+## Further reading
+
+- Langosco, Koch, Sharkey, Pfau, Krueger (2022). *Goal Misgeneralization in Deep Reinforcement
+  Learning.* (CoinRun and maze agents; the experiment this lesson reproduces in small, and the
+  distinction between capability failure and goal misgeneralization.)
+- Shah, Varma, Kumar, Phuong, Krakovna, Uesato, Kenton (2022). *Goal Misgeneralization: Why Correct
+  Specifications Aren't Enough For Correct Goals.*
+- Hubinger, van Merwijk, Mikulik, Skalse, Garrabrant (2019). *Risks from Learned Optimization in
+  Advanced Machine Learning Systems.* (Section 4: pseudo-alignment and distributional shift.)
+- von Oswald et al. (2022). *Transformers learn in-context by gradient descent.* (The LSA of section 1.)
+- Williams (1992). *Simple statistical gradient-following algorithms for connectionist reinforcement
+  learning.* (REINFORCE, the policy gradient that trains the gridworld agent.)
 """
 
 SECTION2_EDITS: list[tuple[tuple[str], str]] = [
