@@ -105,6 +105,86 @@ def test_shift_losses_stub_fails():
         checks.check_shift_losses(stub)
 
 
+# --- context_losses and critical_step (the context's own loss under the LSA's step) -----------
+
+
+def context_losses(Z, eta, *, with_query=False, k=0.5, total=False, sum_step=False, means=False):
+    rows = Z if with_query else Z[:, :-1]
+    x, y = rows[..., :-1], rows[..., -1]
+    n = x.shape[1]
+    w1 = eta * torch.einsum("bn,bnd->bd", y, x) / (1 if sum_step else n)
+    r = (lambda t: t.sum(dim=1)) if total else (lambda t: t.mean(dim=1))
+    before, after = k * r(y**2), k * r((torch.einsum("bnd,bd->bn", x, w1) - y) ** 2)
+    return (before.mean(), after.mean()) if means else (before, after)
+
+
+def critical_step(Z, *, with_query=False, factor=2.0, inverted=False):
+    rows = Z if with_query else Z[:, :-1]
+    x, y = rows[..., :-1], rows[..., -1]
+    g = torch.einsum("bn,bnd->bd", y, x) / x.shape[1]
+    out = factor * (g * g).sum(dim=1) / (torch.einsum("bnd,bd->bn", x, g) ** 2).mean(dim=1)
+    return 1 / out if inverted else out
+
+
+def test_context_checks_pass_the_reference(capsys):
+    checks.check_context_losses(context_losses)
+    checks.check_critical_step(critical_step)
+    assert capsys.readouterr().out.count("✔") == 2
+
+
+def test_critical_step_is_where_the_context_loss_turns_worse():
+    Z, _ = RegressionTask(x_scale=1.5).sample(50, seed=1)
+    eta = critical_step(Z)
+    before, at = context_losses(Z, 0, means=False)[0], torch.stack(
+        [context_losses(Z[i : i + 1], float(eta[i]))[1][0] for i in range(50)])  # fmt: skip
+    assert torch.allclose(before, at, rtol=1e-3)  # back exactly at L(0)
+    for i in range(5):
+        below = context_losses(Z[i : i + 1], 0.9 * float(eta[i]))
+        above = context_losses(Z[i : i + 1], 1.1 * float(eta[i]))
+        assert below[1] < below[0] and above[1] > above[0]
+
+
+@pytest.mark.parametrize(
+    "wrong, match",
+    [
+        (lambda Z, eta: context_losses(Z, eta, with_query=True), "the query"),
+        (lambda Z, eta: context_losses(Z, eta, total=True), "does not sum"),
+        (lambda Z, eta: context_losses(Z, eta, k=1.0), "factor 1/2 is missing"),
+        (lambda Z, eta: context_losses(Z, eta, sum_step=True), "divide the sum by N"),
+        (lambda Z, eta: context_losses(Z, eta)[::-1], "swapped"),
+        (lambda Z, eta: context_losses(Z, eta, means=True), "one loss per prompt"),
+        (lambda Z, eta: context_losses(Z, eta)[0], "a pair"),
+    ],
+)  # fmt: skip
+def test_context_losses_names_the_mistake(wrong, match):
+    with pytest.raises(AssertionError, match=match):
+        checks.check_context_losses(wrong)
+
+
+@pytest.mark.parametrize(
+    "wrong, match",
+    [
+        (lambda Z: critical_step(Z, factor=1.0), "best step"),
+        (lambda Z: critical_step(Z, with_query=True), "the query"),
+        (lambda Z: critical_step(Z, inverted=True), "upside down"),
+        (lambda Z: critical_step(Z).mean(), "one step size per prompt"),
+        (lambda Z: critical_step(Z) * 1.3, "differs from the reference"),
+    ],
+)  # fmt: skip
+def test_critical_step_names_the_mistake(wrong, match):
+    with pytest.raises(AssertionError, match=match):
+        checks.check_critical_step(wrong)
+
+
+def test_context_stubs_fail():
+    def stub(*args):
+        raise NotImplementedError()
+
+    for check in (checks.check_context_losses, checks.check_critical_step):
+        with pytest.raises(AssertionError, match="not implemented yet"):
+            check(stub)
+
+
 # --- pursued_goal --------------------------------------------------------------------------------
 
 

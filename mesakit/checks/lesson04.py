@@ -1,6 +1,8 @@
 """Checks of lesson 04 (objective divergence): one ``check_<exercise>(fn)`` per exercise.
 
 * :func:`check_shift_losses` — the LSA, re-tuned GD and predicting 0 on rescaled inputs.
+* :func:`check_context_losses` — the context's own least-squares loss before and after one GD step.
+* :func:`check_critical_step` — the largest step that does not make the context's loss worse.
 * :func:`check_pursued_goal` — the behavioural test "which goal did the agent reach first?".
 * :func:`check_goal_rates` — the shift evaluation: play a policy on many levels, tally the goals.
 * :func:`check_coin_anywhere` — the diverse-training fix: a coin that can sit on any reachable cell.
@@ -23,9 +25,9 @@ from ..experiments.lsa_gd import LR_SEED
 from ..gridpolicy import goal_rates
 from ..gridworld import Episode, GridConfig, Level, distances, make_level, pursued_goal, rollout, shift_coin
 from ..tasks import RegressionTask
-from .core import call, passed
+from .core import call, expect_close, expect_tensor, passed
 
-__all__ = ["check_shift_losses", "check_pursued_goal", "check_goal_rates", "check_coin_anywhere"]
+__all__ = ["check_shift_losses", "check_context_losses", "check_critical_step", "check_pursued_goal", "check_goal_rates", "check_coin_anywhere"]
 
 SHIFT_KEYS = ("lsa", "gd_retuned", "zero")
 GOALS = ("coin", "edge", "neither")
@@ -113,6 +115,69 @@ def check_shift_losses(shift_losses_fn: Callable) -> None:
             f"and the step size with reference.best_gd_lr(task, seed=LR_SEED)"
         )
     passed("shift_losses: at scale 2.5 the LSA's frozen step is far worse than predicting 0, re-tuned GD is not")
+
+
+def _context(Z: torch.Tensor, with_query: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+    rows = Z if with_query else Z[:, :-1]
+    return rows[..., :-1].double(), rows[..., -1].double()
+
+
+def _context_losses(Z: torch.Tensor, eta: float, with_query=False, k=0.5, mean=True, grad_mean=True):
+    """The reference (defaults) and, through the flags, realistic mistakes."""
+    x, y = _context(Z, with_query)
+    g = torch.einsum("bn,bnd->bd", y, x) / (x.shape[1] if grad_mean else 1)
+    reduce = (lambda t: t.mean(dim=1)) if mean else (lambda t: t.sum(dim=1))
+    after = k * reduce((torch.einsum("bnd,bd->bn", x, eta * g) - y) ** 2)
+    return k * reduce(y**2), after
+
+
+def _critical_step(Z: torch.Tensor, with_query=False, factor=2.0) -> torch.Tensor:
+    x, y = _context(Z, with_query)
+    g = torch.einsum("bn,bnd->bd", y, x) / x.shape[1]
+    return factor * (g * g).sum(dim=1) / (torch.einsum("bnd,bd->bn", x, g) ** 2).mean(dim=1)
+
+
+def _context_prompts() -> list[tuple[torch.Tensor, float]]:
+    return [(RegressionTask(x_scale=2.0).sample(64, seed=3)[0], 1.5),
+            (RegressionTask(n_context=7).sample(32, seed=8)[0], 0.7)]  # fmt: skip
+
+
+def check_context_losses(context_losses_fn: Callable) -> None:
+    """``context_losses(Z, eta) -> (before (B,), after (B,))``: the context's loss at 0 and after one step."""
+    for Z, eta in _context_prompts():
+        out = call(context_losses_fn, Z, eta, name="context_losses")
+        if not isinstance(out, tuple) or len(out) != 2:
+            raise AssertionError(f"context_losses should return a pair (before, after), got {type(out).__name__}")
+        before, after = _context_losses(Z, eta)
+        wrong = [
+            (_context_losses(Z, eta, with_query=True), "the last row of Z is the query (its label is a 0 placeholder): "
+             "the context is Z[:, :-1], N pairs"),
+            (_context_losses(Z, eta, mean=False), "L averages over the N context pairs (1/(2N)·Σ), it does not sum"),
+            (_context_losses(Z, eta, k=1.0), "the loss is 1/(2N)·Σ (w·x_i − y_i)²: the factor 1/2 is missing"),
+            (_context_losses(Z, eta, grad_mean=False), "the step is w1 = eta·(1/N)·Σ y_i x_i: divide the sum by N"),
+            ((after, before), "before and after are swapped: return (L at w = 0, L at w1)"),
+        ]  # fmt: skip
+        for i, (name, ref) in enumerate((("before", before), ("after", after))):
+            got = expect_tensor(out[i], ref.shape, f"context_losses()[{i}] ({name})", "one loss per prompt, shape (B,)")
+            expect_close(got, ref, f"context_losses()[{i}] ({name})",
+                         [(w[i], message) for w, message in wrong], rtol=1e-4)  # fmt: skip
+    passed("context_losses: at scale 2 the LSA's step makes the context's own loss worse on most prompts")
+
+
+def check_critical_step(critical_step_fn: Callable) -> None:
+    """``critical_step(Z) -> (B,)``: the step size at which one GD step brings L back to L(0)."""
+    for Z, _ in _context_prompts():
+        out = call(critical_step_fn, Z, name="critical_step")
+        ref = _critical_step(Z)
+        expect_close(expect_tensor(out, ref.shape, "critical_step", "one step size per prompt, shape (B,)"), ref,
+                     "critical_step", [
+                         (_critical_step(Z, factor=1.0), "this is the best step along g (where L is lowest); "
+                          "L(η·g) − L(0) is a parabola in η that is back at 0 at twice that step"),
+                         (_critical_step(Z, with_query=True), "the last row of Z is the query: use only the N "
+                          "context pairs Z[:, :-1]"),
+                         (1 / _critical_step(Z), "the fraction is upside down: η_c = 2‖g‖² / ((1/N)·Σ (g·x_i)²)"),
+                     ], rtol=1e-4)  # fmt: skip
+    passed("critical_step: the largest step that does not make the context's loss worse")
 
 
 # ---------------------------------------------------------------------------------------------
