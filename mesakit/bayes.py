@@ -27,7 +27,7 @@ import torch
 
 from .tasks import check_prompts
 
-ASSUMED_NOISE = 0.01  # σ²: an assumed label-noise variance for noise-free data (see module docstring)
+ASSUMED_NOISE = 1e-4  # σ²: an assumed label-noise variance for noise-free data (see module docstring)
 
 
 def _split(Z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
