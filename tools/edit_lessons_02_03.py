@@ -58,6 +58,37 @@ def lesson02(nb) -> None:
     replace(nb, "*What learning algorithm is\n  in-context learning? Investigations with linear models.* ICLR 2023.",
             "*What learning algorithm is\n  in-context learning? Investigations with linear models.* ICLR.")
 
+    replace(nb, OLD_56, NEW_56)
+    replace(nb, 'for k, a, b in zip(ks, tied_losses, gd_losses_k):\n    print(f"K={k}: tied LSA {a:10.4g}   K GD steps {b:.4f}")',
+            'for k, a, b in zip(ks, tied_losses, gd_losses_k):\n    print(f"K={k}: tied LSA {a:10.4g}   K GD steps {b:.4f}")\n'
+            'with torch.no_grad():  # far beyond the trained range\n'
+            '    far = {k: metrics.loss(tied(Z_eval, iterations=k), y_eval).item() for k in (16, 32, 64)}\n'
+            'print("far beyond training:", "   ".join(f"K={k}: tied LSA {v:.4g}" for k, v in far.items()))')
+    replace(nb, OLD_58, NEW_58)
+
+
+OLD_56 = """Does *training* find this too? mesakit ships a weight-tied LSA trained with $K$ drawn from 1–4 at
+every step, so one set of weights must serve every $K$ (`mesakit reproduce multistep` retrains it,
+about 20 s on one core). We run it for $K = 1..8$ and compare with $K$ GD steps, each with its own
+tuned step size:"""
+
+NEW_56 = """Does *training* find this too? mesakit ships a weight-tied LSA trained with a curriculum over $K$:
+first $K = 1$ only (it becomes one GD step, as above), then $K$ drawn at every step from 1–2, from
+1–3 and finally from 1–4, so one set of weights must serve every $K$. (Drawing $K$ from 1–4 from the
+first step, with this lesson's small initial weights, got stuck far from GD on several seeds; the
+docstring of `mesakit.experiments.multistep` records what was measured.)
+`mesakit reproduce multistep --seed S` retrains it and prints its training time. We run it for
+$K = 1..8$ and compare with $K$ GD steps, each with its own tuned step size:"""
+
+OLD_58 = """*What to look for:* inside the shaded range (the $K$ it was trained with) the tied model's loss falls
+with every extra iteration, tracking $K$ steps of GD (a little above it: one set of weights must
+serve every $K$). Beyond it the model overshoots and diverges: its built-in step size is too large
+to be iterated further. The mesa optimizer is only as good as the situations the base optimizer
+shaped it in — a first taste of lesson 04. (`LSAConfig(damping=...)` shrinks later iterations'
+updates, one remedy.)"""
+
+NEW_58 = "@NEW_58@"
+
 
 def lesson03(nb) -> None:
     replace(nb, "to memorize (after Raventós et al., 2023).\n",
@@ -115,8 +146,8 @@ vector given the context:
 Both need a noise variance $\\sigma^2$, and our labels have none. With $\\sigma^2 \\to 0$ ridge becomes
 the least-squares interpolant of the context, and since a prompt holds $N = d = 10$ noise-free
 examples, that *is* $w$: new tasks can be solved exactly. We assume a small $\\sigma^2 = 10^{-4}$
-(`bayes.ASSUMED_NOISE`) for both, to keep the arithmetic stable; any value from $10^{-8}$ to
-$10^{-2}$ tells the same story."""
+(`bayes.ASSUMED_NOISE`) for both, to keep the arithmetic stable: ridge's loss printed below is
+then close to 0, and it goes to 0 with $\\sigma^2$."""
 
 SWEEP_CELL = """print(f"transition (within 10% of GD on new tasks from here on): M = {transition}")
 print(f"ridge (Gaussian prior) on new tasks: {sweep['ridge_loss']:.4f}   one GD step: {sweep['gd_loss']:.3f}")
