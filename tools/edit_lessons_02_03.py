@@ -65,6 +65,13 @@ def lesson02(nb) -> None:
             '    far = {k: metrics.loss(tied(Z_eval, iterations=k), y_eval).item() for k in (16, 32, 64)}\n'
             'print("far beyond training:", "   ".join(f"K={k}: tied LSA {v:.4g}" for k, v in far.items()))')
     replace(nb, OLD_58, NEW_58)
+    replace(nb, "see that a weight-tied layer applied\n   K times runs K GD steps — but only as many as it was trained for.",
+            "see that a weight-tied layer applied\n   K times runs K GD steps, and measure what it does beyond the K it was trained for.")
+    replace(nb, "- Tied layers iterate the algorithm: more iterations, more GD steps — but only within the range the\n"
+                "  base optimizer trained; beyond it the learned optimizer breaks.",
+            "- Tied layers iterate the algorithm: more iterations, more GD steps (here even better than plain GD).\n"
+            "  Beyond the trained range nothing was supervised: whether the iteration holds up there depends on\n"
+            "  how it was trained, and has to be measured.")
 
 
 OLD_56 = """Does *training* find this too? mesakit ships a weight-tied LSA trained with $K$ drawn from 1–4 at
@@ -87,7 +94,18 @@ to be iterated further. The mesa optimizer is only as good as the situations the
 shaped it in — a first taste of lesson 04. (`LSAConfig(damping=...)` shrinks later iterations'
 updates, one remedy.)"""
 
-NEW_58 = "@NEW_58@"
+NEW_58 = """*What to look for:* inside the shaded range (the $K$ it was trained with) the tied model's loss
+falls with every extra iteration, like $K$ steps of GD, and from $K = 2$ on it does *better* than
+plain GD with a tuned step size: a trained layer is not restricted to plain GD steps (von Oswald et
+al. (2022) found trained multi-layer LSAs running a preconditioned variant they call GD++). Beyond
+the trained range nothing in training asked for more iterations, yet this model keeps improving,
+as far as $K = 64$ (the last line above): the curriculum shaped an iteration that stays stable.
+That is not guaranteed. Trained the way this course first did it ($K$ drawn from 1–4 from the first
+step), the layer's built-in step size was too large to iterate: its loss rose after $K = 4$ and
+diverged a few iterations later. What a mesa optimizer does outside the situations the base
+optimizer shaped it in is a property of its training, to be measured, not assumed — lesson 04
+takes this further. (`LSAConfig(damping=...)` shrinks later iterations' updates, one remedy when
+an iteration diverges.)"""
 
 
 def lesson03(nb) -> None:
