@@ -53,9 +53,25 @@ def test_task_diversity_curves_marks_fresh_and_transition():
     assert any("transition" in t.get_text() for t in ax.get_legend().get_texts())
 
 
+def test_task_diversity_curves_draws_the_bayes_yardsticks():
+    num_tasks = [1, 4, 64, 512_000]
+    dmmse = [3.8, 1.9, 1.5, None]  # no pool for the fresh-task run
+    fig = plots.task_diversity_curves(num_tasks, SWEEP["loss_fresh"], SWEEP["loss_pool"], 0.81, dmmse_fresh=dmmse, ridge_loss=0.005)
+    (ax,) = fig.axes
+    texts = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert any("dMMSE" in t for t in texts) and any("ridge" in t for t in texts)
+    dmmse_line = next(l for l in ax.get_lines() if l.get_label().startswith("dMMSE"))
+    assert np.allclose(dmmse_line.get_ydata()[:3], dmmse[:3]) and np.isnan(dmmse_line.get_ydata()[3])
+    assert any(np.allclose(l.get_ydata(), 0.005) for l in ax.get_lines())
+
+
 def test_task_diversity_curves_rejects_bad_input():
     with pytest.raises(ValueError, match="same length"):
         plots.task_diversity_curves([1, 2], [1.0], [1.0, 2.0], 0.8)
+    with pytest.raises(ValueError, match="one entry per pool size"):
+        plots.task_diversity_curves([1, 2], [1.0, 0.8], [0.1, 0.8], 0.8, dmmse_fresh=[1.0])
+    with pytest.raises(ValueError, match="ridge_loss must be > 0"):
+        plots.task_diversity_curves([1, 2], [1.0, 0.8], [0.1, 0.8], 0.8, ridge_loss=0.0)
     with pytest.raises(ValueError, match="not one of the pool sizes"):
         plots.task_diversity_curves([1, 2], [1.0, 0.8], [0.1, 0.8], 0.8, transition=3)
 

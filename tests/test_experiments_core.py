@@ -63,6 +63,26 @@ def test_multistep_json(capsys, tmp_path):
     assert models.load(tmp_path / "t.pt").config.iterations == 4
 
 
+def test_multistep_curriculum_covers_every_step_and_ends_on_the_trained_k(monkeypatch):
+    assert sum(multistep.curriculum_steps(3000)) == 3000 and multistep.curriculum_steps(3000)[0] == 1000
+    assert sum(multistep.curriculum_steps(10)) == 10 and min(multistep.curriculum_steps(4)) >= 1
+    assert multistep.CURRICULUM[0][1] == (1,) and multistep.CURRICULUM[-1][1] == multistep.TRAIN_K
+    seen = []
+    real = models.LinearSelfAttention.forward
+
+    def spy(self, Z, iterations=None):
+        seen.append(iterations)
+        return real(self, Z, iterations)
+    monkeypatch.setattr(models.LinearSelfAttention, "forward", spy)
+    model, history = multistep.train_tied(seed=0, steps=12, progress=False)
+    n = multistep.curriculum_steps(12)
+    assert len(history.loss) == 12 and history.seconds > 0
+    assert set(seen[: n[0]]) == {1}, "the first phase trains one GD step only"
+    assert set(seen[n[0] : n[0] + n[1]]) <= {1, 2} and max(seen[-n[-1] :]) <= 4
+    again, _ = multistep.train_tied(seed=0, steps=12, progress=False)
+    assert torch.equal(model.W_KQ, again.W_KQ), "a seed fixes the whole run"
+
+
 def test_multistep_reports_divergence_as_null():
     text = multistep.describe({"k": [1, 5], "trained_k": [1], "loss_by_k": [0.9, None], "gd_loss_by_k": [0.8, 0.4], "train_seconds": 1.0})
     assert "diverged" in text and "beyond training" in text

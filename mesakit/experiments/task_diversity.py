@@ -9,9 +9,10 @@ task vectors, then measure its loss on the pool's tasks (``loss_pool``) and on n
 task for every prompt; the JSON lists it with the number of tasks it saw (steps × batch size).
 ``transition_num_tasks`` is the smallest pool from which ``loss_fresh`` stays within 10% of GD.
 
-The paper's transformers hold their memory implicitly and have far more of it (their threshold grows
-with the task dimension and with model capacity); our model's memory is explicit (8 slots), so the
-threshold sits at a few dozen tasks and the whole sweep trains in about a minute on one core.
+Our model's memory is explicit, 8 slots: an architectural choice that sets where the transition can
+happen (a pool the slots can hold is best memorized); the paper's transformers hold their memory
+implicitly. ``evaluate`` also measures the paper's Bayes-optimal yardsticks (:mod:`mesakit.bayes`):
+dMMSE for the pool, ridge regression for all tasks.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pathlib import Path
 
 import torch
 
-from .. import metrics, models, reference
+from .. import bayes, metrics, models, reference
 from ..diversity import LSAWithReadout, TaskPool, locate_transition, train_on_pool
 from ..tasks import RegressionTask
 from .lsa_gd import EVAL_SEED, LR_SEED
@@ -65,16 +66,26 @@ def evaluate(
     trained: dict[int | None, torch.nn.Module], seed: int = 0, task: RegressionTask = RegressionTask(), n_prompts: int = EVAL_PROMPTS
 ) -> dict:
     """Loss of each model on new tasks and on its own pool, one tuned GD step on new tasks, and
-    (for the widget) the RMS size of each path's prediction. Keys follow the pool sizes' order."""
+    (for the widget) the RMS size of each path's prediction. Keys follow the pool sizes' order.
+
+    Also the Bayes-optimal yardsticks of Raventós et al. (:mod:`mesakit.bayes`, assumed noise
+    variance ``bayes.ASSUMED_NOISE``): ``ridge_loss`` on new tasks, and per pool size
+    ``dmmse_fresh`` / ``dmmse_pool`` (``None`` for the fresh-task run, which has no pool)."""
     lr = reference.best_gd_lr(task, steps=1, seed=LR_SEED)
     Z, y = task.sample(n_prompts, seed=EVAL_SEED)
-    out: dict = {"pool_sizes": list(trained), "loss_fresh": [], "loss_pool": [], "lsa_rms": [], "memory_rms": []}
+    out: dict = {"pool_sizes": list(trained), "loss_fresh": [], "loss_pool": [], "lsa_rms": [], "memory_rms": [],
+                 "dmmse_fresh": [], "dmmse_pool": []}  # fmt: skip
     with torch.no_grad():
         out["gd_loss"] = metrics.loss(reference.gd_predict(Z, lr), y).item()
+        out["ridge_loss"] = metrics.loss(bayes.ridge_predict(Z), y.double()).item()
         for m, model in trained.items():
-            Zp, yp = pool_for(m, seed, task).sample(n_prompts, torch.Generator().manual_seed(EVAL_SEED))
+            pool = pool_for(m, seed, task)
+            Zp, yp = pool.sample(n_prompts, torch.Generator().manual_seed(EVAL_SEED))
             out["loss_fresh"].append(metrics.loss(model(Z), y).item())
             out["loss_pool"].append(metrics.loss(model(Zp), yp).item())
+            fresh_pool = pool.weights is None
+            out["dmmse_fresh"].append(None if fresh_pool else metrics.loss(bayes.dmmse_predict(Z, pool.weights), y.double()).item())
+            out["dmmse_pool"].append(None if fresh_pool else metrics.loss(bayes.dmmse_predict(Zp, pool.weights), yp.double()).item())
             if hasattr(model, "paths"):
                 lsa, memory = model.paths(Z)
                 out["lsa_rms"].append(lsa.pow(2).mean().sqrt().item())

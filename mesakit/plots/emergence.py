@@ -69,16 +69,31 @@ def task_diversity_curves(
     gd_loss: float,
     transition: int | None = None,
     fresh_last: bool = True,
+    dmmse_fresh: Sequence[float | None] | None = None,
+    ridge_loss: float | None = None,
 ) -> Figure:
     """Loss on new tasks and on the pretraining pool against the pool size (log axis), with one
-    tuned GD step as a line. ``fresh_last``: the last entry is the fresh-task run, labelled "fresh"."""
+    tuned GD step as a line. ``fresh_last``: the last entry is the fresh-task run, labelled "fresh".
+
+    The Bayes-optimal yardsticks of Raventós et al. (optional): ``dmmse_fresh`` (the pool-prior
+    posterior mean's loss on new tasks, one entry per pool size, ``None`` where it has no pool) and
+    ``ridge_loss`` (the Gaussian-prior posterior mean's loss on new tasks), see :mod:`mesakit.bayes`."""
     if not (len(num_tasks) == len(loss_fresh) == len(loss_pool)):
         raise ValueError("num_tasks, loss_fresh and loss_pool must have the same length")
+    if dmmse_fresh is not None and len(dmmse_fresh) != len(num_tasks):
+        raise ValueError(f"dmmse_fresh needs one entry per pool size ({len(num_tasks)}), got {len(dmmse_fresh)}")
+    if ridge_loss is not None and not ridge_loss > 0:
+        raise ValueError(f"ridge_loss must be > 0 to show on the log axis, got {ridge_loss}")
     x, labels = _positions(num_tasks, fresh_last)
     fig, ax = figure(width=9.0, height=4.0)
     ax.plot(x, loss_fresh, "o-", color=COLORS["blue"], label="new tasks")
     ax.plot(x, loss_pool, "s-", color=COLORS["orange"], label="its own pool's tasks")
     ax.axhline(gd_loss, color=COLORS["vermillion"], ls="--", label=f"one GD step on new tasks ({gd_loss:.2f})")
+    if dmmse_fresh is not None:
+        shown = [float("nan") if v is None else v for v in dmmse_fresh]
+        ax.plot(x, shown, "^:", color=COLORS["purple"], label="dMMSE (pool prior) on new tasks")
+    if ridge_loss is not None:
+        ax.axhline(ridge_loss, color=COLORS["sky"], ls=":", label=f"ridge (Gaussian prior) on new tasks ({ridge_loss:.3f})")
     if transition is not None:
         if transition not in list(num_tasks):
             raise ValueError(f"transition {transition} is not one of the pool sizes {list(num_tasks)}")
