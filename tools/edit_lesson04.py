@@ -386,9 +386,9 @@ SECTION2_EDITS: list[tuple[tuple[str], str]] = [
 
 
 # Measured with `benchmarks/seeds.py goal-misgeneralization` (1,000 held-out levels per seed).
-SEEDS = "0, 1, 2 and 4"
-RATES_RANGE = "coin 0.963–0.966 on training-kind levels; with the coin moved, right edge first 0.877–0.885 and coin first 0.097–0.103"
-DIVERSE_RANGE = "0.958–0.962"
+SEEDS = "0 to 7"
+RATES_RANGE = "coin 0.954–0.966 on training-kind levels; with the coin moved, right edge first 0.877–0.894 and coin first 0.084–0.103"
+DIVERSE_RANGE = "0.952–0.962"
 
 
 def fill(text: str) -> str:
