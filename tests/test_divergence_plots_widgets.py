@@ -79,3 +79,12 @@ def test_episode_viewer_headless(pairs):
     ep = pairs[2][0]
     assert f"move {min(1, ep.steps)}/{ep.steps}" in box.last_figure.axes[0].get_title()
     assert box.play.max == box.controls["step"].max
+
+
+def test_episode_viewer_move_slider_spans_the_shown_level(pairs):
+    # Past the longer of a level's two episodes every frame is the same picture: the slider stops there.
+    box = episode_viewer(pairs)
+    for level in range(len(pairs)):
+        box.controls["level"].value = level
+        moves = max(pairs[level][0].steps, pairs[level][1].steps)
+        assert box.controls["step"].max == box.play.max == moves

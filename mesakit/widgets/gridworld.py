@@ -48,16 +48,23 @@ def episode_viewer(pairs: list[tuple[Episode, Episode]], level: int = 0):
     """Sliders for the level and the move, a Play button that animates the moves."""
     import ipywidgets as w
 
-    longest = max(max(a.steps, b.steps) for a, b in pairs)
+    def moves(i: int) -> int:  # past the longer of level i's two episodes, every frame is the same
+        return max(pairs[i][0].steps, pairs[i][1].steps)
+
     level_slider = w.IntSlider(value=level, min=0, max=len(pairs) - 1, description="level")
-    step_slider = w.IntSlider(value=longest, min=0, max=longest, description="move")
+    step_slider = w.IntSlider(value=moves(level), min=0, max=moves(level), description="move")
     box = interactive_figure(
         lambda level, step: episode_frame(pairs, level, step),
         {"level": level_slider, "step": step_slider},
         title="Where does the agent go? Training vs coin moved",
     )
-    play = w.Play(value=longest, min=0, max=longest, interval=400, description="play")
+    play = w.Play(value=moves(level), min=0, max=moves(level), interval=400, description="play")
     w.jslink((play, "value"), (step_slider, "value"))
+
+    def fit_moves(change) -> None:  # each level's slider spans that level's own episodes
+        step_slider.max = play.max = moves(change["new"])
+
+    level_slider.observe(fit_moves, names="value")
     box.children = [*box.children[:-2], w.HBox([play, *box.children[-2].children]), box.children[-1]]
     box.play = play
     return box
