@@ -427,6 +427,10 @@ detector misses.""")
   Investigations with linear models*.
 - Garg, Tsipras, Liang & Valiant (2022), *What Can Transformers Learn In-Context? A Case Study of
   Simple Function Classes* (the softmax transformers of section 3).""")
+    # Section 2's worked example: the figures the reports below print (0.47 and about 0.24).
+    r("""  failed one: the nearest-neighbour rule learns from its context (≈ 0.4) but not like GD (≈ 0),
+  and scores ≈ 0, where a plain average would give it ≈ 0.2;""", """  failed one: the nearest-neighbour rule learns from its context (≈ 0.47, printed below) but not
+  like GD (≈ 0), and scores ≈ 0, where a plain average would give it ≈ 0.24;""")
     nbedit.write(nb, PATH)
 
 
