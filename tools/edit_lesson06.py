@@ -431,6 +431,11 @@ detector misses.""")
     r("""  failed one: the nearest-neighbour rule learns from its context (≈ 0.4) but not like GD (≈ 0),
   and scores ≈ 0, where a plain average would give it ≈ 0.2;""", """  failed one: the nearest-neighbour rule learns from its context (≈ 0.47, printed below) but not
   like GD (≈ 0), and scores ≈ 0, where a plain average would give it ≈ 0.24;""")
+    # The kernel explorer's caption must sit right before it: the bandwidth table goes after the widget.
+    explorer = nbedit.find(nb, "kernel_explorer(Z_demo)")
+    table = nbedit.find(nb, "without the gate {ungated:.2f}")
+    if table == explorer - 1:
+        nb.cells.insert(explorer, nb.cells.pop(table))
     nbedit.write(nb, PATH)
 
 
