@@ -25,11 +25,14 @@ from . import models
 from .tasks import check_prompts
 
 
-def normal_equations(Z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """``H = XᵀX/N (B, d, d)``, ``b = Xᵀy/N (B, d)`` and the query ``x_q (B, d)`` of prompts ``Z``."""
+def normal_equations(Z: torch.Tensor, ridge: float = 0.0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``H = XᵀX/N + ridge·I (B, d, d)``, ``b = Xᵀy/N (B, d)`` and the query ``x_q (B, d)`` of prompts ``Z``."""
     x, y, x_q = Z[:, :-1, :-1], Z[:, :-1, -1], Z[:, -1, :-1]
     n = x.shape[1]
-    return x.transpose(1, 2) @ x / n, torch.einsum("bn,bnd->bd", y, x) / n, x_q
+    H = x.transpose(1, 2) @ x / n
+    if ridge:
+        H = H + ridge * torch.eye(H.shape[-1], dtype=H.dtype)
+    return H, torch.einsum("bn,bnd->bd", y, x) / n, x_q
 
 
 @dataclass(frozen=True)
@@ -63,9 +66,8 @@ class RidgeSolver(nn.Module):
         if self.config.ridge == 0:  # minimum-norm least squares, also for N < d
             w = torch.linalg.pinv(Z[:, :-1, :-1]) @ Z[:, :-1, -1:]
             return (w.squeeze(-1) * Z[:, -1, :-1]).sum(-1)
-        H, b, x_q = normal_equations(Z)
-        eye = torch.eye(H.shape[-1], dtype=H.dtype)
-        w = torch.linalg.solve(H + self.config.ridge * eye, b)
+        H, b, x_q = normal_equations(Z, self.config.ridge)
+        w = torch.linalg.solve(H, b)
         return (w * x_q).sum(-1)
 
 
@@ -81,8 +83,7 @@ class ConjugateGradient(nn.Module):
 
     def forward(self, Z: torch.Tensor) -> torch.Tensor:
         check_prompts(Z, self.config.d)
-        H, b, x_q = normal_equations(Z)
-        H = H + self.config.ridge * torch.eye(H.shape[-1], dtype=H.dtype)
+        H, b, x_q = normal_equations(Z, self.config.ridge)
         w = torch.zeros_like(b)
         r, p = b.clone(), b.clone()  # residual b - Hw and search direction
         for _ in range(self.config.steps):
@@ -108,8 +109,7 @@ class NewtonSolver(nn.Module):
 
     def forward(self, Z: torch.Tensor) -> torch.Tensor:
         check_prompts(Z, self.config.d)
-        H, b, x_q = normal_equations(Z)
-        H = H + self.config.ridge * torch.eye(H.shape[-1], dtype=H.dtype)
+        H, b, x_q = normal_equations(Z, self.config.ridge)
         w = torch.zeros_like(b)
         for _ in range(self.config.steps):
             gradient = torch.einsum("bde,be->bd", H, w) - b
