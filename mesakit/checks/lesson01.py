@@ -83,6 +83,8 @@ def check_least_squares_gradient(fn: Callable, seed: int = 0) -> None:
     out = call(fn, w.clone(), x.clone(), y.clone(), name="least_squares_gradient")
     expected = handbuilt.least_squares_gradient(w, x, y)
     at_zero = handbuilt.least_squares_gradient(torch.zeros_like(w), x, y)
+    plus_label = handbuilt.least_squares_gradient(w, x, -y)
+    batch_mean = expected.mean(0, keepdim=True).expand_as(expected)
     expect_tensor(out, (B, d), "least_squares_gradient", "one gradient entry per weight, for each of the B problems")
     expect_close(
         out, expected, "least_squares_gradient",
@@ -96,6 +98,10 @@ def check_least_squares_gradient(fn: Callable, seed: int = 0) -> None:
             (expected / d, "you averaged over the d input dimensions as well: average over the N examples only"),
             (at_zero, "your gradient does not depend on w: it is the gradient at w = 0 (-1/N Σ y_i x_i). "
              "Use the residual w·x_i - y_i with the w you are given"),
+            (plus_label, "sign of the label in the residual: it is w·x_i - y_i (prediction minus label); you "
+             "added the label"),
+            (batch_mean, "you averaged over the batch axis too: the B prompts are separate problems, each "
+             "with its own gradient; average over the N examples only"),
         ],
     )  # fmt: skip
     passed("least_squares_gradient matches ∇L(w) = 1/N Σ (w·x_i - y_i) x_i")

@@ -1,0 +1,74 @@
+"""Lesson 01 mutants: mistakes a learner makes in 2.1 (gradient), 2.2 (gradient descent) and 3.1
+(mesa forward), and correct alternatives written differently from the reference."""
+
+from __future__ import annotations
+
+import torch
+
+from . import Mutant
+
+
+def grad(w, x, y):
+    residual = torch.einsum("bnd,bd->bn", x, w) - y
+    return torch.einsum("bn,bnd->bd", residual, x) / x.shape[1]
+
+
+def grad_loops(w, x, y):  # valid: loops, float32 accumulation
+    out = torch.zeros_like(w)
+    for b in range(x.shape[0]):
+        for n in range(x.shape[1]):
+            out[b] += (x[b, n] @ w[b] - y[b, n]) * x[b, n]
+    return out / x.shape[1]
+
+
+def grad_bmm(w, x, y):  # valid: batched matmuls
+    r = (x @ w.unsqueeze(-1)).squeeze(-1) - y
+    return (x.transpose(1, 2) @ r.unsqueeze(-1)).squeeze(-1) / x.shape[1]
+
+
+def gd(x, y, lr, steps, g=grad, start=0, extra=0):
+    w = torch.zeros(x.shape[0], x.shape[2], dtype=x.dtype)
+    for _ in range(start, steps + extra):
+        w = w - lr * g(w, x, y)
+    return w
+
+
+def gd_while(x, y, lr, steps):  # valid: a while loop, in-place update
+    w, k = x.new_zeros(x.shape[0], x.shape[2]), 0
+    while k < steps:
+        w -= lr * grad(w, x, y)
+        k += 1
+    return w
+
+
+def mesa(Z, lr, K, fit=gd, label_col=-1, use_query_label=False):
+    x, y, x_q = Z[:, :-1, :-1], Z[:, :-1, label_col], Z[:, -1, :-1]
+    if use_query_label:
+        x, y = Z[:, :, :-1], Z[:, :, -1]
+    w = fit(x, y, lr, K)
+    return (w * x_q).sum(-1)
+
+
+def mesa_einsum(Z, lr, K):  # valid
+    w = gd_while(Z[:, :-1, :-1], Z[:, :-1, -1], lr, K)
+    return torch.einsum("bd,bd->b", w, Z[:, -1, :-1])
+
+
+MUTANTS = [
+    Mutant("check_least_squares_gradient", grad_loops, "loops over batch and examples", valid=True),
+    Mutant("check_least_squares_gradient", grad_bmm, "batched matmul", valid=True),
+    Mutant("check_least_squares_gradient", lambda w, x, y: grad(w, x, -y), "residual w·x + y", "sign of the label"),
+    Mutant("check_least_squares_gradient", lambda w, x, y: grad(w, x, y) * x.shape[1], "sum instead of mean", "1/N"),
+    Mutant("check_least_squares_gradient", lambda w, x, y: grad(w, x, y).mean(0, keepdim=True).expand_as(w),
+           "averaged over the batch too", "batch"),
+    Mutant("check_least_squares_gradient", lambda w, x, y: -grad(w, x, y), "y − w·x residual", "sign"),
+    Mutant("check_gradient_descent", gd_while, "while loop, in-place", valid=True),
+    Mutant("check_gradient_descent", lambda x, y, lr, steps: gd(x, y, lr, steps, start=1), "range(1, steps)", "off by one"),
+    Mutant("check_gradient_descent", lambda x, y, lr, steps: gd(x, y, -lr, steps), "w + lr·grad", "ascent"),
+    Mutant("check_gradient_descent", lambda x, y, lr, steps: gd(x, y, lr, steps, extra=1), "range(steps + 1)", "off by one"),
+    Mutant("check_mesa_forward", mesa_einsum, "einsum and a while loop", valid=True),
+    Mutant("check_mesa_forward", lambda Z, lr, K: mesa(Z, lr, K, use_query_label=True),
+           "fits on the query row too", "query"),
+    Mutant("check_mesa_forward", lambda Z, lr, K: mesa(Z, lr, K, fit=lambda x, y, lr, k: gd(x, y, lr, k, extra=-1)),
+           "K − 1 inner steps", "off by one|K"),
+]
