@@ -58,11 +58,25 @@ def run_one(name: str, seed: int, cpu: int) -> dict:
             "targets": TARGETS[name](result) if name in TARGETS else {}}  # fmt: skip
 
 
+def write_records(folder: Path, rows: list[dict]) -> None:
+    """DIR/EXPERIMENT.json = {"seed": figures} for every run that finished (merged into what is there)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in sorted({r["name"] for r in rows}):
+        path = folder / f"{name}.json"
+        record = json.loads(path.read_text()) if path.exists() else {}
+        record.update({str(r["seed"]): r["result"] for r in rows if r["name"] == name and "result" in r})
+        path.write_text(json.dumps(dict(sorted(record.items(), key=lambda kv: int(kv[0]))), indent=1) + "\n")
+        print(f"recorded {path}")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("experiments", nargs="*", metavar="EXPERIMENT", help="default: every experiment with targets")
     ap.add_argument("--seeds", default="0-7", help="e.g. 0-7 or 0,3,5 (default 0-7)")
     ap.add_argument("--jobs", type=int, default=2, help="runs at once, one core each (default 2)")
+    ap.add_argument("--record", type=Path, default=None, metavar="DIR",
+                    help="write DIR/EXPERIMENT.json ({seed: figures}); the lessons' seed ranges are checked "
+                         "against benchmarks/results/ by tests/test_quoted_figures.py")  # fmt: skip
     args = ap.parse_args(argv)
     names = args.experiments or [n for n in EXPERIMENTS if n in TARGETS]
     unknown = [n for n in names if n not in EXPERIMENTS]
@@ -88,6 +102,8 @@ def main(argv: list[str] | None = None) -> int:
             missed += bool(bad)
             print(f"{head}: {'all targets met' if not bad else 'MISSED ' + '; '.join(bad)}", flush=True)
             print(f"  {json.dumps(row['result'])}", flush=True)
+    if args.record:
+        write_records(args.record, rows)
     print("\nSeeds meeting each target:")
     for name in names:
         mine = [r for r in rows if r["name"] == name]

@@ -13,6 +13,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
+import figures
+
 from conftest import ROOT, executed
 from mesakit.course import lessons, release
 
@@ -46,6 +48,16 @@ def test_solution_has_graded_exercises(lesson):
     text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown").lower()
     for part in ("learning objectives", "prerequisites", "summary", "further reading"):
         assert part in text, f"the lesson has no '{part}' section"
+
+
+@pytest.mark.parametrize("lesson", SOLUTIONS, ids=_ids(SOLUTIONS))
+def test_every_quoted_figure_is_printed_recorded_or_sourced(lesson):
+    """A sentence quoting a figure the shipped checkpoint (or the seed record) no longer gives fails
+    here, naming the sentence (tests/figures.py says what counts as shown)."""
+    nb = executed(str(lesson.path), allow_errors=False)
+    misses = figures.unshown(lesson.name, nb)
+    assert not misses, "figures quoted in the text that no cell prints, no seed record holds and " \
+        "tests/figure_sources.py does not derive:\n" + "\n".join(misses)
 
 
 @pytest.mark.parametrize("lesson", lessons(ROOT), ids=_ids(lessons(ROOT)))
