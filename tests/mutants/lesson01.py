@@ -72,3 +72,36 @@ MUTANTS = [
     Mutant("check_mesa_forward", lambda Z, lr, K: mesa(Z, lr, K, fit=lambda x, y, lr, k: gd(x, y, lr, k, extra=-1)),
            "K − 1 inner steps", "off by one|K"),
 ]
+
+
+# ---------------------------------------------------------------- 3.2 learn_step_size
+
+
+def learn(K, init_lr, steps, base_lr, seed, optimizer="sgd", batch_size=256, with_init=True, train_seed=None, k_off=0):
+    from mesakit.handbuilt import HandBuiltConfig, HandBuiltMesaOptimizer
+    from mesakit.tasks import RegressionTask
+    from mesakit.train import TrainConfig, train
+
+    task = RegressionTask()
+    model = HandBuiltMesaOptimizer(HandBuiltConfig(d=task.d, steps=K + k_off, init_lr=init_lr))
+    config = TrainConfig(steps=steps, batch_size=batch_size, lr=base_lr, optimizer=optimizer,
+                         seed=seed if train_seed is None else train_seed, snapshot_every=1, progress=False)
+    history = train(model, task.sample, config)
+    trajectory = [state["lr"].item() for _, state in history.snapshots]
+    return model, ([init_lr] if with_init else []) + trajectory
+
+
+def learn_tensor(K, init_lr, steps, base_lr, seed):  # valid: the trajectory as a tensor
+    model, traj = learn(K, init_lr, steps, base_lr, seed)
+    return model, torch.tensor(traj)
+
+
+MUTANTS += [
+    Mutant("check_learn_step_size", learn_tensor, "step sizes as a tensor", valid=True),
+    Mutant("check_learn_step_size", lambda *a: learn(*a, with_init=False), "forgot the initial step size", "initial step size"),
+    Mutant("check_learn_step_size", lambda *a: learn(*a, optimizer="adam"), "Adam instead of SGD", "Adam"),
+    Mutant("check_learn_step_size", lambda *a: learn(*a, batch_size=512), "default batch size", "batch size"),
+    Mutant("check_learn_step_size", lambda *a: learn(*a, train_seed=0), "seed not passed", "seed"),
+    Mutant("check_learn_step_size", lambda *a: learn(*a, k_off=1), "K + 1 inner steps", "inner steps"),
+    Mutant("check_learn_step_size", lambda *a: (learn(*a)[0], learn(*a)[1][::-1]), "trajectory reversed", "initial step size"),
+]
