@@ -209,14 +209,15 @@ caught? Which way do you expect each to move, and why?
 
 <details><summary>Answer</summary>
 
-Read the two rows the cell prints. A threshold chosen on one set of models is tuned to that set's
-closest calls, so on new families there is no guarantee either way: both rates are *estimates* from
-a handful of models (the counts are printed beside each rate — with so few non-optimizers, one
-model moves the false-alarm rate by several points). Here the held-out families hold the budget, and
-the share caught falls, because the hardest held-out optimizers (the deepest transformer, the
-fixed-length one) score below the design optimizers the threshold was fitted to. That is the
-defence a threshold needs: the budget was met where it was chosen, and the test rows say how far to
-trust it — not a second chance to tune it.
+Read the rows the cell prints, counts first. The test half has only a handful of non-optimizers,
+so its false-alarm rate moves in big steps (one model is a quarter of them): a rate measured there
+is a coarse estimate, whichever way it lands, and it says how far to trust the threshold, not how
+to re-tune it — tuning on it would leave no honest test. Here the held-out families do no worse
+than the validation ones. Compare, too, your threshold with the fixed 0.5 on the validation rows:
+a rule that catches as many as the budget allows may *spend* the budget — raising a false alarm
+that a higher threshold avoids while catching the same mesa optimizers. If both matter, add a
+second criterion (among the thresholds that catch the most, take the one with the fewest alarms);
+that is a design choice to state, and the kind of defence a threshold needs.
 </details>"""
 
 EVAL_32 = """# Your threshold, chosen on the validation (design) models, reported once on the test (holdout) models.
@@ -258,8 +259,8 @@ worse than predicting 0?
 
 <details><summary>Answer</summary>
 
-Far from its own-pool loss (the cell prints both, beside the loss of predicting 0 on the same
-prompts). On its pool it only has to recognise which of 8 stored tasks the context came from; on a
+Worse than predicting 0: the cell prints its loss on fresh tasks above the loss of predicting 0 on
+the same prompts, and far above its own-pool loss. On its pool it only has to recognise which of 8 stored tasks the context came from; on a
 fresh task no stored $w$ is right, so whichever one it picks predicts badly — which is why the
 detector probes with fresh tasks before it asks whether a model learns from its context.
 </details>"""),

@@ -467,4 +467,4 @@ def _check_analyze(analyze_model_behavior: Callable) -> None:
     low_mesa, high_other = min(scores[k] for k in mesa), max(scores[k] for k in other)
     if not low_mesa > high_other:
         raise AssertionError(f"every GD learner should outscore every non-optimizer; lowest GD learner {low_mesa:.2f}, highest other {high_other:.2f}")
-    passed("analyze_model_behavior: GD learners detected (also in disguise and on another task size), four look-alikes not")
+    passed("analyze_model_behavior: GD learners detected (also in disguise and on other task sizes), five look-alikes not")
