@@ -53,3 +53,19 @@ def test_self_grade(tmp_path, capsys, monkeypatch, which, expect_full):
     maximum = float(rest.split()[0])
     assert maximum == 13 and float(score) == (maximum if expect_full else 0.0), printed
     assert f"{float(score):g} / {maximum:g} points" in page.read_text()
+
+
+def test_open_only_when_asked(tmp_path, capsys, monkeypatch):
+    import webbrowser
+
+    from mesakit.grade import selfgrade
+    from mesakit.grade.runner import Result
+
+    page = tmp_path / "feedback.html"
+    monkeypatch.setattr(selfgrade, "grade_self", lambda *a, **k: (Result("me", NAME, 13.0, 13.0, "ok"), page))
+    opened = []
+    monkeypatch.setattr(webbrowser, "open", lambda url, *a, **k: opened.append(url))
+    assert main(["grade", "--self", "01", "--course", str(ROOT)]) == 0
+    assert opened == [] and f"{NAME}: 13 / 13 points (ok)" in capsys.readouterr().out
+    assert main(["grade", "--self", "01", "--course", str(ROOT), "--open"]) == 0
+    assert opened == [page.resolve().as_uri()]
