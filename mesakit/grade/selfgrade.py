@@ -24,9 +24,7 @@ def grade_self(lesson: str, root: Path, notebook: Path | None = None, out: Path 
     from ..course import CourseError, select
     from . import DEFAULT_MEMORY_GB, DEFAULT_TIMEOUT, grade, report
 
-    (chosen,) = select(root, [lesson], solutions=True)[:1] or (None,)
-    if chosen is None:
-        raise CourseError(f"no lesson {lesson!r} in {root / 'solutions'}")
+    chosen = select(root, [lesson], solutions=True)[0]  # an unknown lesson raises CourseError, naming the lessons
     path = Path(notebook) if notebook is not None else root / "lessons" / chosen.name / f"{chosen.name}.ipynb"
     if not path.is_file():
         raise CourseError(f"notebook not found: {path} (pass --notebook PATH to grade another file)")
