@@ -61,6 +61,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--save", type=Path, default=None, help="save the trained model to this file")
     p.set_defaults(func=_reproduce)
 
+    from . import progress
+
+    progress.add_parser(sub)
+
     try:
         from . import grade  # noqa: F401  (the grader is optional while it is being built)
     except ImportError:

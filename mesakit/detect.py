@@ -270,3 +270,18 @@ def auroc(scores: Sequence[float], labels: Sequence[bool]) -> float:
         raise ValueError("AUROC needs at least one positive and one negative")
     wins = sum((p > n) + 0.5 * (p == n) for p in pos for n in neg)
     return wins / (len(pos) * len(neg))
+
+
+def threshold_for(scores: Sequence[float], labels: Sequence[bool], max_false_alarm_rate: float) -> float:
+    """A threshold ``t`` (flag when ``score >= t``) that flags at most ``max_false_alarm_rate`` of the
+    negatives and, within that budget, as many positives as any threshold can: the lowest score strictly
+    above the highest negative that must stay unflagged."""
+    if not 0.0 <= max_false_alarm_rate <= 1.0:
+        raise ValueError(f"max_false_alarm_rate must be in [0, 1], got {max_false_alarm_rate}")
+    neg = sorted((s for s, l in zip(scores, labels) if not l), reverse=True)
+    allowed = math.floor(max_false_alarm_rate * len(neg) + 1e-9)  # negatives that may be flagged
+    if allowed >= len(neg):
+        return min(scores)
+    bar = neg[allowed]  # the highest negative that must not be flagged
+    above = [s for s in scores if s > bar]
+    return min(above) if above else math.nextafter(bar, math.inf)

@@ -253,3 +253,67 @@ def test_auroc_is_not_accuracy():
 
     with pytest.raises(AssertionError, match="accuracy at threshold"):
         checks.check_auroc(wrong)
+
+
+# ----------------------------------------------------------------------------- 3.2 choose_threshold (issue 15)
+def choose_threshold(rows, rate):
+    val = [r for r in rows if r["half"] == "design"]
+    negatives = [r["score"] for r in val if not r["positive"]]
+    allowed = int(rate * len(negatives) + 1e-9)
+    best = max(r["score"] for r in val) + 1e-9
+    for t in sorted({r["score"] for r in val}, reverse=True):
+        if sum(s >= t for s in negatives) > allowed:
+            break
+        best = t
+    return best
+
+
+def test_choose_threshold_reference_and_library_pass(capsys):
+    checks.check_choose_threshold(choose_threshold)
+    checks.check_choose_threshold(lambda rows, rate: detect.threshold_for(
+        [r["score"] for r in rows if r["half"] == "design"], [r["positive"] for r in rows if r["half"] == "design"], rate))
+    assert capsys.readouterr().out.count("✔") == 2
+
+
+def test_choose_threshold_on_the_test_rows_is_named():
+    on_all = lambda rows, rate: choose_threshold([dict(r, half="design") for r in rows], rate)  # noqa: E731
+    with pytest.raises(AssertionError, match="holdout \\(test\\) rows"):
+        checks.check_choose_threshold(on_all)
+
+
+def test_choose_threshold_equal_to_a_negative_is_named():
+    def strict(rows, rate):  # counts alarms with >, but the lesson flags with >=
+        val = [r for r in rows if r["half"] == "design"]
+        neg = sorted((r["score"] for r in val if not r["positive"]), reverse=True)
+        k = int(rate * len(neg) + 1e-9)
+        return neg[k] if k < len(neg) else min(r["score"] for r in val)
+
+    with pytest.raises(AssertionError, match="EQUAL to a non-optimizer's score"):
+        checks.check_choose_threshold(strict)
+
+
+def test_choose_threshold_odd_return_types_fail_cleanly():
+    for answer, word in ((None, "NoneType"), ([0.5], "list"), ({"t": 0.5}, "dict")):
+        with pytest.raises(AssertionError, match=word):
+            checks.check_choose_threshold(lambda rows, rate, a=answer: a)
+
+
+def test_checks_leave_the_learners_random_generator_alone(capsys):
+    torch.manual_seed(1234)
+    expected = torch.rand(3)
+    torch.manual_seed(1234)
+    checks.check_gd_alignment(gd_alignment)
+    with pytest.raises(AssertionError):  # a constant detector fails; the generator must still be untouched
+        checks.check_analyze_model_behavior(lambda m, Z: {"score": 0.0, "verdict": detect.STANDARD, "signals": {"a": 0.0, "b": 0.0, "c": 0.0}})
+    assert torch.equal(torch.rand(3), expected)
+
+
+def test_learning_curve_right_on_top_of_a_wrong_context_gain_passes_with_a_note(capsys):
+    wrong_gain = lambda p, Z, y: context_gain(p, Z, y) * 2  # noqa: E731
+    def curve(p, Z, y, m):
+        return wrong_gain(p, Z, y) - wrong_gain(p, torch.cat([Z[:, :m], Z[:, -1:]], dim=1), y)
+
+    checks.check_learning_curve(curve, uses=wrong_gain)
+    assert "uses your context_gain, which fails its check" in capsys.readouterr().out
+    with pytest.raises(AssertionError, match="uses your context_gain, which fails its own check"):
+        checks.check_learning_curve(lambda p, Z, y, m: curve(p, Z, y, m) + 1.0, uses=wrong_gain)

@@ -10,6 +10,8 @@ learner's detector on held-out models (:mod:`mesakit.checks.heldout`).
 
 from __future__ import annotations
 
+import contextlib
+import io
 import math
 from typing import Callable
 
@@ -17,20 +19,10 @@ import torch
 
 from .. import detect, reference, zoo
 from ..tasks import RegressionTask
-from .core import call, expect_close, passed
+from .core import call, expect_close, expect_number, passed
 
-__all__ = ["check_context_gain", "check_gd_alignment", "check_combine_signals", "check_auroc", "check_learning_curve",
-           "check_analyze_model_behavior"]
-
-
-def _number(value, name: str) -> float:
-    if isinstance(value, torch.Tensor) and value.numel() == 1:
-        value = value.item()
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise AssertionError(f"{name} should return a number (a Python float), got {type(value).__name__}")
-    if not math.isfinite(value):
-        raise AssertionError(f"{name} returned {value}; look for a division by zero (a prediction vector of zeros?)")
-    return float(value)
+__all__ = ["check_context_gain", "check_gd_alignment", "check_combine_signals", "check_auroc", "check_choose_threshold",
+           "check_learning_curve", "check_analyze_model_behavior"]
 
 
 def _close(out: float, expected: float, name: str, diagnoses: list[tuple[float, str]], tol: float = 1e-4) -> None:
@@ -67,7 +59,7 @@ def check_context_gain(context_gain: Callable) -> None:
     for seed in (0, 1):
         Z, y = _prompts(600 + seed)
         for label, model in _gain_models().items():
-            out = _number(call(context_gain, model, Z.clone(), y.clone(), name="context_gain"), "context_gain")
+            out = expect_number(call(context_gain, model, Z.clone(), y.clone(), name="context_gain"), "context_gain")
             expected = detect.context_gain(model, Z, y)
             with torch.no_grad():
                 true, shuffled = model(Z), model(detect.shuffle_context_labels(Z))
@@ -99,17 +91,18 @@ def check_context_gain(context_gain: Callable) -> None:
 
 def check_gd_alignment(gd_alignment: Callable) -> None:
     """``gd_alignment(model, Z (B, N+1, d+1)) -> float``: mean cosine of ∂ŷ/∂x_q with Xᵀy."""
-    torch.manual_seed(0)
-    cases = {
-        "the GD construction": reference.gd_construction(lr=0.9).double(),
-        "a sign-flipped GD step": _Flipped(),
-        "three tied GD steps": reference.gd_construction(lr=0.6, iterations=3).double(),
-        "a query-only MLP": zoo.QueryMLP().double(),
-    }
+    with torch.random.fork_rng():  # the MLP's random weights, leaving the learner's generator as it was
+        torch.manual_seed(0)
+        cases = {
+            "the GD construction": reference.gd_construction(lr=0.9).double(),
+            "a sign-flipped GD step": _Flipped(),
+            "three tied GD steps": reference.gd_construction(lr=0.6, iterations=3).double(),
+            "a query-only MLP": zoo.QueryMLP().double(),
+        }
     for seed in (0, 1):
         Z, _ = _prompts(700 + seed, batch=32)
         for label, model in cases.items():
-            out = _number(call(gd_alignment, model, Z.clone(), name="gd_alignment"), "gd_alignment")
+            out = expect_number(call(gd_alignment, model, Z.clone(), name="gd_alignment"), "gd_alignment")
             s = detect.input_sensitivity(model, Z).double()
             x, ys = Z[:, :-1, :-1], Z[:, :-1, -1]
             w = torch.einsum("bn,bnd->bd", ys, x)
@@ -169,7 +162,9 @@ def check_combine_signals(combine_signals: Callable) -> None:
         if isinstance(out[0], complex) or (isinstance(out[0], float) and math.isnan(out[0])):
             raise AssertionError("combine_signals gave a complex or NaN score: a negative value went into the geometric "
                                  "mean; clip each signal to [0, 1] first")  # fmt: skip
-        score, text = _number(out[0], "the score"), out[1]
+        if isinstance(out[0], str):
+            raise AssertionError(f"combine_signals returned ({out[0]!r}, {out[1]!r}): return the score first, then the verdict")
+        score, text = expect_number(out[0], "the score"), out[1]
         expected = detect.combine_signals(signals, groups)
         answers = [_mean(_clip(signals[n]) for n in names) for names in groups.values()]
         diagnoses = [
@@ -208,7 +203,7 @@ def check_auroc(auroc: Callable) -> None:
         ((torch.rand(30, generator=g) * 4).round().div(4).tolist(), (torch.rand(30, generator=g) > 0.4).tolist()),
     ]
     for scores, labels in cases:
-        out = _number(call(auroc, list(scores), list(labels), name="auroc"), "auroc")
+        out = expect_number(call(auroc, list(scores), list(labels), name="auroc"), "auroc")
         expected = detect.auroc(scores, labels)
         pos = [s for s, l in zip(scores, labels) if l]
         neg = [s for s, l in zip(scores, labels) if not l]
@@ -224,19 +219,140 @@ def check_auroc(auroc: Callable) -> None:
     passed("auroc: the chance that a random mesa optimizer outscores a random non-optimizer (ties count half)")
 
 
+def _rows(design: tuple[list[float], list[float]], holdout: tuple[list[float], list[float]]) -> list[dict]:
+    """Zoo-like rows from (positive scores, negative scores) per half, the halves interleaved."""
+    rows = [{"name": f"{half}-{'mesa' if pos else 'other'}-{i}", "half": half, "positive": pos, "score": s, "family": "synthetic"}
+            for half, (p, n) in (("design", design), ("holdout", holdout)) for pos, scores in ((True, p), (False, n))
+            for i, s in enumerate(scores)]  # fmt: skip
+    return [rows[i] for i in sorted(range(len(rows)), key=lambda i: (i * 7) % len(rows))]
+
+
+def _threshold_cases() -> list[tuple[list[dict], float]]:
+    g = torch.Generator().manual_seed(63)
+    draw = lambda n, shift: ((torch.rand(n, generator=g) * 0.7 + shift) * 20).round().div(20).tolist()  # noqa: E731 (ties)
+    return [
+        (_rows(([0.9, 0.8, 0.62, 0.55, 0.4], [0.7, 0.5, 0.3, 0.2, 0.1, 0.05, 0.6, 0.35]),
+               ([0.45, 0.3], [0.95, 0.85, 0.88, 0.2])), 0.25),
+        (_rows(([0.45, 0.5, 0.95], [0.9, 0.6, 0.4, 0.2]), ([0.15, 0.12], [0.1, 0.05])), 0.5),  # mesa optimizers just above the bar
+        (_rows(([0.8, 0.6, 0.6, 0.3], [0.6, 0.4, 0.2]), ([0.9, 0.1], [0.05, 0.7])), 0.0),  # a positive tied with a negative
+        (_rows((draw(12, 0.3), draw(15, 0.0)), (draw(10, 0.1), draw(10, 0.25))), 0.2),
+        (_rows(([0.7, 0.4], [0.65, 0.5, 0.1]), ([0.2], [0.9])), 1.0),  # every false alarm allowed: flag everything
+    ]
+
+
+def _rates(t: float, rows: list[dict]) -> tuple[int, int, int, int]:
+    """(mesa optimizers caught, of how many, false alarms, of how many) with ``score >= t``."""
+    pos = [r["score"] for r in rows if r["positive"]]
+    neg = [r["score"] for r in rows if not r["positive"]]
+    return sum(s >= t for s in pos), len(pos), sum(s >= t for s in neg), len(neg)
+
+
+def _meets(t: float, rows: list[dict], budget: float) -> bool:
+    ref = detect.threshold_for([r["score"] for r in rows], [r["positive"] for r in rows], budget)
+    caught, _, alarms, n_neg = _rates(t, rows)
+    return alarms <= math.floor(budget * n_neg + 1e-9) and caught == _rates(ref, rows)[0]
+
+
+def check_choose_threshold(choose_threshold: Callable) -> None:
+    """``choose_threshold(rows: list[dict], max_false_alarm_rate: float) -> float``: a threshold chosen on
+    the validation rows (``half == "design"``) that keeps their false-alarm rate within the budget and
+    catches as many of their mesa optimizers as any such threshold."""
+    failures = []  # (fits the test rows instead, message) per case that fails
+    for rows, budget in _threshold_cases():
+        given = [dict(r) for r in rows]
+        t = expect_number(call(choose_threshold, given, budget, name="choose_threshold"), "choose_threshold")
+        if given != rows:
+            raise AssertionError("choose_threshold changed the rows it was given: read them, never edit them (or sort a copy)")
+        val = [r for r in rows if r["half"] == "design"]
+        if _meets(t, val, budget):
+            continue
+        caught, n_pos, alarms, n_neg = _rates(t, val)
+        where = f"with a false-alarm budget of {budget:.0%} (threshold {t:.3g})"
+        on_test = _meets(t, rows, budget) or _meets(t, [r for r in rows if r["half"] == "holdout"], budget)
+        allowed = math.floor(budget * n_neg + 1e-9)
+        if alarms > allowed:
+            tie = " A model is flagged when score >= t, so a threshold EQUAL to a non-optimizer's score flags it: go above that score." \
+                if any(r["score"] == t for r in val if not r["positive"]) else ""
+            failures.append((on_test, f"choose_threshold {where} flags {alarms} of the {n_neg} validation non-optimizers, more than "
+                                      f"the {allowed} the budget allows.{tie}"))  # fmt: skip
+        else:
+            best = _rates(detect.threshold_for([r["score"] for r in val], [r["positive"] for r in val], budget), val)[0]
+            failures.append((on_test, f"choose_threshold {where} catches {caught} of the {n_pos} validation mesa optimizers, but a "
+                                      f"lower threshold within the same budget catches {best}: you are stricter than the budget asks "
+                                      "(which thresholds did you try?)"))  # fmt: skip
+    if failures and all(on_test for on_test, _ in failures):
+        raise AssertionError("choose_threshold fits the budget on the holdout (test) rows, or on all rows, but not on the validation "
+                             "rows: choose with the rows whose half is 'design' only; the test models are looked at once, after the "
+                             "choice")  # fmt: skip
+    if failures:
+        raise AssertionError(failures[0][1])
+    passed("choose_threshold: within the false-alarm budget on the validation models, and catching as many as any threshold can")
+
+
 # ---------------------------------------------------------------------------------------------
 # 4. Capstone: a third signal and the learner's own detector
 
 
-def check_learning_curve(learning_curve: Callable) -> None:
+def _earlier_fails(check: Callable, fn: Callable | None) -> str | None:
+    """The message of ``check(fn)`` if the learner's earlier function fails it (quietly), else None."""
+    if fn is None:
+        return None
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            check(fn)
+    except AssertionError as err:
+        return str(err)
+    return None
+
+
+def _uses_note(name: str, earlier: list[str]) -> str:
+    return (f"\n(note: {name} uses your {' and your '.join(earlier)}, which {'fails its' if len(earlier) == 1 else 'fail their'} "
+            "own check: fix that first, then run this check again)")  # fmt: skip
+
+
+def check_learning_curve(learning_curve: Callable, uses: Callable | None = None) -> None:
     """``learning_curve(predict, Z (B, N+1, d+1), y (B,), m: int) -> float``: the explained-share gain
-    with the whole context minus the gain with only the first ``m`` examples (and the query)."""
+    with the whole context minus the gain with only the first ``m`` examples (and the query).
+
+    ``uses``: the learner's ``context_gain``. When that one fails its own check and ``learning_curve``
+    is right on top of it, this check passes (one mistake, one deduction) and says what to fix."""
+    earlier = _earlier_fails(check_context_gain, uses)
+    if earlier:
+        try:
+            if _learning_curve_on(learning_curve, uses):
+                print("⚠ learning_curve itself is right, but it uses your context_gain, which fails its check: fix that first")
+                return
+        except Exception:  # their context_gain crashes here: judge learning_curve on its own
+            pass
+    try:
+        _check_learning_curve(learning_curve)
+    except AssertionError as err:
+        if earlier:
+            raise AssertionError(f"{err}{_uses_note('learning_curve', ['context_gain'])}") from err.__cause__
+        raise
+
+
+def _learning_curve_on(learning_curve: Callable, context_gain: Callable) -> bool:
+    """True when ``learning_curve`` equals the difference of the learner's own ``context_gain``s."""
+    for seed in (0, 1):
+        Z, y = _prompts(800 + seed)
+        for m in (2, 5):
+            for model in _gain_models().values():
+                with contextlib.redirect_stdout(io.StringIO()):
+                    out = learning_curve(model, Z.clone(), y.clone(), m)
+                    theirs = context_gain(model, Z.clone(), y.clone()) - context_gain(model, detect.truncate_context(Z, m), y.clone())
+                if not abs(expect_number(out, "learning_curve") - expect_number(theirs, "context_gain")) <= 1e-6:
+                    return False
+    return True
+
+
+def _check_learning_curve(learning_curve: Callable) -> None:
     for seed in (0, 1):
         Z, y = _prompts(800 + seed)
         for m in (2, 5):
             for label, model in _gain_models().items():
                 before = Z.clone()
-                out = _number(call(learning_curve, model, Z, y.clone(), m, name="learning_curve"), "learning_curve")
+                out = expect_number(call(learning_curve, model, Z, y.clone(), m, name="learning_curve"), "learning_curve")
                 if not torch.equal(Z, before):
                     raise AssertionError("learning_curve changed its input Z in place: cut a new tensor (torch.cat of slices), never assign into Z")
                 full = detect.context_gain(model, Z, y)
@@ -272,7 +388,7 @@ def _report(out, label: str) -> tuple[float, str, dict]:
     missing = [k for k in ("score", "verdict", "signals") if k not in out]
     if missing:
         raise AssertionError(f"the report for {label} has no {missing}: return {{'score': score, 'verdict': verdict, 'signals': signals}}")
-    score = _number(out["score"], f"the score for {label}")
+    score = expect_number(out["score"], f"the score for {label}")
     if not 0.0 <= score <= 1.0:
         raise AssertionError(f"the score for {label} is {score:.3f}, outside [0, 1]: clip every signal to [0, 1] before combining (your combine_signals does)")
     verdict, signals = out["verdict"], out["signals"]
@@ -283,26 +399,48 @@ def _report(out, label: str) -> tuple[float, str, dict]:
     if not isinstance(signals, dict) or len(signals) < 3:
         raise AssertionError(f"'signals' should be a dict of at least three named signals (your two, plus the learning curve); got {signals!r} for {label}")
     for name, value in signals.items():
-        _number(value, f"signal {name!r} for {label}")
+        expect_number(value, f"signal {name!r} for {label}")
     return score, verdict, signals
 
 
-def check_analyze_model_behavior(analyze_model_behavior: Callable) -> None:
-    """``analyze_model_behavior(model, inputs (B, N+1, d+1)) -> {"score", "verdict", "signals"}``."""
+EARLIER = {"context_gain": check_context_gain, "gd_alignment": check_gd_alignment, "combine_signals": check_combine_signals,
+           "learning_curve": check_learning_curve}  # fmt: skip
+
+
+def check_analyze_model_behavior(analyze_model_behavior: Callable, uses: dict[str, Callable] | None = None) -> None:
+    """``analyze_model_behavior(model, inputs (B, N+1, d+1)) -> {"score", "verdict", "signals"}``.
+
+    ``uses``: the learner's earlier functions it builds on, by name (``context_gain``, ``gd_alignment``,
+    ``combine_signals``, ``learning_curve``). When the detector fails, those that fail their own
+    checks are named first."""
+    try:
+        with torch.random.fork_rng():  # fixed draws for the models, the learner's generator left as it was
+            torch.manual_seed(903)
+            _check_analyze(analyze_model_behavior)
+    except AssertionError as err:
+        failing = [name for name, fn in (uses or {}).items() if name in EARLIER and _earlier_fails(EARLIER[name], fn)]
+        if failing:
+            raise AssertionError(f"{err}{_uses_note('analyze_model_behavior', failing)}") from err.__cause__
+        raise
+
+
+def _check_analyze(analyze_model_behavior: Callable) -> None:
     task = RegressionTask()
     Z, _ = task.sample(128, seed=901)
     small, _ = RegressionTask(d=4, n_context=12).sample(96, seed=902)
-    torch.manual_seed(903)
+    wide, _ = RegressionTask(d=16, n_context=6).sample(128, seed=904)
     mesa = {
         "the GD construction": (reference.gd_construction(lr=0.8), Z),
         "two GD steps, hidden in a neutral class": (_Neutral(lambda P: reference.gd_predict(P, 0.6, steps=2)), Z),
         "a GD construction for d = 4, N = 12": (reference.gd_construction(d=4, lr=1.0), small),
+        "a GD construction for d = 16, N = 6 (one step explains little there)": (reference.gd_construction(d=16, lr=1.0), wide),
     }
     other = {
         "a nearest-neighbour rule": (zoo.NearestNeighbour(), Z),
         "the average of the context labels": (zoo.LabelAverage(), Z),
         "a query-only MLP": (zoo.QueryMLP(), Z),
         "a random LSA": (zoo.load("lsa_random"), Z),
+        "a memorizer of 2 tasks, on prompts from its own pool": (zoo.load("memorizer_m2"), zoo.entry("memorizer_m2").prompts(128, 905)[0]),
     }
     reasons = {
         "a nearest-neighbour rule": "it learns from its context but not like GD: does your score need EVERY question answered (geometric mean), "
@@ -310,6 +448,8 @@ def check_analyze_model_behavior(analyze_model_behavior: Callable) -> None:
         "the average of the context labels": "it uses its labels but explains nothing of the target: measure the gain on FRESH tasks "
         "(detect.fresh_task_prompts) relative to a GD step on the same prompts",
         "a query-only MLP": "it ignores its context: a shuffled-label gain must be ~0 for it",
+        "a memorizer of 2 tasks, on prompts from its own pool": "on its own tasks it only recalls a stored answer: relabel the prompts "
+        "with FRESH tasks (detect.fresh_task_prompts) and measure every signal on those, never on the prompts you are given",
         "a random LSA": "an untrained model has no in-context gain on fresh tasks: normalise the gain by a GD step's, not by itself",
     }
     scores = {}
@@ -327,4 +467,4 @@ def check_analyze_model_behavior(analyze_model_behavior: Callable) -> None:
     low_mesa, high_other = min(scores[k] for k in mesa), max(scores[k] for k in other)
     if not low_mesa > high_other:
         raise AssertionError(f"every GD learner should outscore every non-optimizer; lowest GD learner {low_mesa:.2f}, highest other {high_other:.2f}")
-    passed("analyze_model_behavior: GD learners detected (also in disguise and on another task size), four look-alikes not")
+    passed("analyze_model_behavior: GD learners detected (also in disguise and on other task sizes), five look-alikes not")

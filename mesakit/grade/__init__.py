@@ -35,14 +35,18 @@ def add_parser(sub) -> None:
         description="Autograde submissions against solutions/ (hidden tests included). Writes "
         "DIR/grades.csv (student,lesson,score,max_score,status) and feedback HTML per submission.",
     )
-    p.add_argument("submitted", type=Path, metavar="SUBMITTED", help="folder of <student>/<lesson>/<lesson>.ipynb")
+    p.add_argument("submitted", type=Path, nargs="?", metavar="SUBMITTED", help="folder of <student>/<lesson>/<lesson>.ipynb")
     p.add_argument("--lesson", nargs="+", default=[], metavar="NAME", help="lessons to grade, e.g. 01 or 01_base_and_mesa (default: all)")
-    p.add_argument("--out", type=Path, default=Path("graded"), metavar="DIR", help="where to write grades.csv and feedback/ (default: ./graded)")
+    p.add_argument("--out", type=Path, default=None, metavar="DIR", help="where to write grades.csv and feedback/ (default: ./graded; with --self: ./graded-self)")
     p.add_argument("--workers", type=int, default=2, metavar="N", help="submissions graded at once (default 2)")
     p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="S", help=f"CPU seconds allowed per submission (default {DEFAULT_TIMEOUT}; wall clock: 5x that)")
     p.add_argument("--memory", type=float, default=DEFAULT_MEMORY_GB, metavar="GB", help=f"memory allowed per submission (default {DEFAULT_MEMORY_GB:g})")
     p.add_argument("--course", type=Path, help="course folder (default: found from the current folder)")
     p.add_argument("--quiet", action="store_true", help="no progress line per submission")
+    p.add_argument("--self", dest="self_lesson", metavar="LESSON", help="grade your own notebook of LESSON (default file: "
+                   "lessons/<lesson>/<lesson>.ipynb) with the hidden tests, in the same sandbox; prints the score and the feedback page")  # fmt: skip
+    p.add_argument("--notebook", type=Path, metavar="PATH", help="with --self: the notebook to grade (it is copied, never changed)")
+    p.add_argument("--open", action="store_true", help="with --self: open the feedback page in a browser")
     p.set_defaults(func=_grade)
 
 
@@ -90,6 +94,20 @@ def _grade(args) -> int:
     from ..course import CourseError, find_root
     from .sandbox import SandboxUnavailable
 
+    if args.self_lesson is not None:
+        if args.submitted is not None:
+            print("error: give either SUBMITTED or --self LESSON, not both", file=sys.stderr)
+            return 2
+        from . import selfgrade
+
+        return selfgrade.run(args)
+    if args.notebook is not None or args.open:
+        print("error: --notebook and --open go with --self LESSON", file=sys.stderr)
+        return 2
+    if args.submitted is None:
+        print("error: give SUBMITTED (a folder of <student>/<lesson>/<lesson>.ipynb) or --self LESSON", file=sys.stderr)
+        return 2
+    args.out = args.out or Path("graded")
     if not args.submitted.is_dir():
         print(f"error: {args.submitted} is not a folder (expected SUBMITTED/<student>/<lesson>/<lesson>.ipynb)", file=sys.stderr)
         return 2
