@@ -109,7 +109,7 @@ def check_lsa_forward(lsa_forward: Callable) -> None:
         W_PV = torch.randn(d + 1, d + 1, generator=g, dtype=torch.float64)
         if dtype == torch.float32:  # the learner's code on float32 tensors, compared with float64 arithmetic
             Z, W_KQ, W_PV = Z.float().double(), W_KQ.float().double(), W_PV.float().double()
-        out = call(lsa_forward, Z.to(dtype), W_KQ.to(dtype), W_PV.to(dtype), name="lsa_forward")
+        out = call(lsa_forward, Z.to(dtype, copy=True), W_KQ.to(dtype, copy=True), W_PV.to(dtype, copy=True), name="lsa_forward")
         with torch.no_grad():
             expected = _lsa(W_KQ, W_PV)(Z)
 
@@ -257,7 +257,7 @@ def check_gd_predict(gd_predict: Callable) -> None:
     for seed, (d, N, lr, dtype) in enumerate(((10, 10, 1.5, torch.float64), (3, 6, 0.7, torch.float64), (5, 8, 0.9, torch.float32))):
         Z, _ = _prompts(32, seed=400 + seed, d=d, n_context=N)
         Z = Z.to(dtype).double()  # a float32 case holds only float32 values
-        out = call(gd_predict, Z.to(dtype), lr, name="gd_predict")
+        out = call(gd_predict, Z.to(dtype, copy=True), lr, name="gd_predict")
         tol = dict(rtol=1e-6, atol=1e-9) if dtype == torch.float64 else dict(rtol=1e-4, atol=1e-6)
         expect_close(out, reference.gd_predict(Z, lr), "gd_predict", diagnoses=_gd_variants(Z, lr), **tol)
     passed("gd_predict: ŷ = (η/N Σ_i y_i x_i) · x_q — one step of gradient descent")

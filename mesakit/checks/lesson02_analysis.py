@@ -288,8 +288,8 @@ def check_tied_lsa_forward(tied_lsa_forward: Callable) -> None:
         W_KQ = 0.3 * torch.randn(d + 1, d + 1, generator=g, dtype=torch.float64)
         W_PV = 0.3 * torch.randn(d + 1, d + 1, generator=g, dtype=torch.float64)
         Z, W_KQ, W_PV = (t.to(dtype).double() for t in (Z, W_KQ, W_PV))  # a float32 case holds float32 values
-        Z_in = Z.to(dtype)
-        out = call(tied_lsa_forward, Z_in, W_KQ.to(dtype), W_PV.to(dtype), K, name="tied_lsa_forward")
+        Z_in = Z.to(dtype, copy=True)
+        out = call(tied_lsa_forward, Z_in, W_KQ.to(dtype, copy=True), W_PV.to(dtype, copy=True), K, name="tied_lsa_forward")
         if not torch.equal(Z_in.double(), Z):
             raise AssertionError("tied_lsa_forward changed the Z it was given in place (Z += ... or Z[...] = ...): "
                                  "rebind a name instead (Z = Z + update), the caller's prompts must stay as they were")  # fmt: skip
