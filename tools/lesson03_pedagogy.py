@@ -50,9 +50,9 @@ equally often, and the same generator seed must give the same prompts.""")),
 *Goal:* find the smallest pool from which the model is as good as GD on new tasks — for good.""")),
     "cell-022": (None, "### Exercise 3.2", exercise("3.2 — read the transition off your sweep", 2, 10, """
 *Goal:* interpret the sweep rather than compute it. The next cell draws your `sweep`: each model's
-loss on **new** tasks and on **its own pool's** tasks against the pool size M (log axes), one GD
-step's loss as a dashed line, and a shaded band from it to 10% above it. It does not mark the
-transition. Read off the figure the pool size M from which the model is within 10% of GD on new
+loss on **new** tasks and on **its own pool's** tasks against the pool size M (a log x-axis; the
+y-axis is linear and zoomed in around GD's loss, so that 10% is a visible distance), one GD step's
+loss as a dashed line, and a shaded band from it to 10% above it. It does not mark the transition. Read off the figure the pool size M from which the model is within 10% of GD on new
 tasks **for good** (at that pool and every larger one), and set `transition_read` to it: a number
 from the x-axis, or `None` if there is no such pool. Don't call `locate_transition`: read the
 figure. The check compares your reading with what your sweep's numbers imply, with a tolerance (a
@@ -108,10 +108,11 @@ HELP = {
 }
 
 FIGURE = """num_tasks = task_diversity.num_tasks_seen(sweep["pool_sizes"])  # the fresh-task run: the tasks it saw
-plots.task_diversity_curves(num_tasks, sweep["loss_fresh"], sweep["loss_pool"], sweep["gd_loss"], band=task_diversity.TOLERANCE)"""
+plots.task_diversity_curves(num_tasks, sweep["loss_fresh"], sweep["loss_pool"], sweep["gd_loss"],
+                            band=task_diversity.TOLERANCE, zoom=0.5)  # a linear y-axis around GD: 10% is visible"""
 
-FIGURE_CAPTION = """*What to look for:* two curves moving in opposite directions as M grows, and the shaded band just
-above GD's dashed line. Which curve tells you whether the model can learn a *new* task from its
+FIGURE_CAPTION = """*What to look for:* two curves moving in opposite directions as M grows (at small M both leave the
+zoomed-in view), and the shaded band just above GD's dashed line. Which curve tells you whether the model can learn a *new* task from its
 context? Where does that curve enter the band, and does it stay there?"""
 
 ANSWER = """# The pool size M you read off the figure above (a tick label of the x-axis), or None.
