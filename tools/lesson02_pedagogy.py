@@ -236,7 +236,7 @@ are large, which near zero, and will the trained numbers equal the construction'
 The structure of your construction: in $W_{KQ}$ a bright diagonal on the $x$-block, in $W_{PV}$ one
 strong *negative* entry in the label-label corner, the rest near zero. The numbers need not match:
 any scale $a$ of the diagonal, with the corner divided by $a$, computes the same function, and
-nothing in training prefers $a = 1$. What must match is the step size the two together encode: the
+the base objective, which sees only the function, cannot prefer $a = 1$. What must match is the step size the two together encode: the
 cell after Exercise 7.1 reads it off the trained weights and prints it beside the line search's
 best step size.
 </details>"""),
