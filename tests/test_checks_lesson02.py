@@ -317,9 +317,9 @@ def test_gd_construction_mistakes():
         return torch.eye(d), torch.eye(d)
 
     for wrong, match in [
-        (plus_lr, "predicts -GD"),
-        (full_identity, "applied twice .* W_KQ\\[d, d\\] must be 0"),
-        (forgot_lr, "ignores lr"),
+        (plus_lr, "predicts MINUS the GD step"),
+        (full_identity, "applied twice .* label a part in the attention score"),
+        (forgot_lr, "step of size 1 whatever lr is"),
         (wrong_shape, "expected \\(11, 11\\)"),
     ]:
         with pytest.raises(AssertionError, match=match):

@@ -3,6 +3,7 @@ that names them."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
@@ -220,7 +221,7 @@ def _never_none(num_tasks, loss_fresh, gd_loss, tolerance=0.1):
         (_last_outside, "off by one"),
         (_fixed_tolerance, "`tolerance` argument"),
         (_never_none, "return None"),
-        (lambda *a: "16", "expected"),
+        (lambda *a: "16", "returned str"),
     ],
 )
 def test_transition_check_names_the_mistake(wrong, message):
@@ -228,55 +229,61 @@ def test_transition_check_names_the_mistake(wrong, message):
         checks.check_locate_transition(wrong)
 
 
-# ----------------------------------------------------------------------------- the plot
-def reference_plot(ax, num_tasks, loss_fresh, loss_pool, gd_loss):
-    ax.plot(num_tasks, loss_fresh, "o-", label="new tasks")
-    ax.plot(num_tasks, loss_pool, "s-", label="pool tasks")
-    ax.axhline(gd_loss, ls="--", label="one GD step")
-    ax.set_xscale("log")
-    ax.set_xlabel("number of pretraining tasks M")
-    ax.set_ylabel("loss (0.5·MSE)")
-    ax.legend()
+# ----------------------------------------------------------------------------- reading the transition
+# The shipped sweep's figures, rounded (transition 128: 64 is the last pool outside 1.1 × GD).
+SHIPPED = {
+    "pool_sizes": [1, 2, 4, 8, 16, 32, 64, 128, 256, None],
+    "loss_fresh": [2.185, 2.056, 2.012, 1.714, 1.347, 1.039, 0.927, 0.860, 0.835, 0.821],
+    "loss_pool": [0.004, 0.008, 0.005, 0.013, 0.293, 0.596, 0.754, 0.806, 0.817, 0.821],
+    "gd_loss": 0.8165,
+}
+DIP = {  # dips into the band at 4, leaves it at 8, stays in from 16; the pool curve meets GD at 32
+    "pool_sizes": [1, 2, 4, 8, 16, 32, None],
+    "loss_fresh": [2.0, 1.5, 0.85, 1.2, 0.86, 0.84, 0.82],
+    "loss_pool": [0.0, 0.0, 0.1, 0.3, 0.6, 0.78, 0.82],
+    "gd_loss": 0.8,
+}
 
 
-@pytest.mark.parametrize("seed", [0, 2])
-def test_plot_check_passes_the_reference(seed, capsys):
-    checks.check_plot_sweep(reference_plot, seed=seed)
+@pytest.mark.parametrize("answer", [128, 90, 65, 192, 128.0, torch.tensor(128), np.int64(128)])
+def test_reading_accepts_the_transition_within_the_tolerance(answer, capsys):
+    checks.check_transition_reading(answer, SHIPPED)
     assert "✔" in capsys.readouterr().out
 
 
-def _variant(**change):
-    def fn(ax, num_tasks, loss_fresh, loss_pool, gd_loss):
-        x = list(range(len(num_tasks))) if change.get("index") else num_tasks
-        labels = ("pool tasks", "new tasks") if change.get("swap") else ("new tasks", "pool tasks")
-        ax.plot(x, loss_fresh, label=labels[0])
-        if not change.get("no_pool"):
-            ax.plot(x, loss_pool, label=labels[1])
-        if not change.get("no_gd"):
-            ax.axhline(gd_loss, label="GD")
-        if not change.get("linear"):
-            ax.set_xscale("log")
-        if not change.get("no_labels"):
-            ax.set_xlabel("M")
-            ax.set_ylabel("loss")
-        if not change.get("no_legend"):
-            ax.legend()
-
-    return fn
+def test_reading_is_graded_on_the_learners_own_sweep(capsys):
+    checks.check_transition_reading(16, DIP)
+    with pytest.raises(AssertionError, match="too early"):
+        checks.check_transition_reading(16, SHIPPED)
+    never = dict(SHIPPED, loss_fresh=[v + 0.5 for v in SHIPPED["loss_fresh"]])
+    checks.check_transition_reading(None, never)
+    with pytest.raises(AssertionError, match="no transition to read: answer None"):
+        checks.check_transition_reading(128, never)
 
 
 @pytest.mark.parametrize(
-    "wrong, message",
+    "answer, sweep, message",
     [
-        (_variant(index=True), "list index"),
-        (_variant(no_pool=True), "no line shows loss_pool"),
-        (_variant(no_gd=True), "axhline"),
-        (_variant(linear=True), "log x-axis"),
-        (_variant(no_labels=True), "label both axes"),
-        (_variant(no_legend=True), "legend"),
-        (_variant(swap=True), "swap"),
+        (64, SHIPPED, "0.927, above the band .*OWN POOL.*last pool still outside"),  # both readings give 64 here
+        (32, DIP, "OWN POOL"),
+        (4, DIP, "dips into the band there but leaves it again at M = 8"),
+        (8, DIP, "last pool still outside"),
+        (7, SHIPPED, "position on the log axis"),
+        (256, SHIPPED, "FIRST pool"),
+        (512_000, SHIPPED, "fresh-task run saw"),
+        (None, SHIPPED, "there is a transition"),
+        ("128", SHIPPED, "without quotes"),
+        ([128], SHIPPED, "got list"),
+        ({"M": 128}, SHIPPED, "got dict"),
+        (np.array([64, 128]), SHIPPED, "got ndarray"),
+        (0, SHIPPED, "not a pool size"),
     ],
 )
-def test_plot_check_names_the_mistake(wrong, message):
+def test_reading_names_the_misreading(answer, sweep, message):
     with pytest.raises(AssertionError, match=message):
-        checks.check_plot_sweep(wrong)
+        checks.check_transition_reading(answer, sweep)
+
+
+def test_reading_wants_the_sweep_dict():
+    with pytest.raises(AssertionError, match="sweep dict"):
+        checks.check_transition_reading(128, [1, 2, 4])

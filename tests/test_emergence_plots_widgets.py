@@ -74,6 +74,28 @@ def test_task_diversity_curves_rejects_bad_input():
         plots.task_diversity_curves([1, 2], [1.0, 0.8], [0.1, 0.8], 0.8, ridge_loss=0.0)
     with pytest.raises(ValueError, match="not one of the pool sizes"):
         plots.task_diversity_curves([1, 2], [1.0, 0.8], [0.1, 0.8], 0.8, transition=3)
+    with pytest.raises(ValueError, match="band must be > 0"):
+        plots.task_diversity_curves([1, 2], [1.0, 0.8], [0.1, 0.8], 0.8, band=0.0)
+    with pytest.raises(ValueError, match="zoom must be between 0 and 1"):
+        plots.task_diversity_curves([1, 2], [1.0, 0.8], [0.1, 0.8], 0.8, zoom=1.5)
+
+
+def test_task_diversity_curves_shades_the_band_without_marking_a_transition():
+    num_tasks = [1, 4, 64, 512_000]
+    fig = plots.task_diversity_curves(num_tasks, SWEEP["loss_fresh"], SWEEP["loss_pool"], 0.81, band=0.1)
+    (ax,) = fig.axes
+    (band,) = ax.patches
+    ys = band.get_transform().transform(band.get_path().vertices)[:, 1]  # display coordinates
+    low, high = ax.transData.transform([[1, 0.81], [1, 0.891]])[:, 1]
+    assert np.isclose(ys.min(), low) and np.isclose(ys.max(), high)
+    texts = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert any("within 10%" in t for t in texts) and not any("transition" in t for t in texts)
+
+
+def test_task_diversity_curves_zoom_is_linear_around_gd():
+    fig = plots.task_diversity_curves([1, 4, 64, 512_000], SWEEP["loss_fresh"], SWEEP["loss_pool"], 0.8, band=0.1, zoom=0.5)
+    (ax,) = fig.axes
+    assert ax.get_yscale() == "linear" and np.allclose(ax.get_ylim(), (0.4, 1.2))
 
 
 def test_solution_bars():

@@ -17,7 +17,7 @@ from conftest import ROOT
 from mesakit.course import lessons
 from mesakit.handout import hide_worked_solutions
 
-LAYERED = ["01_base_and_mesa", "06_detection"]
+LAYERED = ["01_base_and_mesa", "02_toy_mesa_optimizer", "03_emergence", "06_detection"]
 
 
 def _cells(kind: str, name: str):

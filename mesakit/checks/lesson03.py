@@ -7,7 +7,8 @@
   correct order of random draws passes.
 * :func:`check_locate_transition` — on small hand-made sweeps (a dip, no transition, a relative
   tolerance) against :func:`mesakit.diversity.locate_transition`.
-* :func:`check_plot_sweep` — inspects the axes the learner drew on.
+* :func:`check_transition_reading` (in :mod:`mesakit.checks.lesson03_reading`) — the transition the
+  learner read off their sweep's figure.
 """
 
 from __future__ import annotations
@@ -20,11 +21,10 @@ import torch
 
 from .. import metrics, models, reference
 from ..diversity import locate_transition
-from ..plots.style import figure
 from ..tasks import RegressionTask
 from .core import call, expect_close, expect_tensor, passed
 
-__all__ = ["check_in_context_gain", "check_sample_from_pool", "check_locate_transition", "check_plot_sweep"]
+__all__ = ["check_in_context_gain", "check_sample_from_pool", "check_locate_transition"]
 
 
 def _number(value, name: str) -> float:
@@ -138,12 +138,18 @@ def _fit_errors(Z: torch.Tensor, y: torch.Tensor, pool_w: torch.Tensor, with_que
     return (predictions - labels[:, None]).abs().amax(-1)
 
 
+def _pair(out) -> tuple[torch.Tensor, torch.Tensor]:
+    if not (isinstance(out, tuple) and len(out) == 2 and all(isinstance(t, torch.Tensor) for t in out)):
+        raise AssertionError(f"sample_from_pool should return a pair of tensors (Z, y), got {type(out).__name__}")
+    return out
+
+
 def _sample_case(fn: Callable, task: RegressionTask, M: int, B: int, seed: int) -> None:
     pool_w = task.sample_w(M, torch.Generator().manual_seed(700 + seed))
     pool_copy = pool_w.clone()
     out = call(fn, pool_w, task, B, torch.Generator().manual_seed(seed), name="sample_from_pool")
     if not (isinstance(out, tuple) and len(out) == 2):
-        raise AssertionError("sample_from_pool should return a pair (Z, y), like RegressionTask.sample")
+        raise AssertionError(f"sample_from_pool should return a pair (Z, y), like RegressionTask.sample; got {type(out).__name__}")
     N, d = task.n_context, task.d
     Z = expect_tensor(out[0], (B, N + 1, d + 1), "sample_from_pool's Z", "prompts are (batch, N+1, d+1)")
     y = expect_tensor(out[1], (B,), "sample_from_pool's y", "one query target per prompt")
@@ -157,7 +163,8 @@ def _sample_case(fn: Callable, task: RegressionTask, M: int, B: int, seed: int) 
         b = int(torch.nonzero(~context_ok)[0])
         raise AssertionError(
             f"prompt {b}'s labels fit none of the pool's tasks: every prompt must use one of the task vectors in "
-            "pool_w (did you draw fresh tasks with task.sample(batch, generator) instead of passing w=...?)"
+            "the pool_w you are given (did you draw fresh tasks with task.sample(batch, generator) instead of passing "
+            "w=..., or use another pool than the argument?)"
         )
     errors = _fit_errors(Z, y, pool_w, with_query=True)
     if not (errors.amin(1) <= scale).all():
@@ -172,20 +179,22 @@ def _sample_case(fn: Callable, task: RegressionTask, M: int, B: int, seed: int) 
             )
         if torch.equal(which, torch.arange(B) % M):
             raise AssertionError("the tasks come in turn (0, 1, 2, ...): pick each prompt's task at random with torch.randint")
-        if counts.min() < 0.6 * B / M:
+        if counts.min() < 0.6 * B / M or counts.max() > 1.4 * B / M:
             raise AssertionError(
                 f"the pool's tasks are not used uniformly (prompts per task: {counts.tolist()}): "
                 "pick indices with torch.randint(M, (batch,), generator=generator)"
             )
     if B > 1 and torch.equal(Z[0, :, :-1], Z[1, :, :-1]):
         raise AssertionError("two prompts share the same inputs x: draw new inputs for every prompt (task.sample does)")
-    again = call(fn, pool_w, task, B, torch.Generator().manual_seed(seed), name="sample_from_pool")
+    if not (Z.is_floating_point() and Z.dtype == y.dtype):
+        raise AssertionError(f"Z and y should be floating-point tensors of one dtype (task.sample's), got {Z.dtype} and {y.dtype}")
+    again = _pair(call(fn, pool_w, task, B, torch.Generator().manual_seed(seed), name="sample_from_pool"))
     if not (torch.equal(again[0], Z) and torch.equal(again[1], y)):
         raise AssertionError(
             "sample_from_pool is not reproducible: the same generator seed gave different prompts. Draw every random "
             "number from `generator` (torch.randint(..., generator=generator), task.sample(batch, generator, w=...))"
         )
-    other = call(fn, pool_w, task, B, torch.Generator().manual_seed(seed + 1), name="sample_from_pool")
+    other = _pair(call(fn, pool_w, task, B, torch.Generator().manual_seed(seed + 1), name="sample_from_pool"))
     if torch.equal(other[0], Z):
         raise AssertionError("a different generator seed gave the same prompts: draw the random numbers from `generator`")
 
@@ -209,6 +218,7 @@ _CASES = (
     ([2, 8, 32], [0.82, 0.81, 0.80], 0.8, 0.1),  # within from the start -> 2
     ([1, 2, 4, 8], [9.0, 7.0, 5.3, 5.2], 5.0, 0.1),  # relative tolerance: 5.5 -> 4 (absolute: None)
     ([1, 2, 4, 8], [1.0, 0.95, 0.9, 0.85], 0.8, 0.2),  # tolerance 0.2: 0.96 -> 2 (0.1 would give 8)
+    ([1, 2, 4, 8], [1.0, 0.9, 0.75, 0.7], 0.5, 0.5),  # 0.75 is exactly (1 + 0.5)·0.5: within -> 4
 )
 
 
@@ -230,6 +240,15 @@ def _absolute(num_tasks, loss_fresh, gd_loss, tolerance=0.1):
     return found
 
 
+def _strict(num_tasks, loss_fresh, gd_loss, tolerance=0.1):
+    found = None
+    for m, v in zip(reversed(num_tasks), reversed(loss_fresh)):
+        if v >= (1 + tolerance) * gd_loss:
+            break
+        found = m
+    return found
+
+
 def _last_outside(num_tasks, loss_fresh, gd_loss, tolerance=0.1):
     outside = [m for m, v in zip(num_tasks, loss_fresh) if v > (1 + tolerance) * gd_loss]
     return outside[-1] if outside else None
@@ -242,6 +261,7 @@ _WRONG_TRANSITIONS = (
     (_absolute, "the tolerance is relative: within (1 + tolerance)·gd_loss, not gd_loss + tolerance"),
     (_last_outside, "off by one: return the first pool size that is within tolerance, not the last one outside it"),
     (lambda n, l, g, t=0.1: locate_transition(n, l, g, 0.1), "use the `tolerance` argument instead of a fixed 0.1"),
+    (_strict, "a loss exactly at (1 + tolerance)·gd_loss is within tolerance: compare with <=, not <"),
 )  # fmt: skip
 
 
@@ -250,12 +270,20 @@ def check_locate_transition(fn: Callable) -> None:
     for case in _CASES:
         num_tasks, loss_fresh, gd_loss, tolerance = case
         got = call(fn, list(num_tasks), list(loss_fresh), gd_loss, tolerance, name="locate_transition")
-        if isinstance(got, (np.integer,)):
+        if isinstance(got, (np.integer,)) or (isinstance(got, torch.Tensor) and got.numel() == 1 and not got.is_floating_point()):
             got = int(got)
         expected = locate_transition(*case)
         if got == expected and (got is None or (isinstance(got, int) and not isinstance(got, bool))):
             continue
         shown = f"num_tasks={num_tasks}, loss_fresh={loss_fresh}, gd_loss={gd_loss}, tolerance={tolerance}"
+        if got is not None and not isinstance(got, (int, float, np.floating)) or isinstance(got, bool):
+            raise AssertionError(
+                f"locate_transition({shown}) returned {type(got).__name__} {got!r}: return one pool size from num_tasks "
+                "(an int), or None"
+            )
+        if isinstance(got, (float, np.floating)) and expected is not None and float(got) == expected:
+            raise AssertionError(f"locate_transition({shown}) returned the float {got!r}: return the pool size as it is in "
+                                 "num_tasks, an int")  # fmt: skip
         if expected is None and got is not None:
             raise AssertionError(
                 f"locate_transition({shown}) returned {got!r}: even the largest pool is not within tolerance, so "
@@ -264,61 +292,10 @@ def check_locate_transition(fn: Callable) -> None:
         for wrong, message in _WRONG_TRANSITIONS:
             if wrong(*case) == got:
                 raise AssertionError(f"locate_transition({shown}) returned {got!r}, expected {expected!r}: {message}")
+        if got is None:
+            raise AssertionError(
+                f"locate_transition({shown}) returned None, but the last pools are within tolerance of GD: return the "
+                "smallest pool from which they all are"
+            )
         raise AssertionError(f"locate_transition({shown}) returned {got!r}, expected {expected!r}")
     passed("locate_transition: the smallest pool from which the model stays within tolerance of GD")
-
-
-# ---------------------------------------------------------------------------------------------
-# 4. Plotting the sweep
-
-
-def _sweep_data(seed: int) -> tuple[list[int], list[float], list[float], float]:
-    rng = np.random.default_rng(900 + seed)
-    num_tasks = [1, 2, 4, 8, 16, 32, 64, 128]
-    drop = 1 / (1 + np.exp(np.arange(len(num_tasks)) - 3.5 - rng.uniform(-0.5, 0.5)))
-    gd = 0.81
-    loss_fresh = list(gd + 2.5 * drop + rng.uniform(0, 0.02, len(num_tasks)))
-    loss_pool = list(gd * (1 - drop) + 0.01 + rng.uniform(0, 0.02, len(num_tasks)))
-    return num_tasks, [float(v) for v in loss_fresh], [float(v) for v in loss_pool], gd
-
-
-def _find_line(ax, x, y):
-    for line in ax.get_lines():
-        xd, yd = np.asarray(line.get_xdata(), float), np.asarray(line.get_ydata(), float)
-        if xd.shape == (len(x),) and np.allclose(xd, x) and np.allclose(yd, y):
-            return line
-    return None
-
-
-def check_plot_sweep(fn: Callable, seed: int = 0) -> None:
-    """``plot_sweep(ax, num_tasks, loss_fresh, loss_pool, gd_loss) -> None`` draws on ``ax``."""
-    num_tasks, loss_fresh, loss_pool, gd = _sweep_data(seed)
-    fig, ax = figure()
-    call(fn, ax, list(num_tasks), list(loss_fresh), list(loss_pool), gd, name="plot_sweep")
-    index = np.arange(len(num_tasks))
-    curves = {}
-    for name, values, words in (("loss_fresh", loss_fresh, ("new", "fresh")), ("loss_pool", loss_pool, ("pool",))):
-        line = _find_line(ax, num_tasks, values)
-        if line is None:
-            if _find_line(ax, index, values) is not None:
-                raise AssertionError(f"{name} is plotted against the list index: use ax.plot(num_tasks, {name}, ...)")
-            raise AssertionError(f"no line shows {name} against num_tasks: draw it with ax.plot(num_tasks, {name}, label=...)")
-        curves[name] = (line, words)
-    flat = [l for l in ax.get_lines() if len(l.get_ydata()) >= 2 and np.allclose(np.asarray(l.get_ydata(), float), gd)]
-    if not flat:
-        raise AssertionError("draw one GD step's loss as a horizontal reference line: ax.axhline(gd_loss, ...)")
-    if ax.get_xscale() != "log":
-        raise AssertionError("the pool sizes span orders of magnitude: use a log x-axis, ax.set_xscale('log')")
-    if not ax.get_xlabel().strip() or not ax.get_ylabel().strip():
-        raise AssertionError("label both axes (ax.set_xlabel(...), ax.set_ylabel(...)), with units where there are any")
-    if ax.get_legend() is None:
-        raise AssertionError("add a legend (ax.legend()) so a reader can tell the curves apart")
-    for name, (line, words) in curves.items():
-        label = line.get_label().lower()
-        if label.startswith("_") or not any(w in label for w in words):
-            other = "loss_pool" if name == "loss_fresh" else "loss_fresh"
-            raise AssertionError(
-                f"the curve of {name} is labelled {line.get_label()!r}: label it with {' or '.join(repr(w) for w in words)} "
-                f"(did you swap it with {other}?)"
-            )
-    passed("plot_sweep: both curves against the pool size on a log axis, GD as a line, labelled")

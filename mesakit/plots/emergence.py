@@ -71,13 +71,18 @@ def task_diversity_curves(
     fresh_last: bool = True,
     dmmse_fresh: Sequence[float | None] | None = None,
     ridge_loss: float | None = None,
+    band: float | None = None,
+    zoom: float | None = None,
 ) -> Figure:
     """Loss on new tasks and on the pretraining pool against the pool size (log axis), with one
     tuned GD step as a line. ``fresh_last``: the last entry is the fresh-task run, labelled "fresh".
 
     The Bayes-optimal yardsticks of Raventós et al. (optional): ``dmmse_fresh`` (the pool-prior
     posterior mean's loss on new tasks, one entry per pool size, ``None`` where it has no pool) and
-    ``ridge_loss`` (the Gaussian-prior posterior mean's loss on new tasks), see :mod:`mesakit.bayes`."""
+    ``ridge_loss`` (the Gaussian-prior posterior mean's loss on new tasks), see :mod:`mesakit.bayes`.
+    ``band``: shade "within ``band`` of GD", from ``gd_loss`` to ``(1 + band)·gd_loss`` (lesson 03 reads
+    the transition off it). ``zoom``: a linear y-axis from ``(1 - zoom)·gd_loss`` to ``(1 + zoom)·gd_loss``
+    instead of the log axis, so that 10% of GD's loss is a visible distance."""
     if not (len(num_tasks) == len(loss_fresh) == len(loss_pool)):
         raise ValueError("num_tasks, loss_fresh and loss_pool must have the same length")
     if dmmse_fresh is not None and len(dmmse_fresh) != len(num_tasks):
@@ -89,6 +94,11 @@ def task_diversity_curves(
     ax.plot(x, loss_fresh, "o-", color=COLORS["blue"], label="new tasks")
     ax.plot(x, loss_pool, "s-", color=COLORS["orange"], label="its own pool's tasks")
     ax.axhline(gd_loss, color=COLORS["vermillion"], ls="--", label=f"one GD step on new tasks ({gd_loss:.2f})")
+    if band is not None:
+        if not band > 0:
+            raise ValueError(f"band must be > 0 (a relative tolerance such as 0.1), got {band}")
+        ax.axhspan(gd_loss, (1 + band) * gd_loss, color=COLORS["vermillion"], alpha=0.2, lw=0,
+                   label=f"within {band:.0%} of one GD step")
     if dmmse_fresh is not None:
         shown = [float("nan") if v is None else v for v in dmmse_fresh]
         ax.plot(x, shown, "^:", color=COLORS["purple"], label="dMMSE (pool prior) on new tasks")
@@ -100,7 +110,12 @@ def task_diversity_curves(
         i = list(num_tasks).index(transition)
         ax.axvline(x[i], color=COLORS["green"], lw=1.5, label=f"transition (M = {labels[i]})")
     ax.set_xscale("log")
-    ax.set_yscale("log")
+    if zoom is None:
+        ax.set_yscale("log")
+    elif not 0 < zoom < 1:
+        raise ValueError(f"zoom must be between 0 and 1 (a fraction of gd_loss), got {zoom}")
+    else:
+        ax.set_ylim((1 - zoom) * gd_loss, (1 + zoom) * gd_loss)
     ax.set_xticks(x, labels, minor=False)
     ax.minorticks_off()
     ax.set_xlabel("number of pretraining tasks M (pool size)")
