@@ -288,3 +288,60 @@ def test_late_policy_is_the_courses(tmp_path):
     assert policy(None).penalty("ada", 5.0, 3600) == 0.0  # nbgrader's default: 'none'
     assert policy("zero").penalty("ada", 5.0, 3600) == 5.0 and policy("zero").penalty("ada", 5.0, 0) == 0.0
     assert "penalty_method='zero'" in policy("zero").name
+
+
+def test_manual_cells_count_as_nbgrader_counts_them():
+    import copy
+
+    from mesakit.grade import plan
+
+    source_a, source_b = quiz._notebook(quiz.PART_A), quiz._notebook(quiz.PART_B)
+    assert (plan.max_points(source_a), plan.max_points(source_b)) == (6.0, 3.0)  # tests + manual answers + tasks
+    assert [g for g, _ in plan.graded_cells(source_a)] == ["test_total", "test_mean", "explain"]
+    release = copy.deepcopy(source_a)
+    explain = next(c for c in release.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "explain")
+    explain.source = "YOUR ANSWER HERE"
+    verdict = plan.manual_verdicts(source_a, release, release)
+    assert [(v["grade_id"], v["score"], v["manual"]) for v in verdict] == [("explain", 0.0, False)]  # "No response."
+    answered = copy.deepcopy(release)
+    next(c for c in answered.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "explain").source = "10 / 4"
+    assert plan.manual_verdicts(source_a, release, answered)[0]["manual"] is True  # waits for the instructor
+    answered.cells = [c for c in answered.cells if c.metadata.get("nbgrader", {}).get("grade_id") != "explain"]
+    assert "deleted" in plan.manual_verdicts(source_a, release, answered)[0]["error"]
+    task = plan.manual_verdicts(source_b, source_b, source_b)
+    assert [(v["grade_id"], v["manual"], v["task"]) for v in task] == [("describe", False, False), ("task_plot", True, True)]
+
+
+def test_any_folder_of_notebooks_is_an_assignment(tmp_path):
+    from mesakit.course import CourseError
+    from mesakit.grade import assignments
+
+    course_dir = tmp_path / "course"
+    shutil.copytree(FIXTURE_COURSE, course_dir)
+    quiz.write_source(course_dir)
+    (course_dir / "solutions" / "notes").mkdir()  # no notebook: not an assignment
+    course = assignments.load_course(course_dir)
+    assert (course.source.name, course.release.name, course.course_id) == ("solutions", "lessons", "mesakit")
+    assert assignments.names(course) == [LESSON, quiz.NAME]
+    assert assignments.select(course, ["01", quiz.NAME]) == [LESSON, quiz.NAME]
+    with pytest.raises(CourseError, match=r"no lesson or assignment 'week9'.*the course has: 01_fixture, week1_quiz"):
+        assignments.select(course, ["week9"])
+    with pytest.raises(CourseError, match="nbgrader generate_assignment week1_quiz"):
+        assignments.load(course, quiz.NAME)  # not released yet
+    shutil.copytree(course_dir / "solutions" / quiz.NAME, course_dir / "lessons" / quiz.NAME)
+    loaded = assignments.load(course, quiz.NAME)
+    assert [(a.name, a.notebook_name, a.files) for a in loaded] == [(quiz.NAME, nb, (("data.csv", quiz.DATA.encode()),))
+                                                                    for nb in ("part_a", "part_b")]  # fmt: skip
+
+
+def test_instructor_files_replace_the_students(tmp_path):
+    from mesakit.grade import sandbox
+
+    work = tmp_path / "work"
+    (work / "sub").mkdir(parents=True)
+    (work / "data.csv").write_text("the student's")
+    (work / "sub" / "more.txt").symlink_to("/etc/passwd")
+    sandbox.add_files(work, (("data.csv", b"1,2"), ("sub/more.txt", b"x"), ("../escape.txt", b"no"), ("new/deep.txt", b"y")))
+    assert (work / "data.csv").read_bytes() == b"1,2" and (work / "new" / "deep.txt").read_bytes() == b"y"
+    assert not (work / "sub" / "more.txt").is_symlink() and (work / "sub" / "more.txt").read_bytes() == b"x"
+    assert not (tmp_path / "escape.txt").exists()

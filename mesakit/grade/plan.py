@@ -72,7 +72,7 @@ def read_submission(path: Path) -> nbformat.NotebookNode:
     if link:
         raise InvalidNotebook(f"the {link} is a symbolic link; hand in the files themselves (links are never followed)")
     if not path.is_file():
-        raise InvalidNotebook(f"no notebook at {path.name} (expected <student>/<lesson>/<lesson>.ipynb)")
+        raise InvalidNotebook(f"no notebook {path.name} in the submission folder (expected <student>/<assignment>/{path.name})")
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
         with os.fdopen(fd, "rb") as f:
