@@ -120,7 +120,7 @@ def _grade(args) -> int:
             print(f"{r.student:20} {what:26} {r.score:g}/{r.max_score:g}  {r.status}  ({r.seconds:.1f} s)", flush=True)
 
     try:
-        root = args.course.resolve() if args.course else find_root()
+        root = args.course.resolve() if args.course else _nbgrader_course() or find_root()
         results = grade(args.submitted.resolve(), root, args.lesson, args.out, args.workers, args.timeout, args.memory, progress,
                         gradebook=args.gradebook, tell=lambda line: print(line, file=sys.stderr))  # fmt: skip
     except (CourseError, SandboxUnavailable) as err:
@@ -129,3 +129,15 @@ def _grade(args) -> int:
     failed = [r for r in results if r.status == "grader-error"]
     print(f"graded {len(results)} submissions -> {args.out / 'grades.csv'}" + (f"; the grader failed on {len(failed)}" if failed else ""))
     return 1 if failed else 0
+
+
+def _nbgrader_course() -> Path | None:
+    """The nearest folder at or above the current one with an ``nbgrader_config.py``: an nbgrader
+    course whose source folder is not called ``solutions/`` is still the course we are in."""
+    from .assignments import load_course
+
+    here = Path.cwd().resolve()
+    for folder in (here, *here.parents):
+        if (folder / "nbgrader_config.py").is_file() and load_course(folder).source.is_dir():
+            return folder
+    return None

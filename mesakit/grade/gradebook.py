@@ -80,7 +80,7 @@ def record(course: Course, submitted: Path, results: list[Result], release: dict
             nb = r.notebook or r.lesson
             answered = _unanswered(folder / f"{nb}.ipynb", release.get((r.lesson, nb)))
             for cell in r.cells:
-                if cell.get("task"):
+                if cell.get("task") and r.status != "missing":
                     continue  # nbgrader autograde leaves task cells to the instructor untouched
                 try:
                     grade = gb.find_grade(cell["grade_id"], nb, r.lesson, r.student)
