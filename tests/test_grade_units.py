@@ -148,7 +148,8 @@ def test_report_escapes_everything_and_hides_hidden_output(tmp_path):
     assert "<script>" not in html and "&lt;script&gt;" in html and "HIDDEN OUT" not in html
     assert "hidden test" in html and "✔ ok" in html
     report.write_csv([r], tmp_path / "g.csv")
-    assert (tmp_path / "g.csv").read_text() == "student,lesson,score,max_score,status\neve<b>,01_fixture,1,3,tampered\n"
+    assert (tmp_path / "g.csv").read_text() == ("student,lesson,score,max_score,status,notebook,timestamp,late,seconds_late,"
+                                                "late_penalty,manual\neve<b>,01_fixture,1,3,tampered,01_fixture,,,0,0,0\n")
 
 
 # ------------------------------------------------------------------ issue 12: hardening, unit level

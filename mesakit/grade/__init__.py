@@ -1,11 +1,13 @@
 """``mesakit grade``: autograde submissions so that cheating earns nothing and faults stop nothing.
 
-    mesakit grade SUBMITTED [--lesson NAME ...] [--out DIR] [--workers N] [--timeout S]
+    mesakit grade SUBMITTED [--lesson NAME ...] [--out DIR] [--workers N] [--timeout S] [--gradebook]
 
-reads ``SUBMITTED/<student>/<lesson>/<lesson>.ipynb``, grades each against the instructor's
-``solutions/`` (hidden tests included) and writes ``DIR/grades.csv`` and
-``DIR/feedback/<student>/<lesson>/<lesson>.html``. How it works, one idea per module:
+reads ``SUBMITTED/<student>/<assignment>/<notebook>.ipynb`` (nbgrader's collected layout; a lesson's
+notebook is ``<lesson>.ipynb``), grades each against the instructor's ``solutions/`` (hidden tests
+included) and writes ``DIR/grades.csv`` and ``DIR/feedback/<student>/<assignment>/<notebook>.html``;
+with ``--gradebook`` also into nbgrader's gradebook and feedback folder. One idea per module:
 
+* :mod:`.assignments` — the course as nbgrader sees it: assignments, notebooks, files, due dates;
 * :mod:`.plan` — reconcile the submission with the source (restore locked cells, note tampering);
 * :mod:`.sandbox` — bubblewrap, per-process limits, the scratch folders;
 * :mod:`.cgroups` — each submission's CPU share, memory and process limits (cgroup v2 or v1);
@@ -14,7 +16,8 @@ reads ``SUBMITTED/<student>/<lesson>/<lesson>.ipynb``, grades each against the i
 * :mod:`.judge` — the instructor's tests, run where no student code ever runs;
 * :mod:`.wire` — the data-only codec between the two;
 * :mod:`.runner` — one submission end to end, and the batch;
-* :mod:`.report` — the CSV and the feedback pages.
+* :mod:`.report` — the CSV and the feedback pages;
+* :mod:`.gradebook` — the scores into nbgrader's gradebook (``--gradebook``).
 
 The instructor's workflow and the threat model are in ``docs/grading.md``.
 """
@@ -31,12 +34,14 @@ DEFAULT_MEMORY_GB = 2.0
 def add_parser(sub) -> None:
     p = sub.add_parser(
         "grade",
-        help="autograde submissions SUBMITTED/<student>/<lesson>/<lesson>.ipynb (sandboxed)",
-        description="Autograde submissions against solutions/ (hidden tests included). Writes "
-        "DIR/grades.csv (student,lesson,score,max_score,status) and feedback HTML per submission.",
+        help="autograde submissions SUBMITTED/<student>/<assignment>/<notebook>.ipynb (sandboxed)",
+        description="Autograde submissions (nbgrader's collected layout) against solutions/ (hidden tests "
+        "included). Writes DIR/grades.csv (student,lesson,score,max_score,status,notebook,timestamp,late,"
+        "seconds_late,late_penalty,manual) and feedback HTML per notebook.",
     )
-    p.add_argument("submitted", type=Path, nargs="?", metavar="SUBMITTED", help="folder of <student>/<lesson>/<lesson>.ipynb")
-    p.add_argument("--lesson", nargs="+", default=[], metavar="NAME", help="lessons to grade, e.g. 01 or 01_base_and_mesa (default: all)")
+    p.add_argument("submitted", type=Path, nargs="?", metavar="SUBMITTED", help="folder of <student>/<assignment>/<notebook>.ipynb, e.g. nbgrader's submitted/")
+    p.add_argument("--lesson", "--assignment", nargs="+", default=[], metavar="NAME", dest="lesson",
+                   help="lessons or nbgrader assignments to grade, e.g. 01, 01_base_and_mesa or quiz1 (default: all handed in)")  # fmt: skip
     p.add_argument("--out", type=Path, default=None, metavar="DIR", help="where to write grades.csv and feedback/ (default: ./graded; with --self: ./graded-self)")
     p.add_argument("--workers", type=int, default=2, metavar="N", help="submissions graded at once (default 2)")
     p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="S", help=f"CPU seconds allowed per submission (default {DEFAULT_TIMEOUT}; wall clock: 5x that)")
@@ -47,46 +52,58 @@ def add_parser(sub) -> None:
                    "lessons/<lesson>/<lesson>.ipynb) with the hidden tests, in the same sandbox; prints the score and the feedback page")  # fmt: skip
     p.add_argument("--notebook", type=Path, metavar="PATH", help="with --self: the notebook to grade (it is copied, never changed)")
     p.add_argument("--open", action="store_true", help="with --self: open the feedback page in a browser")
+    p.add_argument("--gradebook", action="store_true", help="also record the scores in nbgrader's gradebook (never over a score "
+                   "entered by hand) and put the feedback where `nbgrader release_feedback` finds it")  # fmt: skip
     p.set_defaults(func=_grade)
 
 
 def load_assignments(root: Path, names: list[str]):
-    """The source (solutions/) and release (lessons/) notebooks of the lessons asked for."""
-    from ..course import CourseError, read_notebook, select
-    from .runner import Assignment
+    """One :class:`~.runner.Assignment` per notebook of the lessons or assignments asked for (all when none)."""
+    from . import assignments
 
-    chosen = select(root, names, solutions=True)
-    found = []
-    for lesson in chosen:
-        release_path = root / "lessons" / lesson.name / f"{lesson.name}.ipynb"
-        if not release_path.is_file():
-            raise CourseError(f"{lesson.name} has no release in lessons/; run `mesakit release` first")
-        found.append(Assignment(lesson.name, read_notebook(lesson.path), read_notebook(release_path)))
-    return found
+    course = assignments.load_course(root)
+    chosen = assignments.select(course, names) if names else assignments.names(course)
+    return [a for name in chosen for a in assignments.load(course, name)]
 
 
 def grade(submitted: Path, root: Path, lessons: list[str] = (), out: Path = Path("graded"), workers: int = 2,
-          timeout: float = DEFAULT_TIMEOUT, memory_gb: float = DEFAULT_MEMORY_GB, progress=None):  # fmt: skip
-    """Grade a folder of submissions; write the CSV and feedback; return the results."""
-    from . import report, runner, sandbox
+          timeout: float = DEFAULT_TIMEOUT, memory_gb: float = DEFAULT_MEMORY_GB, progress=None, gradebook: bool = False,
+          tell=None):  # fmt: skip
+    """Grade a folder of submissions; write the CSV and feedback; return the results.
+    ``tell(line)`` gets notes for the instructor (stray files, lateness, the gradebook)."""
+    from ..course import CourseError
+    from . import assignments, report, runner, sandbox
 
     sandbox.probe()
-    names = list(lessons)
-    if not names:  # every lesson of the course that someone handed in
-        from ..course import lessons as course_lessons
-
-        handed_in = {p.name for student in submitted.iterdir() if student.is_dir() and not student.is_symlink()
-                     for p in student.iterdir() if p.is_dir() or p.is_symlink()}  # fmt: skip
-        names = [l.name for l in course_lessons(root, solutions=True) if l.name in handed_in]
+    course = assignments.load_course(root)
+    handed_in = {p.name for student in submitted.iterdir() if student.is_dir() and not student.is_symlink()
+                 for p in student.iterdir() if p.is_dir() or p.is_symlink()}  # fmt: skip
+    if lessons:
+        names = assignments.select(course, list(lessons))
+    else:  # every assignment of the course that someone handed in
+        names = [n for n in assignments.names(course) if n in handed_in]
         if not names:
-            from ..course import CourseError
+            raise CourseError(f"no submissions of this course's assignments in {submitted} (expected "
+                              f"{submitted}/<student>/<assignment>/<notebook>.ipynb; the course has: "
+                              f"{', '.join(assignments.names(course)) or 'none'})")  # fmt: skip
+    if gradebook:
+        from .gradebook import check
 
-            raise CourseError(f"no submissions in {submitted} (expected {submitted}/<student>/<lesson>/<lesson>.ipynb)")
-    assignments = load_assignments(root, names)
-    results = runner.grade_all(submitted, assignments, workers, timeout, int(memory_gb * 1024**3), progress)
+        check(course, names)  # before grading: a missing assignment is a usage error
+    loaded = [a for name in names for a in assignments.load(course, name)]
+    results = runner.grade_all(submitted, loaded, workers, timeout, int(memory_gb * 1024**3), progress)
+    lines = assignments.apply_lateness(course, submitted, results)
+    lines += assignments.survey(course, submitted, names, results)
     report.write_csv(results, out / "grades.csv")
     for r in results:
         report.write_feedback(r, out)
+    if gradebook:
+        from .gradebook import record
+
+        lines += record(course, submitted, results, {(a.name, a.notebook_name): a.release for a in loaded})
+    for line in lines:
+        if tell:
+            tell(line)
     return results
 
 
@@ -117,14 +134,28 @@ def _grade(args) -> int:
 
     def progress(r) -> None:
         if not args.quiet:
-            print(f"{r.student:20} {r.lesson:26} {r.score:g}/{r.max_score:g}  {r.status}  ({r.seconds:.1f} s)", flush=True)
+            what = r.lesson if (r.notebook or r.lesson) == r.lesson else f"{r.lesson}/{r.notebook}"
+            print(f"{r.student:20} {what:26} {r.score:g}/{r.max_score:g}  {r.status}  ({r.seconds:.1f} s)", flush=True)
 
     try:
-        root = args.course.resolve() if args.course else find_root()
-        results = grade(args.submitted.resolve(), root, args.lesson, args.out, args.workers, args.timeout, args.memory, progress)
+        root = args.course.resolve() if args.course else _nbgrader_course() or find_root()
+        results = grade(args.submitted.resolve(), root, args.lesson, args.out, args.workers, args.timeout, args.memory, progress,
+                        gradebook=args.gradebook, tell=lambda line: print(line, file=sys.stderr))  # fmt: skip
     except (CourseError, SandboxUnavailable) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     failed = [r for r in results if r.status == "grader-error"]
     print(f"graded {len(results)} submissions -> {args.out / 'grades.csv'}" + (f"; the grader failed on {len(failed)}" if failed else ""))
     return 1 if failed else 0
+
+
+def _nbgrader_course() -> Path | None:
+    """The nearest folder at or above the current one with an ``nbgrader_config.py``: an nbgrader
+    course whose source folder is not called ``solutions/`` is still the course we are in."""
+    from .assignments import load_course
+
+    here = Path.cwd().resolve()
+    for folder in (here, *here.parents):
+        if (folder / "nbgrader_config.py").is_file() and load_course(folder).source.is_dir():
+            return folder
+    return None

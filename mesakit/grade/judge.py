@@ -267,10 +267,28 @@ def _partial(value, points: float) -> float:
     return min(grade, points)
 
 
+def _put_files(files: list) -> None:
+    """The instructor's data files, in the judge's own folder (its private /tmp): a read-only cell
+    that reads ``data.csv`` runs here as in the notebook's folder (the student's copies never come here)."""
+    import base64
+    from pathlib import PurePosixPath
+
+    for rel, data in files:
+        path = PurePosixPath(rel)
+        if path.is_absolute() or ".." in path.parts:
+            continue
+        os.makedirs(os.path.dirname(os.path.join(os.getcwd(), rel)) or ".", exist_ok=True)
+        with open(os.path.join(os.getcwd(), rel), "wb") as f:
+            f.write(base64.b64decode(data))
+    if files:
+        sys.path.append(os.getcwd())  # an instructor's helper module beside the notebook imports
+
+
 def main(argv: list[str]) -> int:
     events_fd, to_fd, from_fd = (int(a) for a in argv)
     plan = json.loads(sys.stdin.read())
     os.environ.setdefault("MPLBACKEND", "Agg")
+    _put_files(plan.pop("files", []))
     judge = Judge(plan, Link(to_fd, from_fd), events_fd)
     try:
         judge.run()

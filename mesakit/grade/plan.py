@@ -43,8 +43,14 @@ class Plan:
     def max_score(self) -> float:
         return sum(p for _, p in self.graded)
 
-    def to_json(self) -> str:
-        return json.dumps({"cells": self.cells, "answer_names": self.answer_names})
+    def to_json(self, files: tuple[tuple[str, bytes], ...] = ()) -> str:
+        """The judge's input; ``files`` (the instructor's data files) are put in the judge's folder too."""
+        import base64
+
+        data = {"cells": self.cells, "answer_names": self.answer_names}
+        if files:
+            data["files"] = [[rel, base64.b64encode(b).decode("ascii")] for rel, b in files]
+        return json.dumps(data)
 
 
 def _meta(cell) -> dict:
@@ -66,7 +72,7 @@ def read_submission(path: Path) -> nbformat.NotebookNode:
     if link:
         raise InvalidNotebook(f"the {link} is a symbolic link; hand in the files themselves (links are never followed)")
     if not path.is_file():
-        raise InvalidNotebook(f"no notebook at {path.name} (expected <student>/<lesson>/<lesson>.ipynb)")
+        raise InvalidNotebook(f"no notebook {path.name} in the submission folder (expected <student>/<assignment>/{path.name})")
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
         with os.fdopen(fd, "rb") as f:
@@ -238,3 +244,49 @@ def _compare(gid: str, cell, released, src_cell) -> list[str]:
     if not meta.get("locked"):
         notes.append(f"cell {gid!r} was unlocked; the original was restored")
     return notes
+
+
+# --- what nbgrader counts: every grade cell and task cell, autograded or left for the instructor --
+
+
+def _is_manual(cell) -> bool:
+    """Graded by hand in nbgrader: an answer cell with points (code or markdown) or a task cell."""
+    m = _meta(cell)
+    return bool(m.get("task")) or (bool(m.get("grade")) and (bool(m.get("solution")) or cell.cell_type != "code"))
+
+
+def graded_cells(source: nbformat.NotebookNode) -> list[tuple[str, float]]:
+    """(grade_id, points) of every cell nbgrader gives points for (tests, manual answers, tasks), in order."""
+    return [(_meta(c)["grade_id"], float(_meta(c).get("points", 0))) for c in source.cells
+            if _meta(c).get("grade_id") and (_meta(c).get("grade") or _meta(c).get("task"))]  # fmt: skip
+
+
+def max_points(source: nbformat.NotebookNode) -> float:
+    """The notebook's max score as nbgrader counts it: grade cells of any kind plus task cells."""
+    return sum(p for _, p in graded_cells(source))
+
+
+def manual_verdicts(source: nbformat.NotebookNode, release: nbformat.NotebookNode, submitted: nbformat.NotebookNode) -> list[dict]:
+    """The cells left for the instructor, scored as ``nbgrader autograde`` scores them: an answer
+    left as released gets 0 ("No response."), any other answer no autoscore (0 until graded by hand)."""
+    released = {_meta(c).get("grade_id"): c for c in release.cells if _meta(c).get("grade_id")}
+    handed = {}
+    for c in submitted.cells:
+        handed.setdefault(_meta(c).get("grade_id"), c)
+    out = []
+    for c in source.cells:
+        if not (_meta(c).get("grade_id") and _is_manual(c)):
+            continue
+        gid, points = _meta(c)["grade_id"], float(_meta(c).get("points", 0))
+        mine, given = handed.get(gid), released.get(gid)
+        if _meta(c).get("task"):
+            verdict = (True, "a task graded by your instructor")
+        elif mine is None:
+            verdict = (False, "the answer cell was deleted: no response")
+        elif given is not None and mine.cell_type == given.cell_type and str(mine.source) == str(given.source):
+            verdict = (False, "no response (the cell is as it was handed out)")
+        else:
+            verdict = (True, "graded by your instructor (not autograded)")
+        out.append({"grade_id": gid, "points": points, "score": 0.0, "where": "manual", "manual": verdict[0], "error": verdict[1],
+                    "task": bool(_meta(c).get("task"))})  # fmt: skip
+    return out

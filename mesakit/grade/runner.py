@@ -29,7 +29,7 @@ import nbformat
 from . import sandbox
 from .cgroups import Batch, Box
 from .meter import WALL_FACTOR, Meter
-from .plan import InvalidNotebook, linked, make_plan, read_submission
+from .plan import InvalidNotebook, graded_cells, linked, make_plan, manual_verdicts, max_points, read_submission
 
 STATUSES = ("ok", "tampered", "crashed", "memory", "timeout", "invalid-notebook", "missing", "grader-error")
 
@@ -44,6 +44,11 @@ class Result:
     cells: list[dict] = field(default_factory=list)  # the judge's verdicts (see judge.Judge._grade)
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    notebook: str = ""  # the notebook graded (an assignment may have several); "" = the lesson's name
+    late: str = ""  # assignments.LATE_STATES, set by grade() from timestamp.txt; "" = not looked at
+    timestamp: str = ""
+    seconds_late: float = 0.0
+    late_penalty: float = 0.0  # points taken off by the course's late policy (score is after it)
 
 
 @dataclass(frozen=True)
@@ -51,6 +56,12 @@ class Assignment:
     name: str
     source: nbformat.NotebookNode  # solutions/ (hidden tests included)
     release: nbformat.NotebookNode  # lessons/ (what students were given)
+    notebook: str = ""  # the notebook's name without .ipynb (default: the assignment's name)
+    files: tuple[tuple[str, bytes], ...] = ()  # the instructor's other files, copied over the student's
+
+    @property
+    def notebook_name(self) -> str:
+        return self.notebook or self.name
 
 
 def _font_cache(into: Path) -> Path | None:
@@ -65,30 +76,31 @@ def grade_one(student: str, assignment: Assignment, path: Path, timeout: float, 
               font_cache: Path | None, slot: int = 0, box: Box | None = None) -> Result:  # fmt: skip
     """Grade one notebook, using (and leaving behind) the scratch ``folder``."""
     start = time.perf_counter()
-    graded_ids = [
-        (c.metadata["nbgrader"]["grade_id"], float(c.metadata["nbgrader"].get("points", 0)))
-        for c in assignment.source.cells
-        if c.get("metadata", {}).get("nbgrader", {}).get("grade") and c.cell_type == "code"
-    ]
-    max_score = sum(p for _, p in graded_ids)
-    empty = [{"grade_id": g, "points": p, "score": 0.0, "where": None, "error": "not graded"} for g, p in graded_ids]
+    max_score = max_points(assignment.source)
+    empty = [{"grade_id": g, "points": p, "score": 0.0, "where": None, "error": "not graded"} for g, p in graded_cells(assignment.source)]
     try:
         submitted = read_submission(path)
     except InvalidNotebook as err:
         status = "missing" if not linked(path) and not path.is_file() else "invalid-notebook"
-        return Result(student, assignment.name, 0.0, max_score, status, empty, [str(err)], time.perf_counter() - start)
+        return Result(student, assignment.name, 0.0, max_score, status, empty, [str(err)], time.perf_counter() - start,
+                      assignment.notebook_name)  # fmt: skip
     plan = make_plan(assignment.source, assignment.release, submitted)
     # Worker and judge never share a user: a fork bomb in one cannot starve the other's threads.
     judge_uid, worker_uid = sandbox.UID_BASE + 2 * slot, sandbox.UID_BASE + 2 * slot + 1
     workdir = sandbox.prepare_workdir(path.parent, folder / "work", uid=worker_uid)
+    sandbox.add_files(workdir, assignment.files, uid=worker_uid)
     box = box or Batch("none", {}).box("", memory, sandbox.MAX_PROCESSES)
-    verdicts, state = _run(plan.to_json(), workdir, timeout, memory, font_cache, judge_uid, worker_uid, box)
+    verdicts, state = _run(plan.to_json(assignment.files), workdir, timeout, memory, font_cache, judge_uid, worker_uid, box)
     by_id = {v["grade_id"]: v for v in verdicts}
     cells = []
     for gid, points in plan.graded:
         v = by_id.get(gid) or {"grade_id": gid, "points": points, "score": 0.0, "where": None,
                                "error": "not reached: the submission stopped before this test ran"}  # fmt: skip
         cells.append(v)
+    manual = manual_verdicts(assignment.source, assignment.release, submitted)
+    if manual:
+        order = [gid for gid, _ in graded_cells(assignment.source)]
+        cells = sorted(cells + manual, key=lambda v: order.index(v["grade_id"]) if v["grade_id"] in order else len(order))
     notes = list(plan.notes)
     if state == "timeout":
         notes.append(f"the submission used more than the {timeout:g} s of CPU time allowed (or {WALL_FACTOR * timeout:g} s "
@@ -101,7 +113,8 @@ def grade_one(student: str, assignment: Assignment, path: Path, timeout: float, 
         notes.append("the grader failed on this submission; please report it")
     status = state if state != "ok" else ("tampered" if plan.notes else "ok")
     score = round(sum(float(v["score"]) for v in cells), 6)
-    return Result(student, assignment.name, score, max_score, status, cells, notes, time.perf_counter() - start)
+    return Result(student, assignment.name, score, max_score, status, cells, notes, time.perf_counter() - start,
+                  assignment.notebook_name)  # fmt: skip
 
 
 def _run(plan_json: str, workdir: Path, timeout: float, memory: int, font_cache: Path | None, judge_uid: int,
@@ -175,8 +188,9 @@ def _read_events(fd: int, into: list[dict]) -> None:
                 into.append(event)
 
 
-def find_submissions(submitted: Path, lessons: list[str]) -> list[tuple[str, str, Path]]:
-    """(student, lesson, notebook path) for every student folder and every lesson asked for.
+def find_submissions(submitted: Path, lessons: list) -> list[tuple[str, str, Path]]:
+    """(student, lesson, notebook path) for every student folder and every lesson asked for
+    (a name: its notebook is ``<lesson>.ipynb``; an :class:`Assignment`: each of its notebooks).
 
     Links are never followed: a student folder or lesson folder that is a symbolic link is listed
     (its notebook path is then refused by :func:`~mesakit.grade.plan.read_submission`)."""
@@ -185,22 +199,22 @@ def find_submissions(submitted: Path, lessons: list[str]) -> list[tuple[str, str
         if student.name.startswith(".") or not (student.is_symlink() or student.is_dir()):
             continue
         for lesson in lessons:
-            folder = student / lesson
+            name, notebook = (lesson, lesson) if isinstance(lesson, str) else (lesson.name, lesson.notebook_name)
+            folder = student / name
             if student.is_symlink() or folder.is_symlink() or folder.is_dir():
-                found.append((student.name, lesson, folder / f"{lesson}.ipynb"))
+                found.append((student.name, name, folder / f"{notebook}.ipynb"))
     return found
 
 
 def _max_score(a: Assignment) -> float:
-    return sum(float(c.metadata["nbgrader"].get("points", 0)) for c in a.source.cells
-               if c.get("metadata", {}).get("nbgrader", {}).get("grade") and c.cell_type == "code")  # fmt: skip
+    return max_points(a.source)
 
 
 def grade_all(submitted: Path, assignments: list[Assignment], workers: int = 2, timeout: float = 300,
               memory: int = 2 * 1024**3, progress=None) -> list[Result]:  # fmt: skip
     """Grade every submission; results sorted by (student, lesson). ``progress(result)`` per row."""
-    by_name = {a.name: a for a in assignments}
-    todo = find_submissions(submitted, list(by_name))
+    by_name = {(a.name, a.notebook_name): a for a in assignments}  # an assignment may have several notebooks
+    todo = find_submissions(submitted, assignments)
     scratch = Path(tempfile.mkdtemp(prefix="mesakit-grade-"))
     batch = Batch.open()
     try:
@@ -222,12 +236,12 @@ def grade_all(submitted: Path, assignments: list[Assignment], workers: int = 2, 
             box = None
             try:
                 box = _box(batch, index, memory)
-                result = grade_one(student, by_name[lesson], path, timeout, memory, folder, font_cache, slot, box)
+                result = grade_one(student, by_name[lesson, path.stem], path, timeout, memory, folder, font_cache, slot, box)
             except Exception as err:  # noqa: BLE001 — one submission never stops the batch
                 print(f"mesakit grade: the grader failed on {student}/{lesson}:", file=sys.stderr)
                 traceback.print_exception(err, file=sys.stderr)
                 note = f"the grader failed on this submission ({type(err).__name__}); please report it"
-                result = Result(student, lesson, 0.0, _max_score(by_name[lesson]), "grader-error", [], [note])
+                result = Result(student, lesson, 0.0, _max_score(by_name[lesson, path.stem]), "grader-error", [], [note], 0.0, path.stem)
             finally:
                 if box is not None:
                     box.close()
@@ -243,7 +257,7 @@ def grade_all(submitted: Path, assignments: list[Assignment], workers: int = 2, 
         batch.close()
         if not sandbox.remove_tree(scratch):
             print(f"mesakit grade: could not remove the scratch folder {scratch}", file=sys.stderr)
-    return sorted(results, key=lambda r: (r.student, r.lesson))
+    return sorted(results, key=lambda r: (r.student, r.lesson, r.notebook))
 
 
 def _box(batch: Batch, index: int, memory: int) -> Box:
