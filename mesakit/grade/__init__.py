@@ -14,6 +14,7 @@ reads ``SUBMITTED/<student>/<lesson>/<lesson>.ipynb``, grades each against the i
 * :mod:`.judge` — the instructor's tests, run where no student code ever runs;
 * :mod:`.wire` — the data-only codec between the two;
 * :mod:`.runner` — one submission end to end, and the batch;
+* :mod:`.cluster` — the batch on a Dask cluster (``--scheduler``);
 * :mod:`.report` — the CSV and the feedback pages.
 
 The instructor's workflow and the threat model are in ``docs/grading.md``.
@@ -43,6 +44,8 @@ def add_parser(sub) -> None:
     p.add_argument("--memory", type=float, default=DEFAULT_MEMORY_GB, metavar="GB", help=f"memory allowed per submission (default {DEFAULT_MEMORY_GB:g})")
     p.add_argument("--course", type=Path, help="course folder (default: found from the current folder)")
     p.add_argument("--quiet", action="store_true", help="no progress line per submission")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="grade on a Dask cluster, e.g. tcp://10.0.0.5:8786 (needs "
+                   "mesakit[cluster]; its workers need mesakit and bubblewrap; --workers is then the cluster's)")
     p.set_defaults(func=_grade)
 
 
@@ -62,11 +65,14 @@ def load_assignments(root: Path, names: list[str]):
 
 
 def grade(submitted: Path, root: Path, lessons: list[str] = (), out: Path = Path("graded"), workers: int = 2,
-          timeout: float = DEFAULT_TIMEOUT, memory_gb: float = DEFAULT_MEMORY_GB, progress=None):  # fmt: skip
-    """Grade a folder of submissions; write the CSV and feedback; return the results."""
+          timeout: float = DEFAULT_TIMEOUT, memory_gb: float = DEFAULT_MEMORY_GB, progress=None,
+          scheduler: str | None = None):  # fmt: skip
+    """Grade a folder of submissions (here, or on the Dask cluster at ``scheduler``); write the CSV
+    and feedback; return the results."""
     from . import report, runner, sandbox
 
-    sandbox.probe()
+    if not scheduler:  # on a cluster each worker checks its own bubblewrap
+        sandbox.probe()
     names = list(lessons)
     if not names:  # every lesson of the course that someone handed in
         from ..course import lessons as course_lessons
@@ -79,7 +85,7 @@ def grade(submitted: Path, root: Path, lessons: list[str] = (), out: Path = Path
 
             raise CourseError(f"no submissions in {submitted} (expected {submitted}/<student>/<lesson>/<lesson>.ipynb)")
     assignments = load_assignments(root, names)
-    results = runner.grade_all(submitted, assignments, workers, timeout, int(memory_gb * 1024**3), progress)
+    results = runner.grade_all(submitted, assignments, workers, timeout, int(memory_gb * 1024**3), progress, scheduler)
     report.write_csv(results, out / "grades.csv")
     for r in results:
         report.write_feedback(r, out)
@@ -88,6 +94,7 @@ def grade(submitted: Path, root: Path, lessons: list[str] = (), out: Path = Path
 
 def _grade(args) -> int:
     from ..course import CourseError, find_root
+    from .cluster import ClusterUnavailable
     from .sandbox import SandboxUnavailable
 
     if not args.submitted.is_dir():
@@ -103,8 +110,9 @@ def _grade(args) -> int:
 
     try:
         root = args.course.resolve() if args.course else find_root()
-        results = grade(args.submitted.resolve(), root, args.lesson, args.out, args.workers, args.timeout, args.memory, progress)
-    except (CourseError, SandboxUnavailable) as err:
+        results = grade(args.submitted.resolve(), root, args.lesson, args.out, args.workers, args.timeout, args.memory, progress,
+                        args.scheduler)
+    except (CourseError, SandboxUnavailable, ClusterUnavailable) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     failed = [r for r in results if r.status == "grader-error"]
