@@ -219,7 +219,8 @@ class _Worker:
         sandbox.probe()
         from .cgroups import Batch
 
-        self.scratch = Path(tempfile.mkdtemp(prefix="mesakit-grade-dask-"))
+        _sweep()
+        self.scratch = Path(tempfile.mkdtemp(prefix=f"mesakit-grade-dask-{os.getpid()}-"))
         self.font_cache = _font_cache(self.scratch / "mpl")
         (self.scratch / "runs").mkdir()
         (self.scratch / "in").mkdir(mode=0o700)
@@ -255,6 +256,18 @@ class _Worker:
     def close(self) -> None:
         self.batch.close()
         sandbox.remove_tree(self.scratch)
+
+
+def _sweep() -> None:
+    """Remove what a worker process killed mid-task on this host left behind (its scratch folder)."""
+    for folder in Path(tempfile.gettempdir()).glob("mesakit-grade-dask-*-*"):
+        try:
+            pid = int(folder.name.split("-")[3])
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            sandbox.remove_tree(folder)
+        except (ValueError, IndexError, OSError):
+            continue
 
 
 class _Slot:
