@@ -23,6 +23,7 @@ HERE = Path(__file__).resolve().parent / "grading"
 COURSE, SUBMISSIONS = HERE / "course", HERE / "submissions"
 sys.path.insert(0, str(HERE))
 from cheats import CHEATS  # noqa: E402
+from test_grade_cluster import dask_scheduler  # noqa: E402, F401 — the corpus also goes through a Dask cluster
 
 pytestmark = [
     pytest.mark.slow,
@@ -62,18 +63,21 @@ def _tree_hash(folder: Path) -> str:
     return h.hexdigest()
 
 
-@pytest.fixture(scope="session")
-def corpus(tmp_path_factory):
-    """Grade the whole corpus once (two at a time); note what the filesystem looked like before."""
+@pytest.fixture(scope="module", params=["local", "cluster"])
+def corpus(request, tmp_path_factory):
+    """Grade the whole corpus once (two at a time) with the local pool, and once on a 2-worker
+    Dask LocalCluster (``--scheduler``); note what the filesystem looked like before."""
     from mesakit.grade import grade
+
+    scheduler = request.getfixturevalue("dask_scheduler") if request.param == "cluster" else None
 
     before = {name: _tree_hash(path) for name, path in _guarded().items()}
     main, loops = tmp_path_factory.mktemp("main"), tmp_path_factory.mktemp("loops")
     for student in SUBMISSIONS.iterdir():  # copies: a linked student folder is refused
         shutil.copytree(student, (loops if student.name in LOOPS else main) / student.name, symlinks=True)
     out = tmp_path_factory.mktemp("graded")
-    results = grade(main, COURSE, [], out, workers=2, timeout=TIMEOUT)
-    results += grade(loops, COURSE, [], out / "loops", workers=2, timeout=LOOP_TIMEOUT)
+    results = grade(main, COURSE, [], out, workers=2, timeout=TIMEOUT, scheduler=scheduler)
+    results += grade(loops, COURSE, [], out / "loops", workers=2, timeout=LOOP_TIMEOUT, scheduler=scheduler)
     after = {name: _tree_hash(path) for name, path in _guarded().items()}
     return {r.student: r for r in results}, out, before, after
 

@@ -16,6 +16,7 @@ with ``--gradebook`` also into nbgrader's gradebook and feedback folder. One ide
 * :mod:`.judge` — the instructor's tests, run where no student code ever runs;
 * :mod:`.wire` — the data-only codec between the two;
 * :mod:`.runner` — one submission end to end, and the batch;
+* :mod:`.cluster` — the batch on a Dask cluster (``--scheduler``);
 * :mod:`.report` — the CSV and the feedback pages;
 * :mod:`.gradebook` — the scores into nbgrader's gradebook (``--gradebook``).
 
@@ -54,6 +55,8 @@ def add_parser(sub) -> None:
     p.add_argument("--open", action="store_true", help="with --self: open the feedback page in a browser")
     p.add_argument("--gradebook", action="store_true", help="also record the scores in nbgrader's gradebook (never over a score "
                    "entered by hand) and put the feedback where `nbgrader release_feedback` finds it")  # fmt: skip
+    p.add_argument("--scheduler", metavar="ADDRESS", help="grade on a Dask cluster, e.g. tcp://10.0.0.5:8786 (needs "
+                   "mesakit[cluster]; its workers need mesakit and bubblewrap; --workers is then the cluster's)")
     p.set_defaults(func=_grade)
 
 
@@ -68,13 +71,14 @@ def load_assignments(root: Path, names: list[str]):
 
 def grade(submitted: Path, root: Path, lessons: list[str] = (), out: Path = Path("graded"), workers: int = 2,
           timeout: float = DEFAULT_TIMEOUT, memory_gb: float = DEFAULT_MEMORY_GB, progress=None, gradebook: bool = False,
-          tell=None):  # fmt: skip
+          tell=None, scheduler: str | None = None):  # fmt: skip
     """Grade a folder of submissions; write the CSV and feedback; return the results.
     ``tell(line)`` gets notes for the instructor (stray files, lateness, the gradebook)."""
     from ..course import CourseError
     from . import assignments, report, runner, sandbox
 
-    sandbox.probe()
+    if not scheduler:  # on a cluster each worker checks its own bubblewrap
+        sandbox.probe()
     course = assignments.load_course(root)
     handed_in = {p.name for student in submitted.iterdir() if student.is_dir() and not student.is_symlink()
                  for p in student.iterdir() if p.is_dir() or p.is_symlink()}  # fmt: skip
@@ -91,7 +95,7 @@ def grade(submitted: Path, root: Path, lessons: list[str] = (), out: Path = Path
 
         check(course, names)  # before grading: a missing assignment is a usage error
     loaded = [a for name in names for a in assignments.load(course, name)]
-    results = runner.grade_all(submitted, loaded, workers, timeout, int(memory_gb * 1024**3), progress)
+    results = runner.grade_all(submitted, loaded, workers, timeout, int(memory_gb * 1024**3), progress, scheduler)
     lines = assignments.apply_lateness(course, submitted, results)
     lines += assignments.survey(course, submitted, names, results)
     report.write_csv(results, out / "grades.csv")
@@ -109,6 +113,7 @@ def grade(submitted: Path, root: Path, lessons: list[str] = (), out: Path = Path
 
 def _grade(args) -> int:
     from ..course import CourseError, find_root
+    from .cluster import ClusterUnavailable
     from .sandbox import SandboxUnavailable
 
     if args.self_lesson is not None:
@@ -140,8 +145,8 @@ def _grade(args) -> int:
     try:
         root = args.course.resolve() if args.course else _nbgrader_course() or find_root()
         results = grade(args.submitted.resolve(), root, args.lesson, args.out, args.workers, args.timeout, args.memory, progress,
-                        gradebook=args.gradebook, tell=lambda line: print(line, file=sys.stderr))  # fmt: skip
-    except (CourseError, SandboxUnavailable) as err:
+                        gradebook=args.gradebook, tell=lambda line: print(line, file=sys.stderr), scheduler=args.scheduler)  # fmt: skip
+    except (CourseError, SandboxUnavailable, ClusterUnavailable) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     failed = [r for r in results if r.status == "grader-error"]

@@ -211,8 +211,13 @@ def _max_score(a: Assignment) -> float:
 
 
 def grade_all(submitted: Path, assignments: list[Assignment], workers: int = 2, timeout: float = 300,
-              memory: int = 2 * 1024**3, progress=None) -> list[Result]:  # fmt: skip
-    """Grade every submission; results sorted by (student, lesson). ``progress(result)`` per row."""
+              memory: int = 2 * 1024**3, progress=None, scheduler: str | None = None) -> list[Result]:  # fmt: skip
+    """Grade every submission; results sorted by (student, lesson). ``progress(result)`` per row.
+    With ``scheduler`` (a Dask scheduler's address) the cluster grades them instead of this machine."""
+    if scheduler:
+        from .cluster import grade_all as on_cluster
+
+        return on_cluster(submitted, assignments, scheduler, timeout, memory, progress)
     by_name = {(a.name, a.notebook_name): a for a in assignments}  # an assignment may have several notebooks
     todo = find_submissions(submitted, assignments)
     scratch = Path(tempfile.mkdtemp(prefix="mesakit-grade-"))

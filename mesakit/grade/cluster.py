@@ -1,0 +1,322 @@
+"""Grading on a Dask cluster: ``mesakit grade ... --scheduler tcp://HOST:PORT``.
+
+The client (the instructor's machine) reads each submission's folder, packs what a worker needs
+into the task itself as bytes — the assignment's source and release notebooks, and the
+submission's files with the same rules the sandbox copies them by (plain files only, no links,
+200 MB and 32 folders deep at most) — and sends it to the scheduler. A worker shares no
+filesystem with the client: it unpacks the task into a scratch folder of its own, grades it with
+exactly the code the local pool runs (:func:`mesakit.grade.runner.grade_one`: its own sandboxes,
+cgroups and limits) and returns the :class:`~mesakit.grade.runner.Result`; the client writes
+``grades.csv`` and the feedback as a local run does, so both write the same bytes.
+
+A worker needs only the ``mesakit`` package (with ``mesakit[cluster]``) and bubblewrap. Where a
+worker has no bubblewrap the task fails there, is retried (perhaps elsewhere), and at last its row
+says so (``grader-error``: "the Dask worker has no bubblewrap"). A worker that dies mid-task
+costs a retry, not a grade: the scheduler gives its tasks to the others (a grading task is pure,
+so running it twice is harmless). Tasks are sent a few per worker thread at a time, so neither the
+client nor the scheduler ever holds the whole class in memory. dask-jobqueue (SLURM, PBS...) and
+dask-kubernetes clusters give a scheduler address like any other: nothing here knows about them.
+"""
+
+from __future__ import annotations
+
+import atexit
+import fcntl
+import hashlib
+import os
+import sys
+import tempfile
+import threading
+import traceback
+import uuid
+from pathlib import Path
+
+import nbformat
+
+from . import sandbox
+from .plan import MAX_NOTEBOOK_BYTES, linked
+from .runner import Assignment, Result, _box, _font_cache, _max_score, find_submissions, grade_one
+
+CONNECT_TIMEOUT = 10.0  # s to reach the scheduler before giving up (nothing is written then)
+WORKER_WAIT = 120.0  # s to wait for a first worker (dask-jobqueue workers may sit in a queue)
+RETRIES = 2  # a task that raised (a worker's own fault, not the student's) runs up to 3 times
+COPY_BYTES = 200 * 1024 * 1024  # as sandbox.prepare_workdir copies
+SLOT_BASE = 64  # sandbox users of cluster tasks start above the local pool's (uids UID_BASE + 2 * slot)
+SLOTS = 512
+
+
+class ClusterUnavailable(RuntimeError):
+    """The scheduler cannot be reached, has no workers, or dask.distributed is not installed."""
+
+
+# ---------------------------------------------------------------------------------------- client
+
+
+def _distributed():
+    try:
+        import distributed
+    except ImportError:
+        raise ClusterUnavailable(
+            "--scheduler needs dask.distributed, which is not installed: `pip install 'mesakit[cluster]'` "
+            "(or `pip install distributed`) on this machine and on every worker"
+        ) from None
+    return distributed
+
+
+def pack(path: Path) -> dict:
+    """What a worker needs of one submission ``<student>/<lesson>/<lesson>.ipynb``, as bytes.
+
+    ``links`` says which level is a symbolic link (recreated as a dangling link, never followed);
+    ``files`` holds the lesson folder's plain files and folders as the sandbox would copy them."""
+    out = {"lesson_dir": path.parent.name, "notebook": path.name, "link": linked(path), "entries": []}
+    if out["link"] or not path.parent.is_dir():
+        return out
+    total, full = 0, False
+    for folder, _, entries in sandbox.walk(path.parent):
+        rel = folder.relative_to(path.parent)
+        for entry in entries:
+            if entry.name.startswith(".ipynb_checkpoints") or entry.is_symlink():
+                continue
+            name = str(rel / entry.name)
+            if entry.is_dir(follow_symlinks=False):
+                out["entries"].append((name, None))
+            elif entry.is_file(follow_symlinks=False):
+                notebook = name == path.name
+                if full and not notebook:
+                    continue  # past the copy's size cap: the sandbox copies no more either
+                cap = MAX_NOTEBOOK_BYTES + 1 if notebook else COPY_BYTES - total
+                try:
+                    with open(os.open(entry.path, os.O_RDONLY | os.O_NOFOLLOW), "rb") as f:
+                        data = f.read(cap + 1)
+                except OSError:
+                    continue  # unreadable: as if it were not there
+                if not notebook and len(data) > cap:
+                    full = True
+                    continue
+                total += len(data)
+                out["entries"].append((name, data))
+    return out
+
+
+def _unpack(packed: dict, into: Path) -> Path:
+    """Recreate the submission under ``into``; return the notebook's path there."""
+    student = into / "s"
+    lesson = student / packed["lesson_dir"]
+    notebook = lesson / packed["notebook"]
+    nowhere = "/nonexistent/mesakit-link"  # a link is only ever refused, never followed
+    if packed["link"] == "student folder":
+        into.mkdir(parents=True)
+        student.symlink_to(nowhere)
+        return notebook
+    lesson.parent.mkdir(parents=True)
+    if packed["link"] == "lesson folder":
+        lesson.symlink_to(nowhere)
+        return notebook
+    lesson.mkdir()
+    if packed["link"] == "notebook":
+        notebook.symlink_to(nowhere)
+        return notebook
+    root = lesson.resolve()
+    for name, data in packed["entries"]:
+        target = (lesson / name).resolve()
+        if root not in target.parents:  # names come from os.scandir, but never trust a path
+            continue
+        if data is None:
+            target.mkdir(parents=True, exist_ok=True)
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+    return notebook
+
+
+def _assignment_bytes(a: Assignment) -> dict:
+    return {"name": a.name, "source": nbformat.writes(a.source).encode(), "release": nbformat.writes(a.release).encode(),
+            "notebook": a.notebook, "files": tuple(a.files)}  # fmt: skip
+
+
+def grade_all(submitted: Path, assignments: list[Assignment], scheduler: str, timeout: float, memory: int,
+              progress=None, connect_timeout: float = CONNECT_TIMEOUT) -> list[Result]:  # fmt: skip
+    """Grade every submission on the Dask cluster at ``scheduler``; results sorted by (student, lesson)."""
+    distributed = _distributed()
+    by_name = {(a.name, a.notebook_name): a for a in assignments}  # an assignment may have several notebooks
+    todo = find_submissions(submitted, assignments)
+    payloads = {key: _assignment_bytes(a) for key, a in by_name.items()}
+    try:
+        client = distributed.Client(scheduler, timeout=connect_timeout, set_as_default=False)
+    except (OSError, TimeoutError, ValueError, TypeError) as err:
+        raise ClusterUnavailable(
+            f"cannot reach the Dask scheduler at {scheduler!r} within {connect_timeout:g} s ({type(err).__name__}: "
+            f"{str(err)[:200]}); expected the address a running scheduler prints, e.g. tcp://10.0.0.5:8786"
+        ) from None
+    try:
+        try:
+            client.wait_for_workers(1, timeout=WORKER_WAIT)
+        except (TimeoutError, OSError):
+            raise ClusterUnavailable(f"the Dask scheduler at {scheduler} has had no worker for {WORKER_WAIT:g} s; start some "
+                                     "(`dask worker {scheduler}`, or scale your dask-jobqueue/dask-kubernetes cluster)") from None  # fmt: skip
+        return sorted(_run(client, distributed, todo, by_name, payloads, timeout, memory, progress),
+                      key=lambda r: (r.student, r.lesson, r.notebook))  # fmt: skip
+    finally:
+        client.close()
+
+
+def _run(client, distributed, todo, by_name, payloads, timeout, memory, progress) -> list[Result]:
+    batch = uuid.uuid4().hex[:12]
+    pending = list(enumerate(todo))[::-1]
+    futures, results, warned = {}, [], set()
+    done = distributed.as_completed(loop=client.loop)
+
+    def submit_more() -> None:
+        # A few tasks per worker thread in flight: the queue stays full, memory stays bounded.
+        room = max(4, 2 * sum(client.nthreads().values())) - len(futures)
+        for _ in range(room):
+            if not pending:
+                return
+            index, (student, lesson, path) = pending.pop()
+            task = {"student": student, "assignment": payloads[lesson, path.stem], "submission": pack(path),
+                    "timeout": timeout, "memory": memory}  # fmt: skip
+            future = client.submit(grade_task, task, key=f"mesakit-grade-{batch}-{index:05d}", retries=RETRIES,
+                                   pure=False, priority=-index)  # fmt: skip
+            futures[future.key] = (student, lesson, path.stem)
+            done.add(future)
+
+    submit_more()
+    for future in done:
+        student, lesson, notebook = futures.pop(future.key)
+        try:
+            result = future.result()
+        except Exception as err:  # noqa: BLE001 — one submission never stops the batch
+            result = Result(student, lesson, 0.0, _max_score(by_name[lesson, notebook]), "grader-error", [], [_failure(err)],
+                            0.0, notebook)  # fmt: skip
+            if type(err).__name__ not in warned:
+                warned.add(type(err).__name__)
+                print(f"mesakit grade: on the Dask cluster, {student}/{lesson}: {_failure(err)}", file=sys.stderr)
+        results.append(result)
+        if progress:
+            progress(result)
+        submit_more()
+    return results
+
+
+def _failure(err: BaseException) -> str:
+    if isinstance(err, sandbox.SandboxUnavailable):
+        return f"the Dask worker has no bubblewrap: install it on every worker ({err})"
+    if type(err).__name__ == "KilledWorker":
+        return ("the Dask workers grading this submission died each time it ran (out of memory on the worker's "
+                "host?); the grader failed on this submission; please report it")  # fmt: skip
+    return f"the grader failed on this submission on a Dask worker ({type(err).__name__}: {str(err)[:200]}); please report it"
+
+
+# ---------------------------------------------------------------------------------------- worker
+
+
+class _Worker:
+    """One worker process's state, made at its first task: scratch, font cache, cgroups."""
+
+    lock = threading.Lock()
+    current: _Worker | None = None
+
+    def __init__(self) -> None:
+        sandbox.bwrap_path()  # no bubblewrap: SandboxUnavailable, and the task is retried
+        sandbox.probe()
+        from .cgroups import Batch
+
+        _sweep()
+        self.scratch = Path(tempfile.mkdtemp(prefix=f"mesakit-grade-dask-{os.getpid()}-"))
+        self.font_cache = _font_cache(self.scratch / "mpl")
+        (self.scratch / "runs").mkdir()
+        (self.scratch / "in").mkdir(mode=0o700)
+        if os.geteuid() == 0:
+            (self.scratch / "mpl").chmod(0o755)
+            self.scratch.chmod(0o711)
+            (self.scratch / "runs").chmod(0o711)
+        self.batch = Batch.open()
+        self.count = 0
+        self.assignments: dict[str, Assignment] = {}
+        atexit.register(self.close)
+
+    @classmethod
+    def get(cls) -> _Worker:
+        with cls.lock:
+            if cls.current is None:
+                cls.current = cls()
+            return cls.current
+
+    def next_index(self) -> int:
+        with self.lock:
+            self.count += 1
+            return self.count
+
+    def assignment(self, payload: dict) -> Assignment:
+        key = hashlib.sha256(repr((payload["name"], payload["notebook"], payload["files"])).encode() + payload["source"]
+                             + b"\0" + payload["release"]).hexdigest()  # fmt: skip
+        with self.lock:
+            if key not in self.assignments:
+                read = lambda b: nbformat.reads(b.decode(), as_version=4)  # noqa: E731
+                self.assignments[key] = Assignment(payload["name"], read(payload["source"]), read(payload["release"]),
+                                                   payload["notebook"], tuple(payload["files"]))  # fmt: skip
+            return self.assignments[key]
+
+    def close(self) -> None:
+        self.batch.close()
+        sandbox.remove_tree(self.scratch)
+
+
+def _sweep() -> None:
+    """Remove what a worker process killed mid-task on this host left behind (its scratch folder)."""
+    for folder in Path(tempfile.gettempdir()).glob("mesakit-grade-dask-*-*"):
+        try:
+            pid = int(folder.name.split("-")[3])
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            sandbox.remove_tree(folder)
+        except (ValueError, IndexError, OSError):
+            continue
+
+
+class _Slot:
+    """A sandbox slot no other grading task on this host holds (a lock file per slot), so that
+    concurrent sandboxes never share a user, whichever worker process or thread runs them."""
+
+    def __enter__(self) -> int:
+        folder = Path(tempfile.gettempdir()) / "mesakit-grade-slots"
+        folder.mkdir(mode=0o700, exist_ok=True)
+        for k in range(SLOT_BASE, SLOT_BASE + SLOTS):
+            fd = os.open(folder / f"{k}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                os.close(fd)
+                continue
+            self.fd = fd
+            return k
+        raise RuntimeError(f"more than {SLOTS} grading tasks at once on this host")
+
+    def __exit__(self, *exc) -> None:
+        os.close(self.fd)  # releases the lock
+
+
+def grade_task(task: dict) -> Result:
+    """Run on a Dask worker: grade one packed submission exactly as the local pool would."""
+    state = _Worker.get()
+    assignment = state.assignment(task["assignment"])
+    index = state.next_index()
+    inbox, folder = state.scratch / "in" / f"{index:05d}", state.scratch / "runs" / f"{index:05d}"
+    student, memory = task["student"], task["memory"]
+    box = None
+    try:
+        with _Slot() as slot:
+            path = _unpack(task["submission"], inbox)
+            try:
+                box = _box(state.batch, index, memory)
+                return grade_one(student, assignment, path, task["timeout"], memory, folder, state.font_cache, slot, box)
+            except Exception as err:  # noqa: BLE001 — as in the local pool: this row, not the batch
+                print(f"mesakit grade: the grader failed on {student}/{assignment.name}:", file=sys.stderr)
+                traceback.print_exception(err, file=sys.stderr)
+                note = f"the grader failed on this submission ({type(err).__name__}); please report it"
+                return Result(student, assignment.name, 0.0, _max_score(assignment), "grader-error", [], [note], 0.0, path.stem)
+    finally:
+        if box is not None:
+            box.close()
+        sandbox.remove_tree(folder)
+        sandbox.remove_tree(inbox)
