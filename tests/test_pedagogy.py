@@ -17,7 +17,7 @@ from conftest import ROOT
 from mesakit.course import lessons
 from mesakit.handout import hide_worked_solutions
 
-LAYERED = ["01_base_and_mesa"]
+LAYERED = ["01_base_and_mesa", "04_objective_divergence", "05_internal_search"]
 
 
 def _cells(kind: str, name: str):
