@@ -153,6 +153,7 @@ is why lesson 06 looks for ways to inspect the model directly.
 
 # (cell id, old text, new text): sentence-level edits, skipped once applied.
 REPLACE = [
+    ("test_goal_rates", "checks.check_goal_rates(goal_rates)\n", "checks.check_goal_rates(goal_rates, uses=pursued_goal)\n"),
     ("title", "**Time.** About 60 minutes.",
      "**Time.** About 90 minutes (reading about 25; the six exercises about 65, as estimated on each one)."),
     ("capability-4", """Goal: for every prompt, the **critical step** `η_c`: one GD step `w = η·g` with
