@@ -244,10 +244,11 @@ def _goal_cases() -> list[tuple[Episode, str, str]]:
          "touched the right edge and stepped back left"),
         (_episode(coin_mid, [(2, 0), (2, 1), (2, 2), (2, 3), (2, 4), (3, 4), (3, 3), (3, 2)]), "edge",
          "touched the edge first, then wandered onto the coin"),
+        (_episode(coin_mid, [(2, 0), (2, 1), (2, 2), (2, 3)]), "neither", "stopped one column short of the edge"),
+        # after the case above, so a wrong edge column is named before this case can blame the coin
         (_episode(coin_edge, [(2, 0), (2, 1), (2, 2), (2, 3), (2, 4), (3, 4), (4, 4)]), "coin",
          "reached the right edge and walked along it to the coin, which sits on the edge (a training level)"),
         (_episode(coin_mid, [(2, 0), (1, 0), (2, 0), (1, 0)]), "neither", "wandered without reaching either"),
-        (_episode(coin_mid, [(2, 0), (2, 1), (2, 2), (2, 3)]), "neither", "stopped one column short of the edge"),
         (_episode(coin_mid, [(2, 0)]), "neither", "made no move at all"),
         # Non-square levels: code that takes the right edge from the height fails here.
         (_episode(wide, [(2, 0), (2, 1), (2, 2), (2, 3), (2, 4), (1, 4), (1, 5), (0, 5)]), "coin",

@@ -124,7 +124,13 @@ def check_bfs_distance(bfs_distance_fn: Callable) -> None:
     for maze in _bfs_cases():
         H, W = maze.shape[1:]
         truth = distance_map(maze)[0].double()
-        out = call(bfs_distance_fn, maze.clone(), name="bfs_distance")
+        try:
+            out = call(bfs_distance_fn, maze.clone(), name="bfs_distance")
+        except AssertionError as err:
+            if H != W and isinstance(err.__cause__, IndexError):
+                raise AssertionError(f"{err}\n(this maze is {H}×{W} squares, height ≠ width, and the mazes before it were "
+                                     "square: are height and width swapped somewhere? maze.shape is (3, H, W))") from err.__cause__
+            raise
         if isinstance(out, torch.Tensor) and H != W and tuple(out.shape) == (W, H):
             raise AssertionError(f"bfs_distance returned shape {(W, H)} for a maze of {H}×{W} squares: height and "
                                  "width are swapped (maze.shape is (3, H, W))")
@@ -169,6 +175,19 @@ def _untrained_planner(seed: int = 0) -> RecurrentPlanner:
 
 def check_run_planner(run_planner_fn: Callable) -> None:
     """``run_planner(model, mazes (B, 3, H, W), iterations) -> logits (B, H, W)``; iterations < 1 refused."""
+    # First two planners (float32, like the notebook's): code that reads the notebook's `planner`
+    # instead of its `model` argument gives the same logits for both.
+    small = generate_mazes(6, 5, 8).inputs
+    others = [_untrained_planner(seed).float() for seed in (1, 2)]
+    outs = []
+    for other in others:
+        out = call(run_planner_fn, other, small.clone(), 4, name="run_planner")
+        outs.append(expect_tensor(out, small.shape[:1] + small.shape[2:], "run_planner", "one logit per square, (B, H, W)"))
+    with torch.no_grad():
+        refs = [other(small, iterations=4) for other in others]
+    if is_close(outs[0], outs[1], atol=1e-5) and not is_close(refs[0], refs[1], atol=1e-5):
+        raise AssertionError("run_planner gives the same logits for two different planners: it ignores its `model` "
+                             "argument (the notebook's `planner`?); use the `model` you are passed")
     model = _untrained_planner()
     mazes = generate_mazes(6, 5, 3).inputs.double()
     with torch.no_grad():
@@ -190,21 +209,6 @@ def check_run_planner(run_planner_fn: Callable) -> None:
     big = generate_mazes(2, 7, 4).inputs.double()
     with torch.no_grad():
         expect_close(call(run_planner_fn, model, big, 2, name="run_planner"), model(big, iterations=2), "run_planner on 7×7-cell mazes", atol=1e-8)
-    # Two other planners (float32, like the notebook's): code that reads the notebook's `planner`
-    # instead of its `model` argument gives the same logits for both.
-    small = generate_mazes(6, 5, 8).inputs
-    others = [_untrained_planner(seed).float() for seed in (1, 2)]
-    outs = []
-    for other in others:
-        out = call(run_planner_fn, other, small.clone(), 4, name="run_planner")
-        outs.append(expect_tensor(out, small.shape[:1] + small.shape[2:], "run_planner", "one logit per square, (B, H, W)"))
-    with torch.no_grad():
-        refs = [other(small, iterations=4) for other in others]
-    if is_close(outs[0], outs[1], atol=1e-5) and not is_close(refs[0], refs[1], atol=1e-5):
-        raise AssertionError("run_planner gives the same logits for two different planners: it ignores its `model` "
-                             "argument (the notebook's `planner`?); use the `model` you are passed")
-    for out, ref in zip(outs, refs):
-        expect_close(out, ref, "run_planner (a float32 planner)", atol=1e-5)
     for bad in (0, -1):
         try:
             run_planner_fn(model, mazes, bad)
@@ -215,6 +219,8 @@ def check_run_planner(run_planner_fn: Callable) -> None:
         except Exception as err:
             raise AssertionError(f"run_planner(..., iterations={bad}) raised {type(err).__name__}; raise a ValueError instead") from None
         raise AssertionError(f"run_planner(..., iterations={bad}) should refuse with a ValueError: a planner needs at least one iteration")
+    for out, ref in zip(outs, refs):  # compared last: a mistake above gets its name first
+        expect_close(out, ref, "run_planner (a float32 planner)", atol=1e-5)
     passed("run_planner matches RecurrentPlanner for 1, 3 and 6 iterations and refuses iterations < 1")
 
 
