@@ -119,9 +119,10 @@ its algorithm no longer achieves it. What would you measure to tell them apart?
 Measure the mesa objective itself on the shifted prompts. If the LSA's step still lowers the
 context's own loss while the query loss explodes, it competently pursues something that is no longer
 our goal: (a). If the step makes the context's loss worse too, it fails at its own objective: (b).
-Exercises 1.2 and 1.3 measure exactly this, and the cell after exercise 1.3 prints the answer: past
-a scale of about 1.4 the step makes the context's own loss worse on most prompts — a capability
-failure, in Langosco et al.'s (2022) terms.
+Exercises 1.2 and 1.3 measure exactly this, and the cell after exercise 1.3 prints the answer: from
+the scale on its last line on (about 1.4 for the shipped LSA) the step makes the context's own loss
+worse on more than half of the prompts, and at scale 2 on all of them — a capability failure, in
+Langosco et al.'s (2022) terms.
 </details>"""),
     "think-04-weights": ("untouched-weights", """**🤔 Predict, then run.** The next cell prints, for each cell of the 7×7 grid, how much training
 changed the first-layer weights that read a coin at that cell. Which cells' weights will have

@@ -96,7 +96,7 @@ HELP = {
 
 CONTROL_HEADING = """### Exercise 4.3 — design a control for the probe
 
-The probe above reads the distance with R² close to 1. But a probe is itself a model: with `C`
+The probe above reads the distance with an R² around 0.9. But a probe is itself a model: with `C`
 weights fit on thousands of squares, how much R² could it get from features that say nothing about
 the distance? Until you know, the number means little.
 
@@ -166,7 +166,7 @@ from the directions the probe learned, the first sign of the overthinking descri
 
 <details><summary>Answer</summary>
 
-It rules out that the R² comes from the probe itself. A ridge probe with the same weights, fit on
+It rules out that the R² comes from the probe itself. A ridge probe with the same number of weights, fit on
 the same number of squares and scored on other mazes, reads nothing from features that carry no
 information about the distance (your control's R², printed above, is close to 0 or below), so the
 planner's R² measures information in its hidden state, not the probe's flexibility. It does not
@@ -252,6 +252,9 @@ def main() -> None:
     _add_control_exercise(nb)
     by_id = {c.get("id"): c for c in nb.cells}
     by_id["probe-long"].source = PROBE_LONG
+    for cell_id, text in (("ex-4-3", CONTROL_HEADING), ("probe_control", CONTROL_SOLUTION),
+                          ("test_probe_control", CONTROL_TEST), ("probe-control-run", CONTROL_RUN)):  # fmt: skip
+        by_id[cell_id].source = text
     for cell_id, old, new in REPLACE:
         if new in by_id[cell_id].source:
             continue
