@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from mesakit import gridworld, metrics, models, reference
+from mesakit import gridworld, models, reference
 from mesakit.experiments.lsa_gd import LR_SEED
 from mesakit.gridworld import Level
 from mesakit.tasks import RegressionTask
