@@ -11,6 +11,7 @@ from .lesson02_analysis import *  # noqa: F401,F403
 from .lesson03 import *  # noqa: F401,F403
 from .lesson04 import *  # noqa: F401,F403
 from .lesson05 import *  # noqa: F401,F403
+from .lesson05_control import *  # noqa: F401,F403
 from .lesson06 import *  # noqa: F401,F403
 
 # What a learner sees when a check fails: their cell and the message, not this package's frames.
