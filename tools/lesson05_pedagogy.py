@@ -157,9 +157,9 @@ times that. What R² will it read at each — and what would a drop tell you?
 <details><summary>Answer</summary>
 
 Lower, though still far above the control: the cell below prints the three values for the shipped
-planner (0.907 at `T`, 0.841 at `2T`, 0.798 at `LONG`), and on planners trained with seeds 1 to 3
-the probe loses some R² past `T` too (`benchmarks/probe_past_t.py`: 0.800 to 0.873 at `2T`, 0.687 to
-0.848 at `8T`). If you predicted "the same", you probably reasoned from section 3: the solve rate
+planner (0.907 at `T`, 0.841 at `2T`, 0.798 at `LONG`), and on planners trained with seeds 1 to 7
+the probe loses some R² past `T` too (`benchmarks/probe_past_t.py`: 0.800 to 0.892 at `2T`, 0.687 to
+0.865 at `8T`). If you predicted "the same", you probably reasoned from section 3: the solve rate
 does not change and the goal square's score barely moves past `T`. Both are true, but they pin down
 only the moves and one number per maze; the rest of the state can still drift slowly in directions
 the moves do not depend on and the probe, fit at `T`, does. A probe reads the state at the iteration
