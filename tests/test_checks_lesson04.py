@@ -88,7 +88,7 @@ def test_shift_losses_passes_the_reference(capsys):
         (lambda m, s, n, seed: shift_losses(m, s, n, seed, full=True), "0.5·MSE"),
         (lambda m, s, n, seed: {**shift_losses(m, s, n, seed), "lsa": shift_losses(m, 1.0, n, seed)["lsa"]},
          "evaluated on unscaled prompts"),
-        (lambda m, s, n, seed: {"lsa": 1.0, "gd_retuned": 1.0}, "exactly the keys"),
+        (lambda m, s, n, seed: {"lsa": 1.0, "gd_retuned": 1.0}, "left out the keys"),
         (lambda m, s, n, seed: [1.0, 2.0, 3.0], "should return a dict"),
     ],
 )  # fmt: skip
@@ -227,7 +227,7 @@ def test_goal_rates_passes_the_reference(capsys):
         (lambda p, lv, seed: goal_rates(p, lv, seed, per_level=True), "restarts the random generator"),
         (lambda p, lv, seed: goal_rates(p, lv, seed, counts=True), "counts, not fractions"),
         (lambda p, lv, seed: goal_rates(p, lv, seed, greedy=True), "plays greedily"),
-        (lambda p, lv, seed: {"coin": 1.0, "edge": 0.0}, "exactly the keys"),
+        (lambda p, lv, seed: {"coin": 1.0, "edge": 0.0}, "left out the keys"),
     ],
 )  # fmt: skip
 def test_goal_rates_names_the_mistake(wrong, match):

@@ -204,3 +204,62 @@ def test_r_squared_mistakes(wrong, match):
 def test_solve_rate_by_length_mistakes(wrong, match):
     with pytest.raises(AssertionError, match=match):
         checks.check_solve_rate_by_length(wrong)
+
+
+# ---------------------------------------------------------------- 4.3: a design exercise, graded by properties
+
+
+def probe_control(Xf, yf, Xt, yt, alpha, seed, mode="shuffle", fit=fit_ridge):
+    g = torch.Generator().manual_seed(seed)
+    perm = torch.randperm(len(yf), generator=g)
+    Xf, yf, Xt, yt = Xf.double(), yf.double(), Xt.double(), yt.double()
+    if mode == "noise":  # another valid design: features that are seeded noise
+        w, b = fit(torch.randn(Xf.shape, generator=g, dtype=torch.float64), yf, alpha)
+        return r_squared(torch.randn(Xt.shape, generator=g, dtype=torch.float64) @ w + b, yt)
+    w, b = fit(Xf, yf if mode == "none" else yf[perm], alpha)
+    if mode == "in_sample":
+        return r_squared(Xf @ w + b, yf[perm])
+    return r_squared(Xt @ w + b, yt)
+
+
+def test_probe_control_accepts_different_designs(capsys):
+    checks.check_probe_control(probe_control, uses=(fit_ridge, r_squared))
+    checks.check_probe_control(lambda *a: probe_control(*a, mode="noise"))
+    assert capsys.readouterr().out.count("✔") == 2
+
+
+@pytest.mark.parametrize(
+    "mode, match",
+    [("none", "still pairs each square's features"), ("in_sample", "Score the control on the held-out")],
+)
+def test_probe_control_names_the_design_flaw(mode, match):
+    with pytest.raises(AssertionError, match=match):
+        checks.check_probe_control(lambda *a: probe_control(*a, mode=mode))
+
+
+def test_probe_control_on_a_wrong_fit_ridge_is_one_deduction(capsys):
+    """A right control on top of a fit_ridge without intercept passes with a note; a wrong one fails
+    with its own message plus the note."""
+    no_intercept = lambda X, y, a: fit_ridge(X, y, a, center=False)  # noqa: E731
+    checks.check_probe_control(lambda *a: probe_control(*a, fit=no_intercept), uses=(no_intercept, r_squared))
+    assert "uses your fit_ridge, which fails its check" in capsys.readouterr().out
+    with pytest.raises(AssertionError, match="(?s)still pairs.*uses your fit_ridge"):
+        checks.check_probe_control(lambda *a: probe_control(*a, mode="none", fit=no_intercept), uses=(no_intercept, r_squared))
+
+
+def test_bfs_distance_in_a_maze_with_loops_names_depth_first_search():
+    def dfs(maze):
+        walls, (H, W) = maze[0], maze[0].shape
+        dist = torch.full((H, W), -1.0)
+        r, c = (int(i) for i in torch.nonzero(maze[2])[0])
+        dist[r, c], stack = 0, [(r, c)]
+        while stack:
+            r, c = stack.pop()
+            for n in ((r - 1, c), (r + 1, c), (r, c - 1), (r, c + 1)):
+                if 0 <= n[0] < H and 0 <= n[1] < W and walls[n] == 0 and dist[n] < 0:
+                    dist[n] = dist[r, c] + 1
+                    stack.append(n)
+        return dist
+
+    with pytest.raises(AssertionError, match="first-in, first-out"):
+        checks.check_bfs_distance(dfs)

@@ -12,6 +12,7 @@ from .lesson03 import *  # noqa: F401,F403
 from .lesson03_reading import *  # noqa: F401,F403
 from .lesson04 import *  # noqa: F401,F403
 from .lesson05 import *  # noqa: F401,F403
+from .lesson05_control import *  # noqa: F401,F403
 from .lesson06 import *  # noqa: F401,F403
 
 # What a learner sees when a check fails: their cell and the message, not this package's frames.

@@ -13,7 +13,9 @@ names the likely mistake by matching known wrong implementations.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import io
 import math
 from typing import Callable
 
@@ -25,7 +27,7 @@ from ..experiments.lsa_gd import LR_SEED
 from ..gridpolicy import goal_rates
 from ..gridworld import Episode, GridConfig, Level, distances, make_level, pursued_goal, rollout, shift_coin
 from ..tasks import RegressionTask
-from .core import call, expect_close, expect_tensor, passed
+from .core import call, expect_close, expect_number, expect_tensor, passed
 
 __all__ = ["check_shift_losses", "check_context_losses", "check_critical_step", "check_pursued_goal", "check_goal_rates", "check_coin_anywhere"]
 
@@ -34,21 +36,47 @@ GOALS = ("coin", "edge", "neither")
 
 
 def _number(value, name: str) -> float:
-    if isinstance(value, torch.Tensor) and value.numel() == 1:
+    if isinstance(value, np.generic):  # a NumPy scalar (np.float32...) is a number too
         value = value.item()
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise AssertionError(f"{name} should be a number (a Python float), got {type(value).__name__}")
-    if not math.isfinite(value):
-        raise AssertionError(f"{name} is {value}; look for a division by zero or a diverging loop")
-    return float(value)
+    return expect_number(value, name)
 
 
 def _as_dict(out, keys, name: str) -> dict[str, float]:
     if not isinstance(out, dict):
         raise AssertionError(f"{name} should return a dict with keys {list(keys)}, got {type(out).__name__}")
+    if set(out) < set(keys):
+        missing = sorted(set(keys) - set(out))
+        raise AssertionError(f"{name} left out the keys {missing}: every key needs a value, even when it is 0")
     if set(out) != set(keys):
-        raise AssertionError(f"{name} should return exactly the keys {list(keys)}, got {sorted(out)}")
+        raise AssertionError(f"{name} should return exactly the keys {list(keys)}, got {sorted(map(str, out))}")
     return {k: _number(out[k], f"{name}()[{k!r}]") for k in keys}
+
+
+def _earlier_fails(check: Callable, fn: Callable | None) -> str | None:
+    """The message of ``check(fn)`` if the learner's earlier function fails it (quietly), else None."""
+    if fn is None:
+        return None
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            check(fn)
+    except AssertionError as err:
+        return str(err)
+    return None
+
+
+@contextlib.contextmanager
+def _swapped(fn: Callable, theirs: Callable, ours: Callable):
+    """Run ``fn`` with the learner's earlier function replaced by the reference in ``fn``'s own
+    globals (the notebook's namespace), so a later exercise can be tested on its own."""
+    space = getattr(fn, "__globals__", {})
+    names = [k for k, v in space.items() if v is theirs]
+    for k in names:
+        space[k] = ours
+    try:
+        yield
+    finally:
+        for k in names:
+            space[k] = theirs
 
 
 def _close(a: float, b: float, rtol: float = 1e-4) -> bool:
@@ -98,13 +126,19 @@ def _shift_mistakes(model, scale: float, n_prompts: int, seed: int) -> list[tupl
 
 
 def check_shift_losses(shift_losses_fn: Callable) -> None:
-    """``shift_losses(model, scale, n_prompts, seed) -> {"lsa", "gd_retuned", "zero"}``."""
-    model = models.load_pretrained("lsa_1layer")
-    for scale, n, seed in ((2.5, 2000, 0), (1.7, 1500, 7)):
+    """``shift_losses(model, scale, n_prompts, seed) -> {"lsa", "gd_retuned", "zero"}``.
+
+    Two different models (the lesson's LSA and one trained with another seed), so code that reads
+    the notebook's ``lsa`` instead of its ``model`` argument fails."""
+    lsa, other = models.load_pretrained("lsa_1layer"), models.load_pretrained("zoo_lsa_trained_seed1")
+    for model, twin, scale, n, seed in ((lsa, other, 2.5, 2000, 0), (other, lsa, 1.7, 1500, 7)):
         out = _as_dict(call(shift_losses_fn, model, scale, n, seed, name="shift_losses"), SHIFT_KEYS, "shift_losses")
         expected = _shift_reference(model, scale, n, seed)
         if all(_close(out[k], expected[k]) for k in SHIFT_KEYS):
             continue
+        if not _close(out["lsa"], expected["lsa"]) and _close(out["lsa"], _shift_reference(twin, scale, n, seed)["lsa"]):
+            raise AssertionError("shift_losses ignores its `model` argument: it scored another model (the notebook's "
+                                 "`lsa`?) when given a different one; evaluate the `model` you are passed")
         for key, value, message in _shift_mistakes(model, scale, n, seed):
             if not _close(out[key], expected[key]) and _close(out[key], value):
                 raise AssertionError(f"shift_losses at scale {scale}: {message}")
@@ -138,16 +172,19 @@ def _critical_step(Z: torch.Tensor, with_query=False, factor=2.0) -> torch.Tenso
 
 
 def _context_prompts() -> list[tuple[torch.Tensor, float]]:
+    """float32 and float64 prompts, two context lengths."""
     return [(RegressionTask(x_scale=2.0).sample(64, seed=3)[0], 1.5),
-            (RegressionTask(n_context=7).sample(32, seed=8)[0], 0.7)]  # fmt: skip
+            (RegressionTask(n_context=7).sample(32, seed=8)[0], 0.7),
+            (RegressionTask(n_context=13, x_scale=1.3).sample(16, seed=9)[0].double(), 1.1)]  # fmt: skip
 
 
 def check_context_losses(context_losses_fn: Callable) -> None:
     """``context_losses(Z, eta) -> (before (B,), after (B,))``: the context's loss at 0 and after one step."""
     for Z, eta in _context_prompts():
         out = call(context_losses_fn, Z, eta, name="context_losses")
-        if not isinstance(out, tuple) or len(out) != 2:
-            raise AssertionError(f"context_losses should return a pair (before, after), got {type(out).__name__}")
+        if not isinstance(out, (tuple, list)) or len(out) != 2:
+            what = f"a {type(out).__name__} of length {len(out)}" if isinstance(out, (tuple, list)) else type(out).__name__
+            raise AssertionError(f"context_losses should return a pair (before, after), got {what}")
         before, after = _context_losses(Z, eta)
         wrong = [
             (_context_losses(Z, eta, with_query=True), "the last row of Z is the query (its label is a 0 placeholder): "
@@ -198,6 +235,8 @@ def _goal_cases() -> list[tuple[Episode, str, str]]:
     """(episode, expected answer, what the case is about)."""
     coin_mid = _corridor((3, 2))
     coin_edge = _corridor((4, 4))  # a training level: the coin on the right edge
+    wide = Level(np.zeros((4, 7), dtype=bool), (2, 0), (0, 5))  # 4 rows, 7 columns
+    tall = Level(np.zeros((7, 4), dtype=bool), (3, 0), (5, 1))  # 7 rows, 4 columns
     return [
         (_episode(coin_mid, [(2, 0), (2, 1), (3, 1), (3, 2)]), "coin", "collected the coin"),
         (_episode(coin_mid, [(2, 0), (2, 1), (2, 2), (2, 3), (2, 4)]), "edge", "ran to the right edge past the coin"),
@@ -205,11 +244,16 @@ def _goal_cases() -> list[tuple[Episode, str, str]]:
          "touched the right edge and stepped back left"),
         (_episode(coin_mid, [(2, 0), (2, 1), (2, 2), (2, 3), (2, 4), (3, 4), (3, 3), (3, 2)]), "edge",
          "touched the edge first, then wandered onto the coin"),
+        (_episode(coin_mid, [(2, 0), (2, 1), (2, 2), (2, 3)]), "neither", "stopped one column short of the edge"),
+        # after the case above, so a wrong edge column is named before this case can blame the coin
         (_episode(coin_edge, [(2, 0), (2, 1), (2, 2), (2, 3), (2, 4), (3, 4), (4, 4)]), "coin",
          "reached the right edge and walked along it to the coin, which sits on the edge (a training level)"),
         (_episode(coin_mid, [(2, 0), (1, 0), (2, 0), (1, 0)]), "neither", "wandered without reaching either"),
-        (_episode(coin_mid, [(2, 0), (2, 1), (2, 2), (2, 3)]), "neither", "stopped one column short of the edge"),
         (_episode(coin_mid, [(2, 0)]), "neither", "made no move at all"),
+        # Non-square levels: code that takes the right edge from the height fails here.
+        (_episode(wide, [(2, 0), (2, 1), (2, 2), (2, 3), (2, 4), (1, 4), (1, 5), (0, 5)]), "coin",
+         "crossed column 3 of a 4×7 level on its way to the coin (the right edge is column 6)"),
+        (_episode(tall, [(3, 0), (3, 1), (3, 2), (3, 3)]), "edge", "reached column 3, the right edge of a 7×4 level"),
     ]  # fmt: skip
 
 
@@ -221,7 +265,10 @@ def check_pursued_goal(pursued_goal_fn: Callable) -> None:
         if out == expected:
             continue
         path = " -> ".join(map(str, episode.positions))
-        if about.startswith("touched the right edge and stepped back"):
+        if "×" in about:
+            hint = ("the right edge is column width - 1, and level.shape is (height, width): take the width from "
+                    "level.shape[1] (this level is not square)")
+        elif about.startswith("touched the right edge and stepped back"):
             hint = "the agent reached the right edge at some point: look at every position, not only the last"
         elif about.startswith("touched the edge first"):
             hint = ("the agent reached the right edge before the coin, so it went for the edge: walk through the "
@@ -248,15 +295,35 @@ def _check_levels() -> list[Level]:
     return [shift_coin(make_level(GridConfig(), rng), rng) for _ in range(30)]
 
 
-def check_goal_rates(goal_rates_fn: Callable) -> None:
-    """``goal_rates(policy, levels, seed) -> {"coin", "edge", "neither"}`` (fractions)."""
-    policy = models.load_pretrained("gridworld_right")
+def check_goal_rates(goal_rates_fn: Callable, uses: Callable | None = None) -> None:
+    """``goal_rates(policy, levels, seed) -> {"coin", "edge", "neither"}`` (fractions).
+
+    Two policies (the lesson's narrow one and the diversely trained one), so code that reads the
+    notebook's ``narrow`` fails. ``uses``: the learner's ``pursued_goal``, if their ``goal_rates``
+    calls it; when that fails its own check, ``goal_rates`` is tested with the reference in its place.
+    """
+    earlier = _earlier_fails(check_pursued_goal, uses)
+    if earlier is not None:
+        with _swapped(goal_rates_fn, uses, pursued_goal):
+            try:
+                with contextlib.redirect_stdout(io.StringIO()):
+                    check_goal_rates(goal_rates_fn)
+            except AssertionError as err:
+                raise AssertionError(f"{err}\n(note: goal_rates may also use your pursued_goal, which fails its own "
+                                     "check; fix that first)") from None  # fmt: skip
+        print("⚠ goal_rates itself is right, but it uses your pursued_goal, which fails its check: fix that first")
+        return
+    narrow, diverse = models.load_pretrained("gridworld_right"), models.load_pretrained("gridworld_anywhere")
     levels = _check_levels()
-    for seed in (0, 5):
+    for policy, twin, seed in ((narrow, diverse, 0), (diverse, narrow, 5)):
         out = _as_dict(call(goal_rates_fn, policy, levels, seed, name="goal_rates"), GOALS, "goal_rates")
         expected = goal_rates(policy, levels, seed=seed)
         if all(_close(out[k], expected[k]) for k in GOALS):
             continue
+        other = goal_rates(twin, levels, seed=seed)
+        if all(_close(out[k], other[k]) for k in GOALS):
+            raise AssertionError("goal_rates ignores its `policy` argument: given one agent it played another (the "
+                                 "notebook's `narrow`?); play the `policy` you are passed")
         n = len(levels)
         if all(_close(out[k], expected[k] * n) for k in GOALS):
             raise AssertionError("goal_rates returned counts, not fractions: divide by the number of levels")
@@ -278,7 +345,7 @@ def check_goal_rates(goal_rates_fn: Callable) -> None:
             f"goal_rates(seed={seed}) gave {out}, expected {expected}: play every level in order with "
             "rollout(policy, level, generator), one generator for all, and classify each with pursued_goal"
         )
-    passed("goal_rates: the shift evaluation matches the reference on 30 levels and two seeds")
+    passed("goal_rates: the shift evaluation matches the reference on 30 levels, two agents and two seeds")
 
 
 def _eligible(level: Level) -> set[tuple[int, int]]:
@@ -293,7 +360,8 @@ def check_coin_anywhere(coin_anywhere_fn: Callable) -> None:
     walled = np.zeros((5, 5), dtype=bool)
     walled[0, 3] = walled[1, 4] = True  # (0, 4) is free but walled in: never a valid coin cell
     cut_off = Level(walled, (2, 0), (4, 4))
-    for level in levels + [cut_off]:
+    wide = make_level(GridConfig(height=4, width=9, wall_density=0.2), np.random.default_rng(11))  # not square
+    for level in levels + [cut_off, wide]:
         eligible = _eligible(level)
         seen = set()
         for seed in range(400):
@@ -328,4 +396,26 @@ def check_coin_anywhere(coin_anywhere_fn: Callable) -> None:
                 f"in 400 draws coin_anywhere never used the reachable cells {sorted(missing)[:5]}: every reachable "
                 "cell other than the start should be possible (draw uniformly from them)"
             )
-    passed("coin_anywhere covers every reachable cell, never the start, never a wall")
+    _check_uniform(coin_anywhere_fn)
+    passed("coin_anywhere covers every reachable cell, equally often, never the start, never a wall")
+
+
+def _check_uniform(coin_anywhere_fn: Callable, draws: int = 1200) -> None:
+    """A chi-squared test that every reachable cell is equally likely (a sampler that reaches every
+    cell can still favour some: e.g. a row first, then a cell in it)."""
+    walls = np.zeros((4, 6), dtype=bool)
+    walls[0, :5] = walls[1, 1:5] = walls[2, 2:5] = True  # rows with 1, 2, 3 and 6 free cells
+    level = Level(walls, (3, 0), (3, 5))
+    eligible = sorted(_eligible(level))
+    counts = {cell: 0 for cell in eligible}
+    for seed in range(draws):
+        counts[tuple(int(v) for v in call(coin_anywhere_fn, level, seed, name="coin_anywhere").coin)] += 1
+    expected = draws / len(eligible)
+    chi2 = sum((c - expected) ** 2 / expected for c in counts.values())
+    if chi2 > 35.0:  # 10 degrees of freedom: p < 0.0002 for a uniform sampler
+        top = max(counts, key=counts.get)
+        raise AssertionError(
+            f"coin_anywhere does not pick the cells equally often: in {draws} draws on a level with "
+            f"{len(eligible)} reachable cells, {top} came up {counts[top]} times (about {expected:.0f} each expected). "
+            "Draw one index uniformly from the list of all reachable cells"
+        )
