@@ -115,7 +115,7 @@ def test_a_worker_killed_mid_batch_costs_a_retry_not_a_grade(tmp_path):
     assert not failure, failure
     results = {r.student: (r.score, r.status) for r in out["results"]}
     assert results == {**{name: (6.0, "ok") for name in honest}, "partial": (4.0, "ok")}
-    rows = (tmp_path / "out" / "grades.csv").read_text().splitlines()
+    rows = [",".join(r.split(",")[:5]) for r in (tmp_path / "out" / "grades.csv").read_text().splitlines()]  # the first five columns
     assert rows[1:] == [f"{name},01_fixture,6,6,ok" for name in honest] + ["partial,01_fixture,4,6,ok"]
 
 
@@ -167,7 +167,7 @@ def test_a_worker_without_bubblewrap_gives_an_explicit_status(tmp_path, capsys):
     captured = capsys.readouterr()
     assert code == 1, captured
     assert "has no bubblewrap" in captured.err and "the grader failed on 2" in captured.out
-    rows = (tmp_path / "out" / "grades.csv").read_text().splitlines()
+    rows = [",".join(r.split(",")[:5]) for r in (tmp_path / "out" / "grades.csv").read_text().splitlines()]  # the first five columns
     assert rows[1:] == ["honest,01_fixture,0,6,grader-error", "partial,01_fixture,0,6,grader-error"]
     page = (tmp_path / "out" / "feedback" / "honest" / "01_fixture" / "01_fixture.html").read_text()
     assert "the Dask worker has no bubblewrap: install it on every worker" in page and "apt-get install bubblewrap" in page
