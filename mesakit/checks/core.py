@@ -10,12 +10,15 @@ one-line success. The lesson-specific checks live in ``lessonNN.py`` beside this
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import io
 import math
 import traceback
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+import numpy as np
 import torch
 
 
@@ -100,6 +103,8 @@ def expect_number(value: Any, name: str) -> float:
     """A Python float from a float or a one-element tensor, else a failure naming what came back."""
     if isinstance(value, torch.Tensor) and value.numel() == 1:
         value = value.item()
+    if isinstance(value, np.generic):  # a NumPy scalar (np.float32...) is a number too
+        value = value.item()
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise AssertionError(f"{name} should return a number (a Python float), got {type(value).__name__}")
     if not math.isfinite(value):
@@ -132,6 +137,57 @@ def expect_close(
         f"{name} differs from the reference: largest error {error.max().item():.3g} at index {where} "
         f"(got {out.double()[where].item():.6g}, expected {expected.double()[where].item():.6g})"
     )
+
+
+# ---------------------------------------------------------------- one mistake, one deduction (``uses=``)
+
+
+def earlier_fails(check: Callable, fn: Callable | None) -> str | None:
+    """The message of ``check(fn)`` if the learner's earlier function fails it (quietly), else None."""
+    if fn is None:
+        return None
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            check(fn)
+    except AssertionError as err:
+        return str(err)
+    return None
+
+
+def with_theirs(out: torch.Tensor, theirs: Callable[[], torch.Tensor], name: str, earlier: str) -> bool:
+    """True when ``out`` is exactly what this exercise gives on top of the learner's (failing) earlier
+    function: this exercise is then right, and only the earlier one needs fixing (one mistake, one
+    deduction). Prints a note saying so."""
+    try:
+        expected = theirs()
+    except Exception:  # their earlier function crashes on these inputs: nothing to compare with
+        return False
+    if not (isinstance(out, torch.Tensor) and isinstance(expected, torch.Tensor) and is_close(out, expected)):
+        return False
+    print(f"⚠ {name} itself is right, but it uses your {earlier}, which fails its check: fix that first")
+    return True
+
+
+def blame_earlier(err: AssertionError, earlier: str | None, name: str) -> AssertionError:
+    if earlier is None:
+        return err
+    return AssertionError(f"{err}\n(note: {name} uses your {earlier}, which fails its own check; "
+                          f"fix that first, then run this check again)")  # fmt: skip
+
+
+@contextlib.contextmanager
+def swapped(fn: Callable, pairs: Sequence[tuple[Callable, Callable]]):
+    """Run ``fn`` with each learner's earlier function (``theirs``) replaced by the reference
+    (``ours``) in ``fn``'s own globals (the notebook's namespace), so that a later exercise can be
+    tested on its own: ``pairs`` is ``[(theirs, ours), ...]``."""
+    space = getattr(fn, "__globals__", {})
+    ours = {id(theirs): reference for theirs, reference in pairs}
+    saved = {k: v for k, v in space.items() if id(v) in ours}
+    space.update({k: ours[id(v)] for k, v in saved.items()})
+    try:
+        yield
+    finally:
+        space.update(saved)
 
 
 def passed(message: str) -> None:

@@ -17,7 +17,7 @@ import torch
 
 from .. import handbuilt, reference, scenarios
 from ..tasks import RegressionTask
-from .core import call, expect_close, expect_tensor, is_close, passed
+from .core import blame_earlier, call, earlier_fails, expect_close, expect_tensor, is_close, passed, with_theirs
 
 __all__ = [
     "check_least_squares_gradient",
@@ -37,39 +37,6 @@ def _regression(B: int, N: int, d: int, seed: int) -> tuple[torch.Tensor, torch.
     y = torch.einsum("bnd,bd->bn", x, w_true) + 0.1 * torch.randn(B, N, generator=g, dtype=torch.float64)
     w = torch.randn(B, d, generator=g, dtype=torch.float64)
     return w, x, y
-
-
-def _earlier_fails(check: Callable, fn: Callable | None) -> str | None:
-    """The message of ``check(fn)`` if the learner's earlier function fails it (quietly), else None."""
-    if fn is None:
-        return None
-    try:
-        with contextlib.redirect_stdout(io.StringIO()):
-            check(fn)
-    except AssertionError as err:
-        return str(err)
-    return None
-
-
-def _with_theirs(out: torch.Tensor, theirs: Callable[[], torch.Tensor], name: str, earlier: str) -> bool:
-    """True when ``out`` is exactly what this exercise gives on top of the learner's (failing) earlier
-    function: this exercise is then right, and only the earlier one needs fixing (one mistake, one
-    deduction). Prints a note saying so."""
-    try:
-        expected = theirs()
-    except Exception:  # their earlier function crashes on these inputs: nothing to compare with
-        return False
-    if not (isinstance(out, torch.Tensor) and isinstance(expected, torch.Tensor) and is_close(out, expected)):
-        return False
-    print(f"⚠ {name} itself is right, but it uses your {earlier}, which fails its check: fix that first")
-    return True
-
-
-def _blame_earlier(err: AssertionError, earlier: str | None, name: str) -> AssertionError:
-    if earlier is None:
-        return err
-    return AssertionError(f"{err}\n(note: {name} uses your {earlier}, which fails its own check; "
-                          f"fix that first, then run this check again)")  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------------
@@ -126,14 +93,14 @@ def check_gradient_descent(fn: Callable, seed: int = 0, uses: Callable | None = 
     gd = handbuilt.gradient_descent
     expected = gd(x, y, lr, steps)
     expect_tensor(out, (B, d), "gradient_descent", "return the final weights w, one row per problem")
-    earlier = _earlier_fails(check_least_squares_gradient, uses)
+    earlier = earlier_fails(check_least_squares_gradient, uses)
     if earlier and not is_close(out, expected):
-        if _with_theirs(out, lambda: _gd_with(uses, x, y, lr, steps), "gradient_descent", "least_squares_gradient"):
+        if with_theirs(out, lambda: _gd_with(uses, x, y, lr, steps), "gradient_descent", "least_squares_gradient"):
             return
     try:
         _expect_gd(fn, out, expected, x, y, lr, steps)
     except AssertionError as err:
-        raise _blame_earlier(err, earlier and "least_squares_gradient", "gradient_descent") from None
+        raise blame_earlier(err, earlier and "least_squares_gradient", "gradient_descent") from None
     passed(f"gradient_descent matches {steps} steps of w ← w - lr·∇L(w) from w = 0")
 
 
@@ -189,18 +156,18 @@ def check_mesa_forward(
     expected = reference.gd_predict(Z, lr, K)
     expect_tensor(out, (Z.shape[0],), "mesa_forward",
                   "one prediction per prompt: ŷ = w·x_q (if you got (B, d), you returned w itself)")  # fmt: skip
-    earlier = _earlier_fails(check_gradient_descent, uses)
+    earlier = earlier_fails(check_gradient_descent, uses)
     if earlier and not is_close(out, expected):
         def theirs() -> torch.Tensor:
             w = uses(Z[:, :-1, :-1].clone(), Z[:, :-1, -1].clone(), lr, K)
             return torch.einsum("bd,bd->b", w, Z[:, -1, :-1])
 
-        if _with_theirs(out, theirs, "mesa_forward", "gradient_descent"):
+        if with_theirs(out, theirs, "mesa_forward", "gradient_descent"):
             return
     try:
         _expect_mesa_forward(fn, out, expected, Z, lr, K, n_context)
     except AssertionError as err:
-        raise _blame_earlier(err, earlier and "gradient_descent", "mesa_forward") from None
+        raise blame_earlier(err, earlier and "gradient_descent", "mesa_forward") from None
     passed(f"mesa_forward runs K = {K} inner gradient-descent step{'s' if K != 1 else ''} on the context and predicts the query")
 
 

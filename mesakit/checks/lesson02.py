@@ -269,9 +269,9 @@ def check_best_lr(best_lr: Callable, uses: Callable | None = None) -> None:
     ``uses``: the learner's ``gd_predict``, if their ``best_lr`` calls it. When that one fails its own
     check and ``best_lr`` is right on top of it, this check passes and says what to fix (one mistake,
     one deduction)."""
-    from .lesson01 import _blame_earlier, _earlier_fails
+    from .core import blame_earlier, earlier_fails
 
-    earlier = _earlier_fails(check_gd_predict, uses)
+    earlier = earlier_fails(check_gd_predict, uses)
     for seed, d in ((500, 10), (501, 4)):
         Z, y = _prompts(2000, seed=seed, d=d)
         out = expect_number(call(best_lr, Z.clone(), y.clone(), name="best_lr"), "best_lr")
@@ -290,7 +290,7 @@ def check_best_lr(best_lr: Callable, uses: Callable | None = None) -> None:
             try:
                 _best_lr_mistake(out, best, Z, y)
             except AssertionError as err:
-                raise _blame_earlier(err, "gd_predict", "best_lr") from None
+                raise blame_earlier(err, "gd_predict", "best_lr") from None
         _best_lr_mistake(out, best, Z, y)
     passed(f"best_lr: η* = {best:.3f} on d = {d} (matches mesakit.reference.best_gd_lr)")
 

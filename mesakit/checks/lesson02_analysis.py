@@ -116,9 +116,9 @@ def check_compare_with_gd(compare_with_gd: Callable, uses: Callable | None = Non
 
     ``uses``: the learner's ``sensitivity``, if their ``compare_with_gd`` calls it: when that one fails
     its own check and the comparison is right on top of it, this check passes and says what to fix."""
-    from .lesson01 import _blame_earlier, _earlier_fails
+    from .core import blame_earlier, earlier_fails
 
-    earlier = _earlier_fails(check_sensitivity, uses)
+    earlier = earlier_fails(check_sensitivity, uses)
     runs = [_compare_case(compare_with_gd, 621, 1.5, 620, uses), _compare_case(compare_with_gd, 622, 1.5, 620, uses)]  # only the model differs
     for out, _ in runs:
         if not isinstance(out, dict):
@@ -140,7 +140,7 @@ def check_compare_with_gd(compare_with_gd: Callable, uses: Callable | None = Non
             except Exception:  # their sensitivity crashes here: nothing to compare with
                 ok = False
             if not ok:
-                raise _blame_earlier(err, "sensitivity", "compare_with_gd") from None
+                raise blame_earlier(err, "sensitivity", "compare_with_gd") from None
             print("⚠ compare_with_gd itself is right, but it uses your sensitivity, which fails its check: fix that first")
             return
     passed("compare_with_gd: loss, sensitivity cosine and prediction difference as in von Oswald et al.")

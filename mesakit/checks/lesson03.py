@@ -22,21 +22,9 @@ import torch
 from .. import metrics, models, reference
 from ..diversity import locate_transition
 from ..tasks import RegressionTask
-from .core import call, expect_close, expect_tensor, passed
+from .core import call, expect_close, expect_number, expect_tensor, passed
 
 __all__ = ["check_in_context_gain", "check_sample_from_pool", "check_locate_transition"]
-
-
-def _number(value, name: str) -> float:
-    if isinstance(value, torch.Tensor) and value.numel() == 1:
-        value = value.item()
-    if isinstance(value, (np.floating, np.integer)):
-        value = float(value)
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise AssertionError(f"{name} should return a number (a Python float), got {type(value).__name__}")
-    if not math.isfinite(value):
-        raise AssertionError(f"{name} returned {value}; look for a division by zero")
-    return float(value)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -101,7 +89,7 @@ def check_in_context_gain(fn: Callable, seed: int = 0) -> None:
     got, expected, wrong = [], [], {key: [] for key in _GAIN_MESSAGES}
     for model in _gain_models(seed, task.d):
         Z_in, y_in = Z.clone(), y.clone()
-        got.append(_number(call(fn, model, Z_in, y_in, name="in_context_gain"), "in_context_gain"))
+        got.append(expect_number(call(fn, model, Z_in, y_in, name="in_context_gain"), "in_context_gain"))
         if not (torch.equal(Z_in, Z) and torch.equal(y_in, y)):
             raise AssertionError(
                 "in_context_gain changed its input Z (or y) in place: shuffle a copy (Z.clone() or "

@@ -27,18 +27,12 @@ from ..experiments.lsa_gd import LR_SEED
 from ..gridpolicy import goal_rates
 from ..gridworld import Episode, GridConfig, Level, distances, make_level, pursued_goal, rollout, shift_coin
 from ..tasks import RegressionTask
-from .core import call, expect_close, expect_number, expect_tensor, passed
+from .core import call, earlier_fails, expect_close, expect_number, expect_tensor, passed, swapped
 
 __all__ = ["check_shift_losses", "check_context_losses", "check_critical_step", "check_pursued_goal", "check_goal_rates", "check_coin_anywhere"]
 
 SHIFT_KEYS = ("lsa", "gd_retuned", "zero")
 GOALS = ("coin", "edge", "neither")
-
-
-def _number(value, name: str) -> float:
-    if isinstance(value, np.generic):  # a NumPy scalar (np.float32...) is a number too
-        value = value.item()
-    return expect_number(value, name)
 
 
 def _as_dict(out, keys, name: str) -> dict[str, float]:
@@ -49,34 +43,7 @@ def _as_dict(out, keys, name: str) -> dict[str, float]:
         raise AssertionError(f"{name} left out the keys {missing}: every key needs a value, even when it is 0")
     if set(out) != set(keys):
         raise AssertionError(f"{name} should return exactly the keys {list(keys)}, got {sorted(map(str, out))}")
-    return {k: _number(out[k], f"{name}()[{k!r}]") for k in keys}
-
-
-def _earlier_fails(check: Callable, fn: Callable | None) -> str | None:
-    """The message of ``check(fn)`` if the learner's earlier function fails it (quietly), else None."""
-    if fn is None:
-        return None
-    try:
-        with contextlib.redirect_stdout(io.StringIO()):
-            check(fn)
-    except AssertionError as err:
-        return str(err)
-    return None
-
-
-@contextlib.contextmanager
-def _swapped(fn: Callable, theirs: Callable, ours: Callable):
-    """Run ``fn`` with the learner's earlier function replaced by the reference in ``fn``'s own
-    globals (the notebook's namespace), so a later exercise can be tested on its own."""
-    space = getattr(fn, "__globals__", {})
-    names = [k for k, v in space.items() if v is theirs]
-    for k in names:
-        space[k] = ours
-    try:
-        yield
-    finally:
-        for k in names:
-            space[k] = theirs
+    return {k: expect_number(out[k], f"{name}()[{k!r}]") for k in keys}
 
 
 def _close(a: float, b: float, rtol: float = 1e-4) -> bool:
@@ -302,9 +269,9 @@ def check_goal_rates(goal_rates_fn: Callable, uses: Callable | None = None) -> N
     notebook's ``narrow`` fails. ``uses``: the learner's ``pursued_goal``, if their ``goal_rates``
     calls it; when that fails its own check, ``goal_rates`` is tested with the reference in its place.
     """
-    earlier = _earlier_fails(check_pursued_goal, uses)
+    earlier = earlier_fails(check_pursued_goal, uses)
     if earlier is not None:
-        with _swapped(goal_rates_fn, uses, pursued_goal):
+        with swapped(goal_rates_fn, [(uses, pursued_goal)]):
             try:
                 with contextlib.redirect_stdout(io.StringIO()):
                     check_goal_rates(goal_rates_fn)

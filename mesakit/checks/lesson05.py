@@ -31,12 +31,6 @@ __all__ = [
 ]
 
 
-def _number(value, name: str) -> float:
-    if isinstance(value, np.generic):  # a NumPy scalar (np.float32...) is a number too
-        value = value.item()
-    return expect_number(value, name)
-
-
 def _bfs(maze: torch.Tensor, source: int = GOAL, diagonal: bool = False, wall_value: float = -1.0, first: int = 0):
     """A plain BFS with knobs that reproduce the usual mistakes (wrong source, diagonals, ...)."""
     walls = maze[WALL]
@@ -275,7 +269,7 @@ def _unpack_probe(out, c: int) -> tuple[torch.Tensor, float]:
         what = f"a {type(out).__name__} of length {len(out)}" if isinstance(out, (tuple, list)) else type(out).__name__
         raise AssertionError(f"fit_ridge should return a tuple (weight (C,), bias), got {what}")
     weight = expect_tensor(out[0], (c,), "fit_ridge's weight")
-    return weight, _number(out[1], "fit_ridge's bias")
+    return weight, expect_number(out[1], "fit_ridge's bias")
 
 
 def check_fit_ridge(fit_ridge_fn: Callable) -> None:
@@ -311,7 +305,7 @@ def check_r_squared(r_squared_fn: Callable) -> None:
              (t.mean().expand(200).clone(), torch.float64), (t - 0.7 * torch.randn(200, generator=g, dtype=torch.float64), torch.float32)]
     for p, dtype in cases:
         p, t = p.to(dtype).double(), t.to(dtype).double()  # the values a float32 learner sees
-        out = _number(call(r_squared_fn, p.to(dtype), t.to(dtype), name="r_squared"), "r_squared")
+        out = expect_number(call(r_squared_fn, p.to(dtype), t.to(dtype), name="r_squared"), "r_squared")
         expected = r2_score(p, t)
         rel = 1e-6 if dtype == torch.float64 else 1e-4
         if math.isclose(out, expected, rel_tol=rel, abs_tol=1e-9):

@@ -12,36 +12,10 @@ from typing import Callable
 import torch
 
 from ..probe import fit_ridge, r2_score
-from .core import call, passed
-from .lesson05 import _number, check_fit_ridge, check_r_squared
+from .core import call, earlier_fails, expect_number, passed, swapped
+from .lesson05 import check_fit_ridge, check_r_squared
 
 __all__ = ["check_probe_control"]
-
-
-def _earlier_fails(check: Callable, fn: Callable | None) -> str | None:
-    """The message of ``check(fn)`` if the learner's earlier function fails it (quietly), else None."""
-    if fn is None:
-        return None
-    try:
-        with contextlib.redirect_stdout(io.StringIO()):
-            check(fn)
-    except AssertionError as err:
-        return str(err)
-    return None
-
-
-@contextlib.contextmanager
-def _swapped(fn: Callable, pairs: list[tuple[Callable, Callable]]):
-    """Run ``fn`` with the learner's earlier functions replaced by references in ``fn``'s own globals
-    (the notebook's namespace), so a later exercise can be tested on its own."""
-    space = getattr(fn, "__globals__", {})
-    saved = {k: v for k, v in space.items() if any(v is theirs for theirs, _ in pairs)}
-    for k, v in saved.items():
-        space[k] = next(ours for theirs, ours in pairs if v is theirs)
-    try:
-        yield
-    finally:
-        space.update(saved)
 
 
 def _control_data(seed: int, n_fit: int, n_test: int, c: int, signal: bool, dtype=torch.float64):
@@ -73,10 +47,10 @@ def check_probe_control(probe_control_fn: Callable, uses: tuple[Callable, Callab
     if uses is not None:
         failing = [(theirs, ours, name) for theirs, ours, name, check in
                    ((uses[0], _reference_fit, "fit_ridge", check_fit_ridge), (uses[1], r2_score, "r_squared", check_r_squared))
-                   if _earlier_fails(check, theirs) is not None]  # fmt: skip
+                   if earlier_fails(check, theirs) is not None]  # fmt: skip
         if failing:
             names = " and ".join(name for _, _, name in failing)
-            with _swapped(probe_control_fn, [(theirs, ours) for theirs, ours, _ in failing]):
+            with swapped(probe_control_fn, [(theirs, ours) for theirs, ours, _ in failing]):
                 try:
                     with contextlib.redirect_stdout(io.StringIO()):
                         check_probe_control(probe_control_fn)
@@ -91,7 +65,7 @@ def check_probe_control(probe_control_fn: Callable, uses: tuple[Callable, Callab
 
     def control(data, seed: int) -> float:
         out = call(probe_control_fn, *[t.clone() for t in data], alpha, seed, name="probe_control")
-        return _number(out, "probe_control")
+        return expect_number(out, "probe_control")
 
     real = _real_probe_r2(*strong, alpha)
     got = control(strong, 0)

@@ -19,7 +19,7 @@ import torch
 
 from .. import detect, reference, zoo
 from ..tasks import RegressionTask
-from .core import call, expect_close, expect_number, passed
+from .core import call, earlier_fails, expect_close, expect_number, passed
 
 __all__ = ["check_context_gain", "check_gd_alignment", "check_combine_signals", "check_auroc", "check_choose_threshold",
            "check_learning_curve", "check_analyze_model_behavior"]
@@ -293,18 +293,6 @@ def check_choose_threshold(choose_threshold: Callable) -> None:
 # 4. Capstone: a third signal and the learner's own detector
 
 
-def _earlier_fails(check: Callable, fn: Callable | None) -> str | None:
-    """The message of ``check(fn)`` if the learner's earlier function fails it (quietly), else None."""
-    if fn is None:
-        return None
-    try:
-        with contextlib.redirect_stdout(io.StringIO()):
-            check(fn)
-    except AssertionError as err:
-        return str(err)
-    return None
-
-
 def _uses_note(name: str, earlier: list[str]) -> str:
     return (f"\n(note: {name} uses your {' and your '.join(earlier)}, which {'fails its' if len(earlier) == 1 else 'fail their'} "
             "own check: fix that first, then run this check again)")  # fmt: skip
@@ -316,7 +304,7 @@ def check_learning_curve(learning_curve: Callable, uses: Callable | None = None)
 
     ``uses``: the learner's ``context_gain``. When that one fails its own check and ``learning_curve``
     is right on top of it, this check passes (one mistake, one deduction) and says what to fix."""
-    earlier = _earlier_fails(check_context_gain, uses)
+    earlier = earlier_fails(check_context_gain, uses)
     if earlier:
         try:
             if _learning_curve_on(learning_curve, uses):
@@ -418,7 +406,7 @@ def check_analyze_model_behavior(analyze_model_behavior: Callable, uses: dict[st
             torch.manual_seed(903)
             _check_analyze(analyze_model_behavior)
     except AssertionError as err:
-        failing = [name for name, fn in (uses or {}).items() if name in EARLIER and _earlier_fails(EARLIER[name], fn)]
+        failing = [name for name, fn in (uses or {}).items() if name in EARLIER and earlier_fails(EARLIER[name], fn)]
         if failing:
             raise AssertionError(f"{err}{_uses_note('analyze_model_behavior', failing)}") from err.__cause__
         raise
