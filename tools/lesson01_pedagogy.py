@@ -9,19 +9,15 @@ Idempotent (cells are found by id; a second run changes nothing):
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
-import nbformat
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from pedagogy import (  # noqa: E402
+    apply_replacements, help_cell, insert_think, read, require, set_levels, set_sources, think_targets, write,
+)
 
 PATH = Path(__file__).resolve().parent.parent / "solutions/01_base_and_mesa/01_base_and_mesa.ipynb"
-
-
-def help_cell(hint1: str, hint2: str, solution: str) -> str:
-    return (
-        f"<details><summary>Hint 1</summary>\n\n{hint1.strip()}\n</details>\n\n"
-        f"<details><summary>Hint 2</summary>\n\n{hint2.strip()}\n</details>\n\n"
-        f"<details><summary>Solution</summary>\n\n```python\n{solution.strip()}\n```\n</details>"
-    )
 
 
 # exercise heading cell id -> (difficulty 1-3, minutes)
@@ -118,10 +114,6 @@ the inner loop optimizes is the seed of objective divergence (lesson 04).
 }
 
 
-def level_line(difficulty: int, minutes: int) -> str:
-    return f"**Difficulty** {'●' * difficulty}{'○' * (3 - difficulty)} · **about {minutes} min**"
-
-
 # (cell id, old text, new text): sentence-level edits, skipped once applied.
 REPLACE = [
     ("title", "**Time.** ~50 min (reading ~20 min, five exercises ~30 min).",
@@ -135,31 +127,13 @@ REPLACE = [
 
 
 def main() -> None:
-    nb = nbformat.read(PATH, as_version=4)
-    by_id = {c.get("id"): c for c in nb.cells}
-    for cell_id, old, new in REPLACE:
-        if new not in by_id[cell_id].source:
-            if old not in by_id[cell_id].source:
-                raise SystemExit(f"{cell_id}: text to replace not found: {old[:60]!r}")
-            by_id[cell_id].source = by_id[cell_id].source.replace(old, new)
-    missing = (set(LEVELS) | set(HELP) | {before for before, _ in THINK.values()}) - set(by_id)
-    if missing:
-        raise SystemExit(f"cells not found in {PATH.name}: {sorted(missing)}")
-    for cell_id, (difficulty, minutes) in LEVELS.items():
-        cell = by_id[cell_id]
-        head, _, rest = cell.source.partition("\n")
-        rest = "\n".join(line for line in rest.split("\n") if not line.startswith("**Difficulty**"))
-        cell.source = f"{head}\n\n{level_line(difficulty, minutes)}\n{rest.lstrip(chr(10)) and chr(10) + rest.lstrip(chr(10))}"
-    for cell_id, text in HELP.items():
-        by_id[cell_id].source = text
-    for new_id, (before, text) in THINK.items():
-        if new_id in by_id:
-            by_id[new_id].source = text
-            continue
-        cell = nbformat.v4.new_markdown_cell(text)
-        cell["id"] = new_id
-        nb.cells.insert(nb.cells.index(by_id[before]), cell)
-    nbformat.write(nb, PATH)
+    nb = read(PATH)
+    apply_replacements(nb, REPLACE)
+    require(nb, set(LEVELS) | set(HELP) | think_targets(THINK), PATH)
+    set_levels(nb, LEVELS)
+    set_sources(nb, HELP)
+    insert_think(nb, THINK)
+    write(nb, PATH)
 
 
 if __name__ == "__main__":

@@ -13,27 +13,18 @@ second run changes nothing):
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import nbformat
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from pedagogy import (  # noqa: E402
+    apply_replacements, cells_by_id, exercise, help_cell, insert_think, read, require, set_sources, split,
+    think_targets, write,
+)
+
 PATH = Path(__file__).resolve().parent.parent / "solutions/02_toy_mesa_optimizer/02_toy_mesa_optimizer.ipynb"
-
-
-def help_cell(hint1: str, hint2: str, solution: str) -> str:
-    return (
-        f"<details><summary>Hint 1</summary>\n\n{hint1.strip()}\n</details>\n\n"
-        f"<details><summary>Hint 2</summary>\n\n{hint2.strip()}\n</details>\n\n"
-        f"<details><summary>Solution</summary>\n\n```python\n{solution.strip()}\n```\n</details>"
-    )
-
-
-def level_line(difficulty: int, minutes: int) -> str:
-    return f"**Difficulty** {'●' * difficulty}{'○' * (3 - difficulty)} · **about {minutes} min**"
-
-
-def exercise(title: str, difficulty: int, minutes: int, goal: str) -> str:
-    return f"### Exercise {title}\n\n{level_line(difficulty, minutes)}\n\n{goal.strip()}"
 
 
 # new heading cell id -> (cell the heading is split out of, the heading's first words, full text)
@@ -257,24 +248,9 @@ below tells of a training run whose layer did diverge a few passes past $K = 4$.
 }
 
 
-def split(nb, cell_id: str, marker: str, new_id: str) -> None:
-    """Move the text of ``cell_id`` from ``marker`` on into a new markdown cell ``new_id`` after it."""
-    by_id = {c.get("id"): c for c in nb.cells}
-    if new_id in by_id:
-        return
-    cell = by_id[cell_id]
-    before, found, after = cell.source.partition(marker)
-    if not found:
-        raise SystemExit(f"{cell_id}: {marker!r} not found")
-    cell.source = before.rstrip()
-    new = nbformat.v4.new_markdown_cell(found + after)
-    new["id"] = new_id
-    nb.cells.insert(nb.cells.index(cell) + 1, new)
-
-
 def split_help(nb, cell_id: str) -> None:
     """A help cell holds the help only: text after the old hint moves to ``<cell_id>-note`` after it."""
-    by_id = {c.get("id"): c for c in nb.cells}
+    by_id = cells_by_id(nb)
     cell = by_id[cell_id]
     if f"{cell_id}-note" in by_id or "<summary>Hint</summary>" not in cell.source:
         return
@@ -286,34 +262,19 @@ def split_help(nb, cell_id: str) -> None:
 
 
 def main(answers: dict[str, str] | None = None) -> None:
-    nb = nbformat.read(PATH, as_version=4)
+    nb = read(PATH)
     for cell_id in HELP:
         split_help(nb, cell_id)
     for new_id, (cell_id, marker, _) in EXERCISES.items():
         split(nb, cell_id, marker, new_id)
-    by_id = {c.get("id"): c for c in nb.cells}
-    for cell_id, old, new in REPLACE:
-        if new not in by_id[cell_id].source:
-            if old not in by_id[cell_id].source:
-                raise SystemExit(f"{cell_id}: text to replace not found: {old[:60]!r}")
-            by_id[cell_id].source = by_id[cell_id].source.replace(old, new)
-    missing = (set(HELP) | {before for before, _ in THINK.values()}) - set(by_id)
-    if missing:
-        raise SystemExit(f"cells not found in {PATH.name}: {sorted(missing)}")
+    apply_replacements(nb, REPLACE)
+    require(nb, set(HELP) | think_targets(THINK), PATH)
+    by_id = cells_by_id(nb)
     by_id["cell-036"].source = SECTION6
-    for new_id, (_, _, text) in EXERCISES.items():
-        by_id[new_id].source = text
-    for cell_id, text in HELP.items():
-        by_id[cell_id].source = text
-    for new_id, (before, text) in THINK.items():
-        if new_id in by_id:
-            by_id[new_id].source = text
-            continue
-        cell = nbformat.v4.new_markdown_cell(text)
-        cell["id"] = new_id
-        nb.cells.insert(nb.cells.index(by_id[before]), cell)
-    nbformat.validate(nb)
-    nbformat.write(nb, PATH)
+    set_sources(nb, {new_id: text for new_id, (_, _, text) in EXERCISES.items()})
+    set_sources(nb, HELP)
+    insert_think(nb, THINK)
+    write(nb, PATH)
 
 
 if __name__ == "__main__":

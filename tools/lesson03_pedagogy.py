@@ -14,27 +14,18 @@ Idempotent (cells are found by id; a second run changes nothing):
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import nbformat
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from pedagogy import (  # noqa: E402
+    apply_replacements, cells_by_id, exercise, help_cell, insert_think, read, require, set_sources, split,
+    think_targets, write,
+)
+
 PATH = Path(__file__).resolve().parent.parent / "solutions/03_emergence/03_emergence.ipynb"
-
-
-def help_cell(hint1: str, hint2: str, solution: str) -> str:
-    return (
-        f"<details><summary>Hint 1</summary>\n\n{hint1.strip()}\n</details>\n\n"
-        f"<details><summary>Hint 2</summary>\n\n{hint2.strip()}\n</details>\n\n"
-        f"<details><summary>Solution</summary>\n\n```python\n{solution.strip()}\n```\n</details>"
-    )
-
-
-def level_line(difficulty: int, minutes: int) -> str:
-    return f"**Difficulty** {'●' * difficulty}{'○' * (3 - difficulty)} · **about {minutes} min**"
-
-
-def exercise(title: str, difficulty: int, minutes: int, goal: str) -> str:
-    return f"### Exercise {title}\n\n{level_line(difficulty, minutes)}\n\n{goal.strip()}"
 
 
 # heading cell id -> (cell the heading is split out of, or None if it is the heading already; marker; text)
@@ -175,21 +166,6 @@ model. Using the context is not the same as optimizing on it.
 }
 
 
-def split(nb, cell_id: str, marker: str, new_id: str) -> None:
-    """Move the text of ``cell_id`` from ``marker`` on into a new markdown cell ``new_id`` after it."""
-    by_id = {c.get("id"): c for c in nb.cells}
-    if new_id in by_id:
-        return
-    cell = by_id[cell_id]
-    before, found, after = cell.source.partition(marker)
-    if not found:
-        raise SystemExit(f"{cell_id}: {marker!r} not found")
-    cell.source = before.rstrip()
-    new = nbformat.v4.new_markdown_cell(found + after)
-    new["id"] = new_id
-    nb.cells.insert(nb.cells.index(cell) + 1, new)
-
-
 def graded(cell, grade_id: str, source: str, points: float | None) -> None:
     cell.source = source
     cell["id"] = grade_id
@@ -202,49 +178,33 @@ def graded(cell, grade_id: str, source: str, points: float | None) -> None:
 def replace_plot_exercise(nb) -> None:
     """plot_sweep (solution) and test_plot_sweep (1 point) become the figure, its caption, the
     reading (solution) and its check (the same 1 point)."""
-    by_id = {c.get("id"): c for c in nb.cells}
+    by_id = cells_by_id(nb)
     if "plot_sweep" in by_id:
         graded(by_id["plot_sweep"], "transition_read", ANSWER, None)
         graded(by_id["test_plot_sweep"], "test_transition_read", ANSWER_TEST, 1.0)
-    by_id = {c.get("id"): c for c in nb.cells}
+    by_id = cells_by_id(nb)
     by_id["transition_read"].source, by_id["test_transition_read"].source = ANSWER, ANSWER_TEST
     if "sweep-figure" not in by_id:
         at = nb.cells.index(by_id["transition_read"])
         figure, caption = nbformat.v4.new_code_cell(FIGURE), nbformat.v4.new_markdown_cell(FIGURE_CAPTION)
         figure["id"], caption["id"] = "sweep-figure", "sweep-figure-caption"
         nb.cells[at:at] = [figure, caption]
-    by_id = {c.get("id"): c for c in nb.cells}
+    by_id = cells_by_id(nb)
     by_id["sweep-figure"].source, by_id["sweep-figure-caption"].source = FIGURE, FIGURE_CAPTION
 
 
 def main() -> None:
-    nb = nbformat.read(PATH, as_version=4)
+    nb = read(PATH)
     for new_id, (cell_id, marker, _) in EXERCISES.items():
         if cell_id is not None:
             split(nb, cell_id, marker, new_id)
     replace_plot_exercise(nb)
-    by_id = {c.get("id"): c for c in nb.cells}
-    for cell_id, old, new in REPLACE:
-        if new not in by_id[cell_id].source:
-            if old not in by_id[cell_id].source:
-                raise SystemExit(f"{cell_id}: text to replace not found: {old[:60]!r}")
-            by_id[cell_id].source = by_id[cell_id].source.replace(old, new)
-    missing = (set(HELP) | {before for before, _ in THINK.values()}) - set(by_id)
-    if missing:
-        raise SystemExit(f"cells not found in {PATH.name}: {sorted(missing)}")
-    for new_id, (_, _, text) in EXERCISES.items():
-        by_id[new_id].source = text
-    for cell_id, text in HELP.items():
-        by_id[cell_id].source = text
-    for new_id, (before, text) in THINK.items():
-        if new_id in by_id:
-            by_id[new_id].source = text
-            continue
-        cell = nbformat.v4.new_markdown_cell(text)
-        cell["id"] = new_id
-        nb.cells.insert(nb.cells.index(by_id[before]), cell)
-    nbformat.validate(nb)
-    nbformat.write(nb, PATH)
+    apply_replacements(nb, REPLACE)
+    require(nb, set(HELP) | think_targets(THINK), PATH)
+    set_sources(nb, {new_id: text for new_id, (_, _, text) in EXERCISES.items()})
+    set_sources(nb, HELP)
+    insert_think(nb, THINK)
+    write(nb, PATH)
 
 
 if __name__ == "__main__":

@@ -10,35 +10,13 @@ Idempotent (cells are found by id; a second run changes nothing):
 
 from __future__ import annotations
 
-import re
+import sys
 from pathlib import Path
 
-import nbformat
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from pedagogy import apply_replacements, finish_with_solution_help, read, split  # noqa: E402
 
 PATH = Path(__file__).resolve().parent.parent / "solutions/04_objective_divergence/04_objective_divergence.ipynb"
-
-
-def help_cell(hint1: str, hint2: str, solution: str) -> str:
-    return (
-        f"<details><summary>Hint 1</summary>\n\n{hint1.strip()}\n</details>\n\n"
-        f"<details><summary>Hint 2</summary>\n\n{hint2.strip()}\n</details>\n\n"
-        f"<details><summary>Solution</summary>\n\n```python\n{solution.strip()}\n```\n</details>"
-    )
-
-
-def level_line(difficulty: int, minutes: int) -> str:
-    return f"**Difficulty** {'●' * difficulty}{'○' * (3 - difficulty)} · **about {minutes} min**"
-
-
-def solution_code(nb, grade_id: str) -> str:
-    """The worked solution of an exercise, from its own solution cell (one source of truth)."""
-    cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
-    return cell.source.partition("### BEGIN SOLUTION")[2].partition("### END SOLUTION")[0]
-
-
-def dedent_body(code: str) -> str:
-    lines = [line[4:] if line.startswith("    ") else line for line in code.strip("\n").split("\n")]
-    return "\n".join(lines)
 
 
 # Exercise headings that sit inside a longer cell: split them off into a cell of their own, so every
@@ -182,55 +160,12 @@ directly.""", ""),
 ]
 
 
-def _split(nb, cell_id: str, new_id: str, marker: str) -> None:
-    """Move the text of ``cell_id`` from ``marker`` on into a new markdown cell ``new_id`` after it."""
-    ids = [c.get("id") for c in nb.cells]
-    if new_id in ids:
-        return
-    cell = nb.cells[ids.index(cell_id)]
-    head, found, tail = cell.source.partition(marker)
-    if not found:
-        raise SystemExit(f"{cell_id}: {marker!r} not found")
-    cell.source = head.rstrip("\n")
-    new = nbformat.v4.new_markdown_cell(found + tail)
-    new["id"] = new_id
-    nb.cells.insert(ids.index(cell_id) + 1, new)
-
-
-def _set_level(cell, difficulty: int, minutes: int) -> None:
-    head, _, rest = cell.source.partition("\n")
-    rest = "\n".join(line for line in rest.split("\n") if not line.startswith("**Difficulty**")).lstrip("\n")
-    cell.source = f"{head}\n\n{level_line(difficulty, minutes)}" + (f"\n\n{rest}" if rest else "")
-
-
 def main() -> None:
-    nb = nbformat.read(PATH, as_version=4)
+    nb = read(PATH)
     for cell_id, new_id in SPLIT_HEADINGS:
-        _split(nb, cell_id, new_id, "### Exercise")
-    by_id = {c.get("id"): c for c in nb.cells}
-    for cell_id, old, new in REPLACE:
-        if new and new in by_id[cell_id].source or (not new and old not in by_id[cell_id].source):
-            continue
-        if old not in by_id[cell_id].source:
-            raise SystemExit(f"{cell_id}: text to replace not found: {old[:60]!r}")
-        by_id[cell_id].source = by_id[cell_id].source.replace(old, new)
-    missing = (set(LEVELS) | set(HELP) | {before for before, _ in THINK.values()}) - set(by_id)
-    if missing:
-        raise SystemExit(f"cells not found in {PATH.name}: {sorted(missing)}")
-    for cell_id, (difficulty, minutes) in LEVELS.items():
-        _set_level(by_id[cell_id], difficulty, minutes)
-    for cell_id, (grade_id, hint1, hint2) in HELP.items():
-        by_id[cell_id].source = help_cell(hint1, hint2, dedent_body(solution_code(nb, grade_id)))
-    for new_id, (before, text) in THINK.items():
-        if new_id in by_id:
-            by_id[new_id].source = text
-            continue
-        cell = nbformat.v4.new_markdown_cell(text)
-        cell["id"] = new_id
-        nb.cells.insert(nb.cells.index(by_id[before]), cell)
-    assert not any(re.search(r"<summary>Hint</summary>", c.source) for c in nb.cells), "an old one-level hint is left"
-    nbformat.validate(nb)
-    nbformat.write(nb, PATH)
+        split(nb, cell_id, "### Exercise", new_id, rstrip="\n")
+    apply_replacements(nb, REPLACE)
+    finish_with_solution_help(nb, PATH, LEVELS, HELP, THINK)
 
 
 if __name__ == "__main__":

@@ -10,14 +10,13 @@ Idempotent (cells are found by id; a second run changes nothing):
 
 from __future__ import annotations
 
-import re
 import sys
 from pathlib import Path
 
 import nbformat
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from lesson04_pedagogy import dedent_body, help_cell, level_line, solution_code  # noqa: E402
+from pedagogy import apply_replacements, cells_by_id, finish_with_solution_help, grade_meta, read, split  # noqa: E402
 
 PATH = Path(__file__).resolve().parent.parent / "solutions/05_internal_search/05_internal_search.ipynb"
 
@@ -198,35 +197,6 @@ print(f"the probe fit at iteration {T}: R² {r2:.3f} at iteration {T}, {r2_score
       f"at iteration {SUPERVISED}, {r2_score(probe.predict(X_long), y_long):.3f} at iteration {LONG}")'''
 
 
-def _split(nb, cell_id: str, marker: str, new_id: str) -> None:
-    ids = [c.get("id") for c in nb.cells]
-    if new_id in ids:
-        return
-    cell = nb.cells[ids.index(cell_id)]
-    head, found, tail = cell.source.partition(marker)
-    if not found:
-        raise SystemExit(f"{cell_id}: {marker!r} not found")
-    cell.source = head.rstrip("\n")
-    new = nbformat.v4.new_markdown_cell((found + tail).lstrip("\n"))
-    new["id"] = new_id
-    nb.cells.insert(ids.index(cell_id) + 1, new)
-
-
-def _set_level(cell, difficulty: int, minutes: int) -> None:
-    head, _, rest = cell.source.partition("\n")
-    rest = "\n".join(line for line in rest.split("\n") if not line.startswith("**Difficulty**")).lstrip("\n")
-    cell.source = f"{head}\n\n{level_line(difficulty, minutes)}" + (f"\n\n{rest}" if rest else "")
-
-
-def _nbgrader(cell, grade_id: str, *, solution: bool, points: float | None = None) -> None:
-    meta = {"grade": points is not None, "grade_id": grade_id, "locked": not solution, "schema_version": 3,
-            "solution": solution, "task": False}  # fmt: skip
-    if points is not None:
-        meta["points"] = points
-    cell.metadata["nbgrader"] = meta
-    cell["id"] = grade_id
-
-
 def _add_control_exercise(nb) -> None:
     """Exercise 4.3 (heading, solution, check, help, a run on the planner) right after probe-long."""
     ids = [c.get("id") for c in nb.cells]
@@ -235,9 +205,11 @@ def _add_control_exercise(nb) -> None:
     heading = nbformat.v4.new_markdown_cell(CONTROL_HEADING)
     heading["id"] = "ex-4-3"
     solution = nbformat.v4.new_code_cell(CONTROL_SOLUTION)
-    _nbgrader(solution, "probe_control", solution=True)
+    solution.metadata["nbgrader"] = grade_meta("probe_control", solution=True)
+    solution["id"] = "probe_control"
     test = nbformat.v4.new_code_cell(CONTROL_TEST)
-    _nbgrader(test, "test_probe_control", solution=False, points=2.0)
+    test.metadata["nbgrader"] = grade_meta("test_probe_control", solution=False, points=2.0)
+    test["id"] = "test_probe_control"
     help_ = nbformat.v4.new_markdown_cell("")
     help_["id"] = "probe-control-help"
     intro = nbformat.v4.new_markdown_cell("Your control on the planner's hidden states, next to the probe and the untrained network:")
@@ -249,38 +221,17 @@ def _add_control_exercise(nb) -> None:
 
 
 def main() -> None:
-    nb = nbformat.read(PATH, as_version=4)
+    nb = read(PATH)
     for cell_id, marker, new_id in SPLITS:
-        _split(nb, cell_id, marker, new_id)
+        split(nb, cell_id, marker, new_id, rstrip="\n", lstrip_new=True)
     _add_control_exercise(nb)
-    by_id = {c.get("id"): c for c in nb.cells}
+    by_id = cells_by_id(nb)
     by_id["probe-long"].source = PROBE_LONG
     for cell_id, text in (("ex-4-3", CONTROL_HEADING), ("probe_control", CONTROL_SOLUTION),
                           ("test_probe_control", CONTROL_TEST), ("probe-control-run", CONTROL_RUN)):  # fmt: skip
         by_id[cell_id].source = text
-    for cell_id, old, new in REPLACE:
-        if new in by_id[cell_id].source:
-            continue
-        if old not in by_id[cell_id].source:
-            raise SystemExit(f"{cell_id}: text to replace not found: {old[:60]!r}")
-        by_id[cell_id].source = by_id[cell_id].source.replace(old, new)
-    missing = (set(LEVELS) | set(HELP) | {before for before, _ in THINK.values()}) - set(by_id)
-    if missing:
-        raise SystemExit(f"cells not found in {PATH.name}: {sorted(missing)}")
-    for cell_id, (difficulty, minutes) in LEVELS.items():
-        _set_level(by_id[cell_id], difficulty, minutes)
-    for cell_id, (grade_id, hint1, hint2) in HELP.items():
-        by_id[cell_id].source = help_cell(hint1, hint2, dedent_body(solution_code(nb, grade_id)))
-    for new_id, (before, text) in THINK.items():
-        if new_id in by_id:
-            by_id[new_id].source = text
-            continue
-        cell = nbformat.v4.new_markdown_cell(text)
-        cell["id"] = new_id
-        nb.cells.insert(nb.cells.index(by_id[before]), cell)
-    assert not any(re.search(r"<summary>Hint</summary>", c.source) for c in nb.cells), "an old one-level hint is left"
-    nbformat.validate(nb)
-    nbformat.write(nb, PATH)
+    apply_replacements(nb, REPLACE)
+    finish_with_solution_help(nb, PATH, LEVELS, HELP, THINK)
 
 
 if __name__ == "__main__":

@@ -14,23 +14,15 @@ run changes nothing):
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
 
 import nbformat
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from pedagogy import apply_replacements, grade_meta, help_cell, insert_think, level_line, read, write  # noqa: E402
+
 PATH = Path(__file__).resolve().parent.parent / "solutions/06_detection/06_detection.ipynb"
-
-
-def help_cell(hint1: str, hint2: str, solution: str) -> str:
-    return (
-        f"<details><summary>Hint 1</summary>\n\n{hint1.strip()}\n</details>\n\n"
-        f"<details><summary>Hint 2</summary>\n\n{hint2.strip()}\n</details>\n\n"
-        f"<details><summary>Solution</summary>\n\n```python\n{solution.strip()}\n```\n</details>"
-    )
-
-
-def level_line(difficulty: int, minutes: int) -> str:
-    return f"**Difficulty** {'●' * difficulty}{'○' * (3 - difficulty)} · **about {minutes} min**"
 
 
 # exercise title -> (difficulty 1-3, minutes)
@@ -304,24 +296,11 @@ def _new_cell(kind: str, source: str, cell_id: str, nbgrader: dict | None = None
     return cell
 
 
-def _grade_meta(grade_id: str, *, solution: bool, points: float | None = None) -> dict:
-    meta = {"grade": points is not None, "grade_id": grade_id, "locked": points is not None, "schema_version": 3,
-            "solution": solution, "task": False}  # fmt: skip
-    if points is not None:
-        meta["points"] = points
-    return meta
-
-
 def main() -> None:
-    nb = nbformat.read(PATH, as_version=4)
+    nb = read(PATH)
     by_id = lambda: {c.get("id"): c for c in nb.cells}  # noqa: E731
 
-    for cell_id, old, new in REPLACE:
-        cell = by_id()[cell_id]
-        if new not in cell.source:
-            if old not in cell.source:
-                raise SystemExit(f"{cell_id}: text to replace not found: {old[:60]!r}")
-            cell.source = cell.source.replace(old, new)
+    apply_replacements(nb, REPLACE)
 
     # 1. every exercise heading starts a markdown cell of its own
     for cell in list(nb.cells):
@@ -337,8 +316,8 @@ def main() -> None:
         at = nb.cells.index(by_id()["cell-027"]) + 1  # after the per-signal heatmap
         new = [
             _new_cell("markdown", EX32_HEADING, "exercise-3-2"),
-            _new_cell("code", EX32_CODE, "choose_threshold", _grade_meta("choose_threshold", solution=True)),
-            _new_cell("code", EX32_TEST, "test_choose_threshold", _grade_meta("test_choose_threshold", solution=False, points=2.0)),
+            _new_cell("code", EX32_CODE, "choose_threshold", grade_meta("choose_threshold", solution=True)),
+            _new_cell("code", EX32_TEST, "test_choose_threshold", grade_meta("test_choose_threshold", solution=False, points=2.0)),
             _new_cell("markdown", "", "help-3-2"),
             _new_cell("markdown", "", "think-threshold"),
             _new_cell("code", EVAL_32, "eval-threshold"),
@@ -372,12 +351,7 @@ def main() -> None:
             cell.source = f"{head}\n\n{level_line(*LEVELS[title])}\n\n{rest}"
 
     # 5. Think! moments
-    for new_id, (before, text) in THINK.items():
-        cells = by_id()
-        if new_id in cells:
-            cells[new_id].source = text
-            continue
-        nb.cells.insert(nb.cells.index(cells[before]), _new_cell("markdown", text, new_id))
+    insert_think(nb, THINK)
 
     # 6. check cells that see the learner's earlier functions
     for cell_id, (old, new) in TEST_USES.items():
@@ -387,8 +361,7 @@ def main() -> None:
                 raise SystemExit(f"{cell_id}: check call not found")
             cell.source = new + cell.source[len(old):]
 
-    nbformat.validate(nb)
-    nbformat.write(nb, PATH)
+    write(nb, PATH)
 
 
 if __name__ == "__main__":
