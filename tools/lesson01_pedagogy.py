@@ -116,8 +116,7 @@ the inner loop optimizes is the seed of objective divergence (lesson 04).
 
 # (cell id, old text, new text): sentence-level edits, skipped once applied.
 REPLACE = [
-    ("title", "**Time.** ~50 min (reading ~20 min, five exercises ~30 min).",
-     "**Time.** ~65 min (reading ~20 min; the five exercises ~45 min, as estimated on each one)."),
+    # the Time line is written by tools/lesson_times.py (one estimate for the lesson and the README)
     ("cell-039", "scenario, each worth a quarter of the exercise: it tells you which field of that scenario is not\n"
      "yet right, without revealing the answer.",
      "scenario, each worth a quarter of the exercise. A wrong answer gets the reason *that* option is\n"

@@ -203,9 +203,7 @@ HELP = {
 
 # (cell id, old text, new text): sentence-level edits, skipped once applied.
 REPLACE = [
-    ("title", "**Time** — ~60–75 min. The notebook itself runs in well under a minute on one CPU core.",
-     "**Time** — ~105 min (reading ~25 min; the ten exercises ~80 min, as estimated on each one). The\n"
-     "notebook itself runs in well under a minute on one CPU core."),
+    # the Time line is written by tools/lesson_times.py (one estimate for the lesson and the README)
     ("cell-041", "rescaling: $W_{KQ} = a\\,I$ and $W_{PV}[d,d] = -\\eta/a$ compute the same function for any $a \\neq 0$.",
      "rescaling: the layer's update is linear in $W_{KQ}$ and in $W_{PV}$, so multiplying $W_{KQ}$ by any\n"
      "$a \\neq 0$ and dividing $W_{PV}$ by $a$ computes the same function."),

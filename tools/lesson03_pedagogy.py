@@ -117,8 +117,7 @@ checks.check_transition_reading(transition_read, task_diversity.evaluate(task_di
 ### END HIDDEN TESTS"""
 
 REPLACE = [
-    ("title", "**Time.** About 50 minutes.",
-     "**Time.** About 70 minutes (reading ~30 min; the four exercises ~40 min, as estimated on each one)."),
+    # the Time line is written by tools/lesson_times.py (one estimate for the lesson and the README)
     ("title", "- locate the task-diversity transition in a sweep, plot it, and say what it means for where mesa\n  optimizers come from.",
      "- locate the task-diversity transition in a sweep, read it off a plot, and say what it means for\n  where mesa optimizers come from."),
     ("cell-009", 'print(f"the sensitivity cosine with GD stays >= 0.9 from step {appears} on")\n',

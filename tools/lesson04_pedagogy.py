@@ -133,8 +133,7 @@ is why lesson 06 looks for ways to inspect the model directly.
 # (cell id, old text, new text): sentence-level edits, skipped once applied.
 REPLACE = [
     ("test_goal_rates", "checks.check_goal_rates(goal_rates)\n", "checks.check_goal_rates(goal_rates, uses=pursued_goal)\n"),
-    ("title", "**Time.** About 60 minutes.",
-     "**Time.** About 90 minutes (reading about 25; the six exercises about 65, as estimated on each one)."),
+    # the Time line is written by tools/lesson_times.py (one estimate for the lesson and the README)
     ("capability-4", """Goal: for every prompt, the **critical step** `η_c`: one GD step `w = η·g` with
 `g = (1/N) Σ_i y_i x_i` leaves the context's loss worse than not moving (`L(η·g) > L(0)`) exactly
 when `η > η_c`. Derive `η_c` on paper first: expand `L(η·g) − L(0)` in powers of `η` (the cross

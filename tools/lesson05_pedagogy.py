@@ -182,7 +182,7 @@ probe alone can reach on a control task.
 }
 
 REPLACE = [
-    ("title", "**Time**: ~60 min.", "**Time**: ~95 min (reading ~25 min; the seven exercises ~70 min, as estimated on each one)."),
+    # the Time line is written by tools/lesson_times.py (one estimate for the lesson and the README)
     ("cell-031", """Past `T` the map
 stays put (the drift measured in section 3 is close to 0), so the probe fit at iteration `T`
 still reads the distance long after it:""", "What happens past `T`?"),

@@ -268,9 +268,7 @@ TEST_USES = {  # check cells that run on the learner's earlier functions
 }
 
 REPLACE = [  # (cell id, old text, new text): skipped once applied
-    ("title", "**Time** — ~90 min. The notebook itself runs in under a minute on one CPU core.",
-     "**Time** — ~120 min (reading ~50 min; the seven exercises ~70 min, as estimated on each one). "
-     "The notebook itself runs in under a minute on one CPU core."),
+    # the Time line is written by tools/lesson_times.py (one estimate for the lesson and the README)
     ("title", "4. evaluate a detector with an ROC curve and AUROC on a labelled zoo, with whole families held out;",
      "4. evaluate a detector with an ROC curve and AUROC on a labelled zoo, with whole families held out,\n"
      "   and choose its threshold on validation models for a false-alarm budget;"),
