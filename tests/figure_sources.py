@@ -27,6 +27,10 @@ def _long_drop(r: dict, maze: str = "") -> float:
 
 
 DERIVED = {
+    "02_toy_mesa_optimizer": {
+        # "cosine above 0.99 (... `mesakit reproduce lsa-gd --seed S` finds the same on seeds 0–7)"
+        "0.99": ("lsa-gd", lambda rec: min(r["sensitivity_cosine"] for r in rec.values()) > 0.99),
+    },
     "05_internal_search": {
         # "no count up to 2T is more than 0.02 below it"
         "0.02": ("thinking-time", lambda rec: max(_per_seed(rec, _worst_drop_to_2t)) <= 0.02),
