@@ -105,3 +105,38 @@ MUTANTS += [
     Mutant("check_learn_step_size", lambda *a: learn(*a, k_off=1), "K + 1 inner steps", "inner steps"),
     Mutant("check_learn_step_size", lambda *a: (learn(*a)[0], learn(*a)[1][::-1]), "trajectory reversed", "initial step size"),
 ]
+
+
+# ---------------------------------------------------------------- 3.3 the step size converges; 4.1 concept check
+
+
+def _key() -> dict:
+    from mesakit import scenarios
+
+    return {s.key: {f: scenarios.right_letter(s.key, f) for f in scenarios.FIELDS} for s in scenarios.SCENARIOS}
+
+
+def _one_wrong(field: str) -> dict:
+    from mesakit import scenarios
+
+    answers = _key()
+    first = scenarios.SCENARIOS[0].key
+    answers[first][field] = next(l for l in scenarios.SCENARIOS[0].options[field] if l != answers[first][field])
+    return answers
+
+
+def _upper() -> dict:
+    return {s: {f: letter.upper() if letter.islower() else letter.lower() for f, letter in fields.items()} for s, fields in _key().items()}
+
+
+MUTANTS += [
+    Mutant("check_step_size_converges", learn, "the reference recipe", valid=True),
+    Mutant("check_step_size_converges", lambda K, i, s, b, seed: learn(K, i, s, b / 100, seed), "base step 100× too small",
+           "best for K"),
+    Mutant("check_step_size_converges", lambda K, i, s, b, seed: (learn(K, i, 1, b, seed)[0], [i] * (s + 1)),
+           "never trains: the initial step size throughout", "best for K"),
+    Mutant("check_concept_answers", _key, "every answer right", valid=True),
+    Mutant("check_concept_answers", lambda: _one_wrong("base_optimizer"), "a wrong base optimizer", "base_optimizer: not"),
+    Mutant("check_concept_answers", lambda: _one_wrong("mesa_objective"), "a wrong mesa objective", "mesa_objective: not"),
+    Mutant("check_concept_answers", lambda: list(_key().values()), "a list instead of a dict", "dict"),
+]
