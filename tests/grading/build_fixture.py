@@ -31,6 +31,10 @@ def meta(kind=None, gid=None, points=None):
         m["solution"] = True
     elif kind == "test":
         m.update(grade=True, locked=True, points=float(points))
+    elif kind == "manual":  # an answer graded by hand
+        m.update(grade=True, solution=True, points=float(points))
+    elif kind == "task":
+        m.update(task=True, locked=True, points=float(points))
     return {"nbgrader": m}
 
 

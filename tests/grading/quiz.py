@@ -16,24 +16,13 @@ import copy
 from pathlib import Path
 
 import nbformat
+from build_fixture import meta
 
 NAME = "week1_quiz"
 DATA = "1,2\n3,4\n"  # sum 10, mean 2.5
 
 
-def _meta(kind, gid, points=None):
-    m = {"grade": False, "grade_id": gid, "locked": False, "schema_version": 3, "solution": False, "task": False}
-    if kind == "readonly":
-        m["locked"] = True
-    elif kind == "solution":
-        m["solution"] = True
-    elif kind == "test":
-        m.update(grade=True, locked=True, points=float(points))
-    elif kind == "manual":  # an answer graded by hand
-        m.update(grade=True, solution=True, points=float(points))
-    elif kind == "task":
-        m.update(task=True, locked=True, points=float(points))
-    return {"nbgrader": m}
+_meta = meta  # the fixture's cell metadata, manual and task cells included
 
 
 PART_A = [
