@@ -190,6 +190,20 @@ def swapped(fn: Callable, pairs: Sequence[tuple[Callable, Callable]]):
         space.update(saved)
 
 
+def check_with_references(check: Callable, fn: Callable, pairs: Sequence[tuple[Callable, Callable]], name: str,
+                          earlier: str) -> None:  # fmt: skip
+    """Run ``check(fn)`` quietly with the learner's failing earlier functions replaced by the references
+    (``pairs`` as in :func:`swapped`). A failure keeps the check's message and adds a note naming
+    ``earlier``; a pass says that only the earlier exercise needs fixing (one mistake, one deduction)."""
+    with swapped(fn, pairs):
+        try:
+            with contextlib.redirect_stdout(io.StringIO()):
+                check(fn)
+        except AssertionError as err:
+            raise AssertionError(f"{err}\n(note: {name} also uses your {earlier}, which fails its own check; "
+                                 "fix that first)") from None  # fmt: skip
+    print(f"⚠ {name} itself is right, but it uses your {earlier}, which fails its check: fix that first")
+
 def passed(message: str) -> None:
     """The one-line success every check prints."""
     print(f"✔ {message}")

@@ -13,9 +13,7 @@ names the likely mistake by matching known wrong implementations.
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import io
 import math
 from typing import Callable
 
@@ -27,7 +25,7 @@ from ..experiments.lsa_gd import LR_SEED
 from ..gridpolicy import goal_rates
 from ..gridworld import Episode, GridConfig, Level, distances, make_level, pursued_goal, rollout, shift_coin
 from ..tasks import RegressionTask
-from .core import call, earlier_fails, expect_close, expect_number, expect_tensor, passed, swapped
+from .core import call, check_with_references, earlier_fails, expect_close, expect_number, expect_tensor, passed
 
 __all__ = ["check_shift_losses", "check_context_losses", "check_critical_step", "check_pursued_goal", "check_goal_rates", "check_coin_anywhere"]
 
@@ -271,14 +269,7 @@ def check_goal_rates(goal_rates_fn: Callable, uses: Callable | None = None) -> N
     """
     earlier = earlier_fails(check_pursued_goal, uses)
     if earlier is not None:
-        with swapped(goal_rates_fn, [(uses, pursued_goal)]):
-            try:
-                with contextlib.redirect_stdout(io.StringIO()):
-                    check_goal_rates(goal_rates_fn)
-            except AssertionError as err:
-                raise AssertionError(f"{err}\n(note: goal_rates may also use your pursued_goal, which fails its own "
-                                     "check; fix that first)") from None  # fmt: skip
-        print("⚠ goal_rates itself is right, but it uses your pursued_goal, which fails its check: fix that first")
+        check_with_references(check_goal_rates, goal_rates_fn, [(uses, pursued_goal)], "goal_rates", "pursued_goal")
         return
     narrow, diverse = models.load_pretrained("gridworld_right"), models.load_pretrained("gridworld_anywhere")
     levels = _check_levels()

@@ -5,14 +5,12 @@ since many designs are right (shuffled fit targets, seeded noise features...). S
 
 from __future__ import annotations
 
-import contextlib
-import io
 from typing import Callable
 
 import torch
 
 from ..probe import fit_ridge, r2_score
-from .core import call, earlier_fails, expect_number, passed, swapped
+from .core import call, check_with_references, earlier_fails, expect_number, passed
 from .lesson05 import check_fit_ridge, check_r_squared
 
 __all__ = ["check_probe_control"]
@@ -50,14 +48,8 @@ def check_probe_control(probe_control_fn: Callable, uses: tuple[Callable, Callab
                    if earlier_fails(check, theirs) is not None]  # fmt: skip
         if failing:
             names = " and ".join(name for _, _, name in failing)
-            with swapped(probe_control_fn, [(theirs, ours) for theirs, ours, _ in failing]):
-                try:
-                    with contextlib.redirect_stdout(io.StringIO()):
-                        check_probe_control(probe_control_fn)
-                except AssertionError as err:
-                    raise AssertionError(f"{err}\n(note: probe_control uses your {names}, which fails its own check; "
-                                         "fix that first)") from None  # fmt: skip
-            print(f"⚠ probe_control itself is right, but it uses your {names}, which fails its check: fix that first")
+            check_with_references(check_probe_control, probe_control_fn, [(theirs, ours) for theirs, ours, _ in failing],
+                                  "probe_control", names)
             return
     strong = _control_data(0, 1500, 800, 12, signal=True, dtype=torch.float32)
     noise = _control_data(1, 40, 400, 24, signal=False)
