@@ -34,6 +34,11 @@ def register(cls: type[nn.Module]) -> type[nn.Module]:
     return cls
 
 
+def registered(name: str) -> type[nn.Module] | None:
+    """The model class registered under ``name`` (None if no loaded module registered it)."""
+    return _REGISTRY.get(name)
+
+
 @dataclass(frozen=True)
 class LSAConfig:
     d: int = 10  # input dimension of the regression task (tokens have d+1 entries)

@@ -235,7 +235,7 @@ def _dec(node: Any, blobs: list[bytes], count: list[int], depth: int) -> Any:
         from mesakit import models
 
         models._import_model_modules()
-        cls = models._REGISTRY.get(str(x[0]))
+        cls = models.registered(str(x[0]))
         if cls is None:
             raise WireError(f"unknown mesakit model {x[0]!r}")
         config = _dec(x[1], blobs, count, depth + 1)
