@@ -7,7 +7,7 @@ PYTEST_ARGS ?=
 # nbgrader shells out to alembic, which lives in the venv's bin/.
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: lab test check release run benchmarks clean-venv system-deps
+.PHONY: lab test check release run benchmarks pretrained clean-venv system-deps
 
 # Debian packages the test suite needs (real-browser tests, grading sandbox); installed with apt
 # when missing and we are root (CI), else we say what to install.
@@ -67,6 +67,11 @@ release: $(VENV)/.runtime
 
 run: $(VENV)/.runtime
 	$(VENV)/bin/mesakit run --solutions
+
+# Rebuild every shipped checkpoint from its recipe (tools/pretrained.py); CHECK=1 compares fresh
+# builds with the shipped files instead of overwriting them.
+pretrained: $(VENV)/.runtime
+	$(PY) tools/pretrained.py $(if $(CHECK),--check) $(ARGS)
 
 benchmarks: $(VENV)/.runtime
 	$(PY) benchmarks/course_budget.py

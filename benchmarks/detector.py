@@ -10,7 +10,7 @@ Targets (issue 13), on every detector seed (the detector's own fresh tasks and t
   * one analyze_model_behavior call on B = 256 prompts <= 2 s of CPU time (the max over the zoo;
     CPU time, because wall time on a shared machine measures the other processes too);
   * the capstone's reference solution (executed from solutions/06_detection) reaches a held-out
-    AUROC >= 0.9 in the hidden test (mesakit.checks.heldout) and full points; a constant detector 0.
+    AUROC >= 0.9 in the hidden test (mesakit.checks.detection_heldout) and full points; a constant detector 0.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ import nbformat  # noqa: E402
 import torch  # noqa: E402
 
 from mesakit import detect, models  # noqa: E402
-from mesakit.checks import heldout  # noqa: E402
+from mesakit.checks import detection_heldout as heldout  # noqa: E402
 from mesakit.experiments import detector  # noqa: E402
 
 CAPSTONE = ("context_gain", "gd_alignment", "combine_signals", "auroc", "learning_curve", "analyze_model_behavior")
@@ -106,7 +106,7 @@ def main() -> int:
 
     names = models.pretrained_names()
     if "planner_recurrent" in names:
-        from mesakit import mazes
+        from mesakit.search import mazes
 
         batch = mazes.generate_mazes(256, 5, seed=1).inputs
         for name in ("planner_recurrent", "planner_feedforward"):

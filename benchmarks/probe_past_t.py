@@ -18,8 +18,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from mesakit import models  # noqa: E402
 from mesakit.experiments import thinking_time  # noqa: E402
-from mesakit.mazes import generate_mazes  # noqa: E402
-from mesakit.probe import fit_ridge, open_square_features, probe_value_map, r2_score  # noqa: E402
+from mesakit.search.mazes import generate_mazes  # noqa: E402
+from mesakit.search.probe import fit_ridge, open_square_features, probe_value_map, r2_score  # noqa: E402
 
 
 def measure(planner) -> dict[str, float]:

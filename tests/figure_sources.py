@@ -45,7 +45,7 @@ DERIVED = {
 }
 
 SETUP = {
-    "04_objective_divergence": {"12%": ("mesakit/gridworld.py", r"wall_density: float = 0\.12\b")},
+    "04_objective_divergence": {"12%": ("mesakit/divergence/gridworld.py", r"wall_density: float = 0\.12\b")},
     "05_internal_search": {
         # "Smoothed targets: 0.9 on the right move, 0.1 shared by the other open moves"
         "0.9": ("mesakit/experiments/thinking_time.py", r"SMOOTHING = 0\.1\b"),

@@ -1,6 +1,6 @@
 """Lesson 06's capstone: the learner's own detector. Its checks pass the reference and a valid
 alternative and fail realistic mistakes with the right words; the hidden test on held-out models
-(``mesakit.checks.heldout``) gives the reference full marks and a constant detector, a class-name
+(``mesakit.checks.detection_heldout``) gives the reference full marks and a constant detector, a class-name
 reader and a zoo-label peeker nothing."""
 
 from __future__ import annotations
@@ -11,8 +11,9 @@ import math
 import pytest
 import torch
 
-from mesakit import checks, detect, zoo
-from mesakit.checks import heldout
+from mesakit import checks, detect
+from mesakit.detection import zoo
+from mesakit.checks import detection_heldout as heldout
 
 
 # ----------------------------------------------------------------------------- the reference (as in the lesson)

@@ -8,10 +8,11 @@ import itertools
 import pytest
 import torch
 
-from mesakit import checks, handbuilt, scenarios
-from mesakit.handbuilt import HandBuiltConfig, HandBuiltMesaOptimizer
-from mesakit.tasks import RegressionTask
-from mesakit.train import TrainConfig, train
+from mesakit import checks
+from mesakit.inner import handbuilt, scenarios
+from mesakit.inner.handbuilt import HandBuiltConfig, HandBuiltMesaOptimizer
+from mesakit.core.tasks import RegressionTask
+from mesakit.core.train import TrainConfig, train
 
 TASK = RegressionTask()
 
@@ -382,7 +383,7 @@ def test_uses_with_a_right_earlier_function_keeps_the_usual_messages():
 
 @pytest.fixture()
 def fresh_misses(monkeypatch):
-    from mesakit.checks import lesson01
+    from mesakit.checks import inner as lesson01
 
     monkeypatch.setattr(lesson01, "_MISSES", {})
 
@@ -396,7 +397,7 @@ def test_each_wrong_option_gets_its_own_reason_without_the_answer(scenario, fres
         for letter in scenarios.get(scenario).options[field]:
             if letter == good:
                 continue
-            from mesakit.checks import lesson01
+            from mesakit.checks import inner as lesson01
 
             lesson01._MISSES.clear()
             answers = correct_answers()
@@ -423,7 +424,7 @@ def test_the_answer_is_revealed_after_a_second_different_miss_only(fresh_misses)
 
 
 def test_feedback_texts_are_not_readable_from_the_package():
-    from mesakit import scenarios_feedback
+    from mesakit.inner import scenarios_feedback
 
     source = open(scenarios_feedback.__file__, encoding="utf-8").read()
     assert "natural selection" not in source and "policy gradient" not in source

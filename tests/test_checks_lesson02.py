@@ -6,9 +6,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from mesakit import checks, metrics
-from mesakit.checks import lesson02, lesson02_analysis
-from mesakit.tasks import RegressionTask
+from mesakit import checks
+from mesakit.core import metrics
+from mesakit.checks import incontext as lesson02, incontext_analysis as lesson02_analysis
+from mesakit.core.tasks import RegressionTask
 
 # ---------------------------------------------------------------- reference solutions (as in the lesson)
 
@@ -390,7 +391,7 @@ def test_tied_lsa_forward_mistakes():
 
 
 def test_tied_construction_is_k_gd_steps():
-    from mesakit import reference
+    from mesakit.core import reference
 
     model = reference.gd_construction(4, 0.5)
     Z, _ = RegressionTask(d=4).sample(8, seed=0, dtype=torch.float64)

@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 import torch
 
-from mesakit import checks, metrics
-from mesakit.diversity import locate_transition, sample_from_pool
+from mesakit import checks
+from mesakit.core import metrics
+from mesakit.emergence.diversity import locate_transition, sample_from_pool
 
 
 # ----------------------------------------------------------------------------- in-context gain
@@ -94,7 +95,7 @@ def other_order_sampler(pool_w, task, batch, generator):
     # draws the inputs first and the task indices second: a different but correct sampler
     x = task.sample_x((batch, task.n_context + 1), generator)
     pick = torch.randint(len(pool_w), (batch,), generator=generator)
-    from mesakit.tasks import build_prompt
+    from mesakit.core.tasks import build_prompt
 
     y = torch.einsum("bnd,bd->bn", x, pool_w[pick])
     return build_prompt(x[:, :-1], y[:, :-1], x[:, -1]), y[:, -1]
@@ -137,7 +138,7 @@ def _query_target_wrong(pool_w, task, batch, generator):
 
 
 def _hardcoded_d(pool_w, task, batch, generator):
-    from mesakit.tasks import RegressionTask
+    from mesakit.core.tasks import RegressionTask
 
     return reference_sampler(torch.randn(len(pool_w), 10, generator=generator), RegressionTask(), batch, generator)
 

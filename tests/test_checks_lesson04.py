@@ -7,10 +7,12 @@ import numpy as np
 import pytest
 import torch
 
-from mesakit import checks, gridworld, metrics, reference
-from mesakit.experiments.lsa_gd import LR_SEED
-from mesakit.gridworld import Level
-from mesakit.tasks import RegressionTask
+from mesakit import checks
+from mesakit.divergence import gridworld
+from mesakit.core import metrics, reference
+from mesakit.incontext.lsa import LR_SEED
+from mesakit.divergence.gridworld import Level
+from mesakit.core.tasks import RegressionTask
 
 
 # --- references (what the solution notebook holds) -------------------------------------------

@@ -8,9 +8,12 @@ import pytest
 import torch
 from torch import nn
 
-from mesakit import detect, mazes, reference, zoo
+from mesakit import detect
+from mesakit.search import mazes
+from mesakit.core import reference
+from mesakit.detection import zoo
 from mesakit.models import LinearSelfAttention
-from mesakit.tasks import RegressionTask
+from mesakit.core.tasks import RegressionTask
 
 
 @pytest.fixture(scope="module")

@@ -6,9 +6,10 @@ import pytest
 import torch
 from matplotlib.figure import Figure
 
-from mesakit import detect, zoo
+from mesakit import detect
+from mesakit.detection import zoo
 from mesakit.plots import detection as dplots
-from mesakit.tasks import RegressionTask
+from mesakit.core.tasks import RegressionTask
 from mesakit.widgets import detection as dwidgets
 
 ROWS = [

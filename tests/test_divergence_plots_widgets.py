@@ -8,8 +8,8 @@ from matplotlib.figure import Figure
 
 from mesakit import models, plots
 from mesakit.experiments import goal_misgeneralization as gm
-from mesakit.gridworld import Level, rollout
-from mesakit.widgets.gridworld import episode_frame, episode_pairs, episode_viewer
+from mesakit.divergence.gridworld import Level, rollout
+from mesakit.widgets.divergence import episode_frame, episode_pairs, episode_viewer
 
 SHIFT = {
     "scales": [1.0, 2.0, 3.0], "lsa_loss": [0.82, 32.0, 470.0], "gd_retuned_loss": [0.82, 3.3, 7.4],

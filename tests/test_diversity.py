@@ -8,10 +8,13 @@ import json
 import pytest
 import torch
 
-from mesakit import emergence, metrics, models, reference
-from mesakit.diversity import LSAWithReadout, LSAWithReadoutConfig, TaskPool, locate_transition, sample_from_pool, train_on_pool
-from mesakit.experiments import lsa_gd, task_diversity
-from mesakit.tasks import RegressionTask
+from mesakit.emergence import trajectory as emergence
+from mesakit.core import metrics, reference
+from mesakit import models
+from mesakit.emergence.diversity import LSAWithReadout, LSAWithReadoutConfig, TaskPool, locate_transition, sample_from_pool, train_on_pool
+from mesakit.experiments import task_diversity
+from mesakit.incontext import lsa
+from mesakit.core.tasks import RegressionTask
 
 
 @pytest.fixture(autouse=True)
@@ -163,7 +166,7 @@ def test_locate_transition_rejects_bad_input():
 # ----------------------------------------------------------------------------- over training
 @pytest.mark.slow
 def test_training_trajectory_sees_the_optimizer_appear():
-    model, history = lsa_gd.train_lsa(seed=0, steps=900, progress=False)
+    model, history = lsa.train_lsa(seed=0, steps=900, progress=False)
     task = RegressionTask()
     Z, y = task.sample(1000, seed=2)
     gd = lambda Z: reference.gd_predict(Z, 1.0)  # noqa: E731  (direction only matters for the cosine)
@@ -177,7 +180,7 @@ def test_training_trajectory_sees_the_optimizer_appear():
 
 
 def test_training_trajectory_needs_snapshots():
-    from mesakit.train import History
+    from mesakit.core.train import History
 
     with pytest.raises(ValueError, match="snapshot_every"):
         emergence.training_trajectory(models.LinearSelfAttention(), History(), *RegressionTask().sample(4, seed=0), lambda Z: Z[:, -1, 0])
@@ -212,8 +215,8 @@ def test_shipped_checkpoints_are_a_memorizer_and_an_in_context_learner():
     for m in task_diversity.NUM_TASKS:
         assert task_diversity.pretrained_name(m) in names
     task = RegressionTask()
-    Z, y = task.sample(2000, seed=lsa_gd.EVAL_SEED)
-    lr = reference.best_gd_lr(task, seed=lsa_gd.LR_SEED, n_prompts=2000)
+    Z, y = task.sample(2000, seed=lsa.EVAL_SEED)
+    lr = reference.best_gd_lr(task, seed=lsa.LR_SEED, n_prompts=2000)
     gd_loss = metrics.loss(reference.gd_predict(Z, lr), y).item()
     memorizer = models.load_pretrained(task_diversity.MEMORIZER)
     learner = models.load_pretrained(task_diversity.IN_CONTEXT_LEARNER)

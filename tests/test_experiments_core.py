@@ -14,6 +14,7 @@ import torch
 from mesakit import experiments, models
 from mesakit.cli import main
 from mesakit.experiments import lsa_gd, multistep
+from mesakit.incontext import lsa
 
 LSA_GD_KEYS = {"model_loss", "gd_loss", "gd_lr", "sensitivity_cosine", "prediction_diff", "train_seconds"}
 
@@ -34,13 +35,13 @@ def test_lsa_gd_json_has_exactly_the_contract_keys(capsys, tmp_path):
     # --save wrote the model that was measured: models.load gives it back, same figures
     model = models.load(path)
     assert isinstance(model, models.LinearSelfAttention)
-    assert lsa_gd.evaluate(model)["model_loss"] == pytest.approx(result["model_loss"], rel=1e-6)
+    assert lsa.evaluate(model)["model_loss"] == pytest.approx(result["model_loss"], rel=1e-6)
 
 
 def test_lsa_gd_is_deterministic_for_a_seed():
-    a, _ = lsa_gd.train_lsa(seed=5, steps=15, progress=False)
-    b, _ = lsa_gd.train_lsa(seed=5, steps=15, progress=False)
-    c, _ = lsa_gd.train_lsa(seed=6, steps=15, progress=False)
+    a, _ = lsa.train_lsa(seed=5, steps=15, progress=False)
+    b, _ = lsa.train_lsa(seed=5, steps=15, progress=False)
+    c, _ = lsa.train_lsa(seed=6, steps=15, progress=False)
     assert torch.equal(a.W_KQ, b.W_KQ) and not torch.equal(a.W_KQ, c.W_KQ)
 
 
@@ -106,20 +107,22 @@ def test_the_installed_command_exits_2_on_unknown_experiment():
     assert done.returncode == 2 and "lsa-gd" in done.stderr
 
 
-def test_every_experiment_module_has_run_describe_and_write_pretrained(tmp_path, monkeypatch):
-    for name in ("lsa-gd", "multistep"):
+def test_every_experiment_module_defines_only_run_and_describe():
+    """Recipes live in the topic packages (docs/architecture.md); an experiment only runs and describes."""
+    import inspect
+
+    for name in experiments.EXPERIMENTS:
         module = experiments.get(name)
-        assert callable(module.run) and callable(module.describe) and callable(module.write_pretrained)
-    # write_pretrained saves what the experiment trains (a short run stands in for the real one)
-    monkeypatch.setattr(lsa_gd, "train_lsa", lambda **kw: (models.LinearSelfAttention(), None))
-    path = lsa_gd.write_pretrained(tmp_path)
-    assert path == tmp_path / "lsa_1layer.pt" and isinstance(models.load(path), models.LinearSelfAttention)
+        assert callable(module.run) and callable(module.describe)
+        own = [n for n, obj in vars(module).items()
+               if inspect.isfunction(obj) and obj.__module__ == module.__name__ and not n.startswith("__")]
+        assert sorted(own) == ["describe", "run"], f"{name}: move {sorted(set(own) - {'run', 'describe'})} to its topic package"
 
 
 def test_learned_step_size_reads_the_construction():
-    from mesakit import reference
+    from mesakit.core import reference
 
     model = reference.gd_construction(5, 0.8)
-    assert lsa_gd.learned_step_size(2 * model.W_KQ[0].detach(), model.W_PV[0].detach() / 2) == pytest.approx(0.8)
+    assert lsa.learned_step_size(2 * model.W_KQ[0].detach(), model.W_PV[0].detach() / 2) == pytest.approx(0.8)
     with pytest.raises(ValueError, match=r"two \(d\+1, d\+1\) matrices"):
-        lsa_gd.learned_step_size(torch.zeros(3, 3), torch.zeros(4, 4))
+        lsa.learned_step_size(torch.zeros(3, 3), torch.zeros(4, 4))

@@ -1,4 +1,4 @@
-"""The coin gridworld (mesakit.gridworld) and its policy (mesakit.gridpolicy): levels, BFS,
+"""The coin gridworld (mesakit.divergence.gridworld) and its policy (mesakit.divergence.gridpolicy): levels, BFS,
 views, rollouts, the behavioural test, the batched environment, training from reward and evaluation."""
 
 from __future__ import annotations
@@ -7,20 +7,9 @@ import numpy as np
 import pytest
 import torch
 
-from mesakit import gridworld as gw
+from mesakit.divergence import gridworld as gw
 from mesakit import models
-from mesakit.gridpolicy import (
-    GridPolicy,
-    GridPolicyConfig,
-    LevelBatch,
-    ReinforceConfig,
-    blocked_moves,
-    goal_rates,
-    make_levels,
-    play_batch,
-    reinforce_loss,
-    train_policy,
-)
+from mesakit.divergence.gridpolicy import GridPolicy, GridPolicyConfig, LevelBatch, ReinforceConfig, blocked_moves, goal_rates, make_levels, play_batch, reinforce_loss, train_policy
 
 
 def open_level(coin=(2, 4), start=(2, 0)) -> gw.Level:

@@ -1,4 +1,4 @@
-"""mesakit.handbuilt: least-squares GD from scratch, the hand-built mesa optimizer, and SGD tuning its
+"""mesakit.inner.handbuilt: least-squares GD from scratch, the hand-built mesa optimizer, and SGD tuning its
 inner step size."""
 
 from __future__ import annotations
@@ -6,9 +6,11 @@ from __future__ import annotations
 import pytest
 import torch
 
-from mesakit import handbuilt, metrics, models, reference
-from mesakit.handbuilt import HandBuiltConfig, HandBuiltMesaOptimizer
-from mesakit.tasks import RegressionTask, split_prompt
+from mesakit.inner import handbuilt
+from mesakit.core import metrics, reference
+from mesakit import models
+from mesakit.inner.handbuilt import HandBuiltConfig, HandBuiltMesaOptimizer
+from mesakit.core.tasks import RegressionTask, split_prompt
 
 
 def _problem(B=3, N=12, d=4, seed=0):
@@ -94,7 +96,7 @@ def test_step_size_is_the_only_parameter_and_gets_a_gradient():
 
 
 def test_model_round_trips_through_save_and_load(tmp_path):
-    assert "mesakit.handbuilt" in models.MODEL_MODULES
+    assert "mesakit.inner.handbuilt" in models.MODEL_MODULES
     model = HandBuiltMesaOptimizer(HandBuiltConfig(d=5, steps=4, init_lr=1.25))
     loaded = models.load(models.save(model, tmp_path / "handbuilt.pt"))
     assert isinstance(loaded, HandBuiltMesaOptimizer) and loaded.config == model.config

@@ -1,12 +1,12 @@
-"""mesakit.metrics: loss, sensitivity and its cosine, prediction difference, in-context gain."""
+"""mesakit.core.metrics: loss, sensitivity and its cosine, prediction difference, in-context gain."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from mesakit import metrics, reference
-from mesakit.tasks import RegressionTask
+from mesakit.core import metrics, reference
+from mesakit.core.tasks import RegressionTask
 
 
 @pytest.fixture()

@@ -8,12 +8,9 @@ import torch
 from mesakit import models
 from mesakit.experiments import EXPERIMENTS
 from mesakit.experiments import thinking_time as tt
-from mesakit.mazes import generate_mazes, next_move_map
-from mesakit.planner import (
-    FeedForwardConfig, FeedForwardPlanner, PlannerConfig, RecurrentPlanner, predict_paths, solve_rate,
-    solve_rate_by_length, solved, trace_paths, BLOCKED, neighbour_logits,
-)  # fmt: skip
-from mesakit.probe import RidgeProbe, fit_ridge, open_square_features, probe_value_map, r2_score
+from mesakit.search.mazes import generate_mazes, next_move_map
+from mesakit.search.planner import FeedForwardConfig, FeedForwardPlanner, PlannerConfig, RecurrentPlanner, predict_paths, solve_rate, solve_rate_by_length, solved, trace_paths, BLOCKED, neighbour_logits  # fmt: skip
+from mesakit.search.probe import RidgeProbe, fit_ridge, open_square_features, probe_value_map, r2_score
 
 torch.set_num_threads(1)
 
@@ -108,7 +105,7 @@ def test_save_load_roundtrip(tmp_path, mazes):
     loaded = models.load(models.save(model, tmp_path / "p.pt"))
     assert isinstance(loaded, RecurrentPlanner) and loaded.config == model.config
     assert torch.allclose(loaded(mazes.inputs, 3), model(mazes.inputs, 3))
-    assert "mesakit.planner" in models.MODEL_MODULES
+    assert "mesakit.search.planner" in models.MODEL_MODULES
 
 
 def test_shipped_checkpoints_load(mazes):

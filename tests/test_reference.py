@@ -1,4 +1,4 @@
-"""mesakit.reference: K-step gradient descent on a prompt, its best step size, and the LSA
+"""mesakit.core.reference: K-step gradient descent on a prompt, its best step size, and the LSA
 construction that runs it."""
 
 from __future__ import annotations
@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from mesakit import metrics, reference
-from mesakit.tasks import RegressionTask, split_prompt
+from mesakit.core import metrics, reference
+from mesakit.core.tasks import RegressionTask, split_prompt
 
 
 def _prompts(B=64, d=3, n=8, seed=0):

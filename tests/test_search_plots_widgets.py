@@ -7,10 +7,10 @@ import pytest
 import torch
 from matplotlib.figure import Figure
 
-from mesakit.mazes import generate_mazes
-from mesakit.planner import PlannerConfig, RecurrentPlanner
+from mesakit.search.mazes import generate_mazes
+from mesakit.search.planner import PlannerConfig, RecurrentPlanner
 from mesakit.plots import search
-from mesakit.probe import probe_value_map
+from mesakit.search.probe import probe_value_map
 from mesakit.widgets.search import thinking_frame, thinking_stepper
 
 matplotlib.use("Agg")

@@ -9,8 +9,9 @@ import nbformat
 import pytest
 
 from conftest import ROOT
-from mesakit import reference, zoo
-from mesakit.tasks import RegressionTask
+from mesakit.core import reference
+from mesakit.detection import zoo
+from mesakit.core.tasks import RegressionTask
 
 NOTEBOOKS = [f"{folder}/{name}/{name}.ipynb" for folder in ("solutions", "lessons") for name in ("01_base_and_mesa", "06_detection")]
 

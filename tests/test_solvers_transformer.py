@@ -1,13 +1,14 @@
-"""mesakit.solvers (classical optimizers in a forward pass) and mesakit.transformer (softmax attention)."""
+"""mesakit.detection.solvers (classical optimizers in a forward pass) and mesakit.detection.transformer (softmax attention)."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from mesakit import models, solvers
-from mesakit.tasks import RegressionTask
-from mesakit.transformer import ICLTransformer, TransformerConfig, train_transformer
+from mesakit import models
+from mesakit.detection import solvers
+from mesakit.core.tasks import RegressionTask
+from mesakit.detection.transformer import ICLTransformer, TransformerConfig, train_transformer
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""mesakit.tasks: the in-context regression sampler and prompt validation."""
+"""mesakit.core.tasks: the in-context regression sampler and prompt validation."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from mesakit.tasks import RegressionTask, build_prompt, check_prompts, split_prompt
+from mesakit.core.tasks import RegressionTask, build_prompt, check_prompts, split_prompt
 
 
 def test_default_prompts_follow_the_contract():

@@ -1,13 +1,14 @@
-"""mesakit.train: the one training loop (the base optimizer of every lesson)."""
+"""mesakit.core.train: the one training loop (the base optimizer of every lesson)."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from mesakit import metrics, models
-from mesakit.tasks import RegressionTask
-from mesakit.train import History, TrainConfig, train
+from mesakit.core import metrics
+from mesakit import models
+from mesakit.core.tasks import RegressionTask
+from mesakit.core.train import History, TrainConfig, train
 
 TASK = RegressionTask(d=3, n_context=8)
 

@@ -1,4 +1,4 @@
-"""mesakit.plots.training and mesakit.widgets.training, headless: Figures with labelled axes, the
+"""mesakit.plots.incontext and mesakit.widgets.incontext, headless: Figures with labelled axes, the
 scrubber's pure update and the widget driven through its slider."""
 
 from __future__ import annotations
@@ -9,11 +9,12 @@ import pytest
 import torch
 from matplotlib.figure import Figure
 
-from mesakit import models, plots, reference
-from mesakit.plots import training as tplots
-from mesakit.tasks import RegressionTask
-from mesakit.train import History, TrainConfig, train
-from mesakit.widgets import training as twidgets
+from mesakit import models, plots
+from mesakit.core import reference
+from mesakit.plots import incontext as tplots
+from mesakit.core.tasks import RegressionTask
+from mesakit.core.train import History, TrainConfig, train
+from mesakit.widgets import incontext as twidgets
 
 
 def _labelled(ax) -> bool:

@@ -63,8 +63,8 @@ def _all_builders() -> list[tuple[str, str]]:
 @functools.lru_cache(maxsize=None)
 def _history():
     from mesakit.models import LinearSelfAttention, LSAConfig
-    from mesakit.tasks import RegressionTask
-    from mesakit.train import TrainConfig, train
+    from mesakit.core.tasks import RegressionTask
+    from mesakit.core.train import TrainConfig, train
 
     torch.manual_seed(0)
     torch.set_num_threads(1)
@@ -76,7 +76,7 @@ def _history():
 
 @functools.lru_cache(maxsize=None)
 def _prompts():
-    from mesakit.tasks import RegressionTask
+    from mesakit.core.tasks import RegressionTask
 
     return RegressionTask().sample(64, seed=0)[0]
 

@@ -1,4 +1,4 @@
-"""mesakit.zoo: the labelled zoo (entries, halves, prompts, shipped checkpoints) and its model classes."""
+"""mesakit.detection.zoo: the labelled zoo (entries, halves, prompts, shipped checkpoints) and its model classes."""
 
 from __future__ import annotations
 
@@ -9,9 +9,11 @@ import sys
 import pytest
 import torch
 
-from mesakit import detect, metrics, models, reference, zoo
+from mesakit import detect, models
+from mesakit.core import metrics, reference
+from mesakit.detection import zoo
 from mesakit.experiments import detector
-from mesakit.tasks import RegressionTask
+from mesakit.core.tasks import RegressionTask
 
 
 def test_entries_are_labelled_and_split():

@@ -4,7 +4,7 @@ The plain text below is instructor material (like solutions/): for every option,
 (or, for the right one, why it is right, shown only after two different wrong tries). The package
 stores each text XOR-ed with a keystream derived from (scenario, field, letter), so reading the
 installed package does not reveal which option is right; the check unseals only the text of the
-letter a learner chose. A speed bump against peeking, not cryptography (see mesakit/scenarios.py).
+letter a learner chose. A speed bump against peeking, not cryptography (see mesakit/inner/scenarios.py).
 
     .venv/bin/python tools/concept_feedback.py        # rewrites mesakit/scenarios_feedback.py
 """
@@ -17,7 +17,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from mesakit.scenarios import FIELDS, SCENARIOS, answer_hash, feedback_keystream  # noqa: E402
+from mesakit.inner.scenarios import FIELDS, SCENARIOS, answer_hash, feedback_keystream  # noqa: E402
 
 TEXT = {
     "evolution": {
@@ -114,7 +114,7 @@ def main() -> None:
         '"""Lesson 01 concept-check feedback, sealed (written by tools/concept_feedback.py; do not edit).',
         "",
         "For each scenario, field and letter: why that option is wrong (or, for the right one, why it is",
-        "right), XOR-ed with :func:`mesakit.scenarios.feedback_keystream`. :func:`mesakit.scenarios.explain`",
+        "right), XOR-ed with :func:`mesakit.inner.scenarios.feedback_keystream`. :func:`mesakit.inner.scenarios.explain`",
         'unseals the text of a letter a learner chose."""',
         "",
         "SEALED: dict[str, dict[str, dict[str, str]]] = {",

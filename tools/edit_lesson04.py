@@ -270,8 +270,8 @@ def main() -> None:
     section2_cells(nb)
     setup = nb.cells[find(nb, "setup")]
     if "GridPolicy" not in setup.source:
-        setup.source = setup.source.replace("from mesakit.gridpolicy import goal_rates as library_goal_rates",
-                                            "from mesakit.gridpolicy import GridPolicy\nfrom mesakit.gridpolicy import goal_rates as library_goal_rates")
+        setup.source = setup.source.replace("from mesakit.divergence.gridpolicy import goal_rates as library_goal_rates",
+                                            "from mesakit.divergence.gridpolicy import GridPolicy\nfrom mesakit.divergence.gridpolicy import goal_rates as library_goal_rates")
     nbformat.write(nb, NB)
     print(f"wrote {NB}")
 
@@ -284,14 +284,14 @@ the coin is always at the right end of the level. Moved elsewhere at test time, 
 it and ran to the end of the level: they had learned "go right", which in training earned exactly
 the same reward as "get the coin".
 
-Our version (`mesakit.gridworld`): 7×7 levels with random walls (12% of cells), an agent that starts
+Our version (`mesakit.divergence.gridworld`): 7×7 levels with random walls (12% of cells), an agent that starts
 anywhere off the right edge, and a coin **always on the right edge**, in a random row. The agent
 sees the whole level as three maps (walls, coin, itself) and moves up, down, left or right. Its
-policy (`mesakit.gridpolicy.GridPolicy`, a small MLP) was trained **from reward alone**: stepping on
+policy (`mesakit.divergence.gridpolicy.GridPolicy`, a small MLP) was trained **from reward alone**: stepping on
 the coin is worth `0.9^(moves − 1)` (sooner is better), nothing else is rewarded, and a
 policy-gradient method (REINFORCE: play a batch of episodes, raise the log-probability of each move
 in proportion to how much better than average the return after it was) ran on the course's training
-loop, `mesakit.train.train`, over 3,000 training levels. Nothing in the reward mentions the right
+loop, `mesakit.core.train.train`, over 3,000 training levels. Nothing in the reward mentions the right
 edge; the only thing that can make the agent care about it is that, in every training level, the
 coin sat there. The agent samples its moves from its policy. Training both agents of this lesson
 takes over a minute of CPU (`mesakit reproduce goal-misgeneralization` prints the time), so we load

@@ -39,8 +39,8 @@ REPLACE = [
     ("as shipped checkpoints, trained by `mesakit.experiments.thinking_time` (about a minute on one core).",
      "as shipped checkpoints, trained by `mesakit.experiments.thinking_time` ({train_cpu} s of one CPU\n"
      "core for the recurrent planner, across seeds 0 to 7 on a busy machine)."),
-    ("from mesakit.probe import open_square_features, probe_value_map\n",
-     "from mesakit.probe import open_square_features, probe_value_map, r2_score\n"),
+    ("from mesakit.search.probe import open_square_features, probe_value_map\n",
+     "from mesakit.search.probe import open_square_features, probe_value_map, r2_score\n"),
 ]
 
 CELLS["**Training.**"] = """\
@@ -52,8 +52,8 @@ check also calls `run_planner(model, mazes, 0)` and expects a `ValueError`.
 </details>
 
 **Training.** `thinking_time.train_planner` trains the planner with the course's one training loop
-(`mesakit.train.train`), 5×5-cell mazes drawn fresh at every step, and a cross-entropy between
-the next-move logits and the BFS next move on every open square (`mesakit.mazes.next_move_map`).
+(`mesakit.core.train.train`), 5×5-cell mazes drawn fresh at every step, and a cross-entropy between
+the next-move logits and the BFS next move on every open square (`mesakit.search.mazes.next_move_map`).
 Nothing in the loss mentions distances. Three details matter:
 
 - **Smoothed targets**: 0.9 on the right move, 0.1 shared by the other open moves. Plain

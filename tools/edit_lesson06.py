@@ -40,7 +40,7 @@ TRANSFORMERS_MD = '''### Beyond our families: softmax transformers and other opt
 
 The held-out families are the real test. Garg et al. (2022) trained ordinary softmax transformers
 on this very task and found them learning in context about as well as least squares. The zoo's
-transformers (`mesakit.transformer`, `torch.nn.TransformerEncoder` with 1, 2 and 4 layers, trained
+transformers (`mesakit.detection.transformer`, `torch.nn.TransformerEncoder` with 1, 2 and 4 layers, trained
 on fresh tasks for a minute or two each and shipped as checkpoints) are not linear in the query:
 softmax attention makes the prediction a curved function of $x_q$. Below, their loss beside one
 tuned GD step and ordinary least squares (here $N = d$, so least squares recovers $w$ exactly), and
@@ -316,7 +316,7 @@ Half of the zoo (*design*) was used while the signals were designed; the other h
 only to report.""", """- **mesa optimizers**: trained LSAs (lesson 02, several seeds, another task size), the exact GD
   construction (one and three steps), a weight-tied multi-step LSA, partially trained LSAs (500 and
   600 of the ~1,000 steps training needs); held out: a two-layer LSA, exact least squares and
-  ridge, conjugate gradient and Newton's method (`mesakit.solvers`), softmax transformers trained on
+  ridge, conjugate gradient and Newton's method (`mesakit.detection.solvers`), softmax transformers trained on
   this task (1, 2 and 4 layers), and one with a positional table for N = 10 only;
 - **not**: random weights, an MLP that sees only the query, models fit to one fixed task,
   memorizers from lesson 03 (pools of 2 and 8 tasks), and models that use their context without

@@ -151,7 +151,7 @@ def lesson03(nb) -> None:
 
 SWEEP_INTRO = """Here is the sweep, with the fresh-task run drawn one step to the right of M = 256 and the transition
 you located as a vertical line. Two more lines are the yardsticks of Raventós et al., the
-**Bayes-optimal** predictors (`mesakit.bayes`), both computing the posterior mean of the task
+**Bayes-optimal** predictors (`mesakit.emergence.bayes`), both computing the posterior mean of the task
 vector given the context:
 
 - **dMMSE** assumes the task is one of the M pool tasks: it weights each pool task by how well it

@@ -109,7 +109,7 @@ HELP = {
         "One step of the base optimizer is the usual PyTorch four-beat: clear old gradients, compute the "
         "loss, backpropagate, update the weights.",
         "Clear the gradients *before* `backward` (they add up otherwise). The loss is 0.5·MSE "
-        "(`mesakit.metrics.loss(pred, target)` computes it); return the loss of this batch, before the "
+        "(`mesakit.core.metrics.loss(pred, target)` computes it); return the loss of this batch, before the "
         "update, as a Python float (`.item()`).",
         "optimizer.zero_grad()\n"
         "loss = 0.5 * ((model(Z) - y) ** 2).mean()\n"

@@ -1,6 +1,6 @@
 """``mesakit reproduce detector``: score lesson 06's detector on the labelled zoo of models.
 
-Every zoo model (:mod:`mesakit.zoo`, shipped checkpoints) is analysed on ``B = 256`` prompts of the
+Every zoo model (:mod:`mesakit.detection.zoo`, shipped checkpoints) is analysed on ``B = 256`` prompts of the
 task it was trained for; the detector's score ranks the models (AUROC: the chance that a random
 mesa optimizer outscores a random non-optimizer) and its verdict classifies them (accuracy at the
 documented threshold 0.5). Each signal is also scored alone. The zoo is split by family: ``design``
@@ -19,10 +19,11 @@ from typing import Callable
 import torch
 from torch import nn
 
-from .. import detect, models, reference, solvers, transformer, zoo
-from ..tasks import RegressionTask
-from ..train import TrainConfig, train
-from .lsa_gd import train_lsa
+from ..detection import detector as detect, solvers, transformer, zoo
+from ..core import models, reference
+from ..core.tasks import RegressionTask
+from ..core.train import TrainConfig, train
+from ..incontext.lsa import train_lsa
 from .multistep import train_tied
 
 BATCH = 256  # prompts per analysed model
@@ -68,7 +69,7 @@ def _random_set_mlp(seed: int) -> nn.Module:
 
 def _memorizer(entry_name: str, seed: int) -> nn.Module:
     """Lesson 03's memorizer: an LSA plus a memory readout, trained on a small pool of tasks."""
-    from ..diversity import TaskPool, train_on_pool
+    from ..emergence.diversity import TaskPool, train_on_pool
 
     e = zoo.entry(entry_name)
     size, pool_seed = e.pool
@@ -79,7 +80,7 @@ TRANSFORMER_STEPS = 3000  # Adam steps (batch 128) for the in-context transforme
 
 
 def _transformer(entry_name: str, seed: int, steps: int = TRANSFORMER_STEPS, **config) -> nn.Module:
-    """A softmax transformer (:mod:`mesakit.transformer`) trained on prompts from ``entry_name``'s task
+    """A softmax transformer (:mod:`mesakit.detection.transformer`) trained on prompts from ``entry_name``'s task
     (fresh tasks, its fixed task or its pool); ``steps = 0`` leaves it untrained."""
     e = zoo.entry(entry_name)
     cfg = transformer.TransformerConfig(d=e.task.d, **config)

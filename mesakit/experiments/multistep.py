@@ -27,10 +27,10 @@ from pathlib import Path
 
 import torch
 
-from .. import metrics, models, reference
-from ..tasks import RegressionTask
-from ..train import History, TrainConfig, train
-from .lsa_gd import EVAL_SEED, LR_SEED
+from ..core import metrics, models, reference
+from ..core.tasks import RegressionTask
+from ..core.train import History, TrainConfig, train
+from ..incontext.lsa import EVAL_SEED, LR_SEED
 
 TRAIN_K = (1, 2, 3, 4)
 TEST_K = tuple(range(1, 9))
@@ -91,7 +91,7 @@ def run(seed: int = 0, steps: int | None = None, progress: bool = True, save: Pa
             "gd_loss_by_k": gd_loss_by_k, "train_seconds": history.seconds}  # fmt: skip
 
 
-PRETRAINED = "lsa_tied"  # mesakit.models.load_pretrained(PRETRAINED): the model `run()` trains with seed 0
+PRETRAINED = "lsa_tied"  # mesakit.core.models.load_pretrained(PRETRAINED): the model `run()` trains with seed 0
 
 
 def write_pretrained(folder: Path) -> Path:

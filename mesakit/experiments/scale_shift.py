@@ -15,9 +15,9 @@ from pathlib import Path
 
 import torch
 
-from .. import metrics, models, reference
-from ..tasks import RegressionTask
-from .lsa_gd import EVAL_SEED, LR_SEED, train_lsa
+from ..core import metrics, models, reference
+from ..core.tasks import RegressionTask
+from ..incontext.lsa import EVAL_SEED, LR_SEED, train_lsa
 
 SCALES = (1.0, 1.5, 2.0, 2.5, 3.0)
 EVAL_PROMPTS = 10_000

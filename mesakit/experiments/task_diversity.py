@@ -2,7 +2,7 @@
 memorizes its tasks or becomes an in-context optimizer (after Raventós et al. 2023, "Pretraining
 task diversity and the emergence of non-Bayesian in-context learning for regression").
 
-For each pool size M in :data:`NUM_TASKS` we train an :class:`~mesakit.diversity.LSAWithReadout`
+For each pool size M in :data:`NUM_TASKS` we train an :class:`~mesakit.emergence.diversity.LSAWithReadout`
 (an LSA layer plus a memory readout with 8 slots) on prompts whose tasks come from a pool of M
 task vectors, then measure its loss on the pool's tasks (``loss_pool``) and on new tasks
 (``loss_fresh``) beside one tuned GD step on new tasks (``gd_loss``). The last run draws a fresh
@@ -11,7 +11,7 @@ task for every prompt; the JSON lists it with the number of tasks it saw (steps 
 
 Our model's memory is explicit, 8 slots: an architectural choice that sets where the transition can
 happen (a pool the slots can hold is best memorized); the paper's transformers hold their memory
-implicitly. ``evaluate`` also measures the paper's Bayes-optimal yardsticks (:mod:`mesakit.bayes`):
+implicitly. ``evaluate`` also measures the paper's Bayes-optimal yardsticks (:mod:`mesakit.emergence.bayes`):
 dMMSE for the pool, ridge regression for all tasks.
 """
 
@@ -21,10 +21,11 @@ from pathlib import Path
 
 import torch
 
-from .. import bayes, metrics, models, reference
-from ..diversity import LSAWithReadout, TaskPool, locate_transition, train_on_pool
-from ..tasks import RegressionTask
-from .lsa_gd import EVAL_SEED, LR_SEED
+from ..emergence import bayes
+from ..core import metrics, models, reference
+from ..emergence.diversity import LSAWithReadout, TaskPool, locate_transition, train_on_pool
+from ..core.tasks import RegressionTask
+from ..incontext.lsa import EVAL_SEED, LR_SEED
 
 NUM_TASKS: tuple[int | None, ...] = (1, 2, 4, 8, 16, 32, 64, 128, 256, None)  # None: fresh tasks every prompt
 STEPS = 2000  # Adam steps per pool size (batch 256, lr 2e-3)
@@ -68,7 +69,7 @@ def evaluate(
     """Loss of each model on new tasks and on its own pool, one tuned GD step on new tasks, and
     (for the widget) the RMS size of each path's prediction. Keys follow the pool sizes' order.
 
-    Also the Bayes-optimal yardsticks of Raventós et al. (:mod:`mesakit.bayes`, assumed noise
+    Also the Bayes-optimal yardsticks of Raventós et al. (:mod:`mesakit.emergence.bayes`, assumed noise
     variance ``bayes.ASSUMED_NOISE``): ``ridge_loss`` on new tasks, and per pool size
     ``dmmse_fresh`` / ``dmmse_pool`` (``None`` for the fresh-task run, which has no pool)."""
     lr = reference.best_gd_lr(task, steps=1, seed=LR_SEED)

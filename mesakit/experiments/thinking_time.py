@@ -1,8 +1,8 @@
 """``mesakit reproduce thinking-time``: a weight-shared recurrent planner trained on small mazes
 shows the fingerprints of search (Schwarzschild et al. 2021; Bansal et al. 2022; Guez et al. 2019).
 
-We train :class:`mesakit.planner.RecurrentPlanner` on 5×5-cell mazes through the course's one
-training loop (``mesakit.train.train``) with a custom ``forward``: a simplified version of Bansal
+We train :class:`mesakit.search.planner.RecurrentPlanner` on 5×5-cell mazes through the course's one
+training loop (``mesakit.core.train.train``) with a custom ``forward``: a simplified version of Bansal
 et al.'s (2022) progressive loss. Each step first runs a random number of iterations in
 ``[0, 3·TRAIN_ITERATIONS // 2]`` without gradients, then ``TRAIN_ITERATIONS // 2`` more with
 gradients, so each iteration learns to *improve* the current state rather than count steps. The
@@ -28,12 +28,11 @@ from pathlib import Path
 import torch
 from torch.nn import functional as F
 
-from .. import models
-from ..mazes import GOAL, MOVES, WALL, MazeConfig, generate_mazes, next_move_map
-from ..planner import (BLOCKED, FeedForwardConfig, FeedForwardPlanner, PlannerConfig, RecurrentPlanner, neighbour_logits,
-                       solve_rate)  # fmt: skip
-from ..probe import probe_value_map
-from ..train import TrainConfig, train
+from ..core import models
+from ..search.mazes import GOAL, MOVES, WALL, MazeConfig, generate_mazes, next_move_map
+from ..search.planner import BLOCKED, FeedForwardConfig, FeedForwardPlanner, PlannerConfig, RecurrentPlanner, neighbour_logits, solve_rate  # fmt: skip
+from ..search.probe import probe_value_map
+from ..core.train import TrainConfig, train
 
 TRAIN_SIZE = 5  # cells per side of the training mazes (11×11 grid)
 LARGE_SIZE = 7  # cells per side of the "larger" test mazes (15×15 grid)
@@ -84,7 +83,7 @@ def move_loss(move_logits: torch.Tensor, moves: torch.Tensor, smoothing: float =
 
 
 def maze_sampler(config: MazeConfig):
-    """``sample(batch, generator) -> (mazes, paths)`` drawing fresh mazes for :func:`mesakit.train.train`."""
+    """``sample(batch, generator) -> (mazes, paths)`` drawing fresh mazes for :func:`mesakit.core.train.train`."""
 
     def sample(batch: int, generator: torch.Generator):
         seed = int(torch.randint(2**20, 2**40, (1,), generator=generator))
@@ -107,7 +106,7 @@ def max_supervised_iterations(trained: int = TRAIN_ITERATIONS) -> int:
 
 
 def thinking_forward(trained: int = TRAIN_ITERATIONS):
-    """A ``forward`` for :func:`mesakit.train.train`, a simplified progressive loss (after Bansal et
+    """A ``forward`` for :func:`mesakit.core.train.train`, a simplified progressive loss (after Bansal et
     al. 2022): a random number ``n`` in ``[0, 2·trained - trained // 2]`` of iterations without
     gradients, then ``trained // 2`` more with gradients. The state after ``n`` steps is treated as
     an input, so each iteration must *improve* whatever state it is given (and keep a solved one

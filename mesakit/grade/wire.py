@@ -138,7 +138,8 @@ def _enc_mesakit(v: Any, keep, blobs: list[bytes], depth: int) -> Any:
     if isinstance(v, torch.nn.Module) and dataclasses.is_dataclass(getattr(v, "config", None)):
         config = {f.name: getattr(v.config, f.name) for f in dataclasses.fields(v.config)}
         state = dict(v.state_dict())
-        return {"mesakit_model": [t.__name__, _enc(config, keep, blobs, depth + 1), _enc(state, keep, blobs, depth + 1), bool(v.training)]}
+        return {"mesakit_model": [t.__name__, _enc(config, keep, blobs, depth + 1), _enc(state, keep, blobs, depth + 1),
+                                  bool(v.training), t.__module__]}
     if dataclasses.is_dataclass(v) and not isinstance(v, type):
         fields = {f.name: getattr(v, f.name) for f in dataclasses.fields(v) if f.init}
         return {"mesakit_dataclass": [t.__module__, t.__qualname__, _enc(fields, keep, blobs, depth + 1)]}
@@ -232,10 +233,12 @@ def _dec(node: Any, blobs: list[bytes], count: list[int], depth: int) -> Any:
     if tag == "handle":
         return Handle(int(x[0]), str(x[1]))
     if tag == "mesakit_model":
-        from mesakit import models
+        from mesakit.core import models
 
-        models._import_model_modules()
-        cls = models.registered(str(x[0]))
+        module = str(x[4]) if len(x) > 4 else None
+        if module is not None and (not module.startswith("mesakit.") or module.startswith("mesakit.grade")):
+            raise WireError(f"refusing to import {module!r} for a model")
+        cls = models.model_class(str(x[0]), module)
         if cls is None:
             raise WireError(f"unknown mesakit model {x[0]!r}")
         config = _dec(x[1], blobs, count, depth + 1)

@@ -4,9 +4,7 @@
 
 from .style import COLORS, figure  # noqa: F401
 from .inner import context_shuffle, gd_path, inner_loop, step_size_learning, two_objectives  # noqa: F401
-from .training import (  # noqa: F401
-    loss_curve, losses_by_k, sensitivity_scatter, step_size_curve, training_snapshot, weight_heatmaps,
-)
+from .incontext import loss_curve, losses_by_k, sensitivity_scatter, step_size_curve, training_snapshot, weight_heatmaps
 from .emergence import solution_bars, task_diversity_curves, training_emergence  # noqa: F401
 from .detection import (  # noqa: F401
     compare_roc, gain_curves, leaderboard, roc, score_sweep, signal_bars, signal_heatmap, thinking_curves,

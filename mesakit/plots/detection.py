@@ -14,7 +14,7 @@ from typing import Mapping, Sequence
 import numpy as np
 from matplotlib.figure import Figure
 
-from .. import detect
+from ..detection import detector as detect
 from .style import COLORS, SEQUENTIAL, figure
 
 POSITIVE, NEGATIVE = COLORS["blue"], COLORS["vermillion"]
@@ -63,7 +63,7 @@ def roc(rows: Sequence[dict], key: str = "score", by_half: bool = True) -> Figur
 
 def compare_roc(detectors: Mapping[str, Sequence[dict]], half: str = "all") -> Figure:
     """ROC curves of several detectors on the same zoo, side by side: ``detectors`` maps a name
-    (e.g. "your detector", "mesakit.detect") to its rows from
+    (e.g. "your detector", "mesakit.detection.detector") to its rows from
     :func:`mesakit.experiments.detector.analyse_zoo`; ``half`` picks all models or one half."""
     if not detectors:
         raise ValueError("detectors must map a name to the rows of analyse_zoo")

@@ -12,7 +12,7 @@ import numpy as np
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 
-from ..gridworld import pursued_goal
+from ..divergence.gridworld import pursued_goal
 from .style import COLORS, figure
 
 GOAL_COLORS = {"coin": COLORS["orange"], "edge": COLORS["blue"], "neither": "#BBBBBB"}
@@ -95,7 +95,7 @@ def episodes(items: list, step: int | None = None, titles: list[str] | None = No
 
 def goal_bars(rates: dict[str, dict[str, float]]) -> Figure:
     """Stacked bars: for each condition (e.g. ``"training levels"``), the fraction of episodes that
-    reached the coin first, the right edge first, or neither (:func:`~mesakit.gridworld.pursued_goal`)."""
+    reached the coin first, the right edge first, or neither (:func:`~mesakit.divergence.gridworld.pursued_goal`)."""
     if not rates:
         raise ValueError("goal_bars needs at least one condition")
     fig, ax = figure(width=7, height=3.6)

@@ -5,7 +5,7 @@ memorizer-to-optimizer switch over pretraining task diversity.
 * :func:`task_diversity_curves` — loss on new tasks and on the pool against the pool size M.
 * :func:`solution_bars` — one model of the sweep: its losses and how much each path contributes.
 
-Inputs are plain numbers (from :mod:`mesakit.emergence` and
+Inputs are plain numbers (from :mod:`mesakit.emergence.trajectory` and
 :mod:`mesakit.experiments.task_diversity`); nothing here trains or evaluates a model.
 """
 
@@ -28,7 +28,7 @@ def training_emergence(
 ) -> Figure:
     """Three panels over training steps: loss on fresh prompts (with one tuned GD step and
     predicting 0 as lines), in-context gain (with GD's as a line), and sensitivity cosine with GD;
-    ``appears_at`` marks a step (e.g. :func:`mesakit.emergence.appearance_step`) in every panel."""
+    ``appears_at`` marks a step (e.g. :func:`mesakit.emergence.trajectory.appearance_step`) in every panel."""
     fig, (a, b, c) = figure(ncols=3, width=11.0, height=3.4)
     steps = np.asarray(trajectory["step"])
     a.plot(steps, trajectory["loss"], "o-", ms=3, color=COLORS["blue"], label="LSA")
@@ -79,7 +79,7 @@ def task_diversity_curves(
 
     The Bayes-optimal yardsticks of Raventós et al. (optional): ``dmmse_fresh`` (the pool-prior
     posterior mean's loss on new tasks, one entry per pool size, ``None`` where it has no pool) and
-    ``ridge_loss`` (the Gaussian-prior posterior mean's loss on new tasks), see :mod:`mesakit.bayes`.
+    ``ridge_loss`` (the Gaussian-prior posterior mean's loss on new tasks), see :mod:`mesakit.emergence.bayes`.
     ``band``: shade "within ``band`` of GD", from ``gd_loss`` to ``(1 + band)·gd_loss`` (lesson 03 reads
     the transition off it). ``zoom``: a linear y-axis from ``(1 - zoom)·gd_loss`` to ``(1 + zoom)·gd_loss``
     instead of the log axis, so that 10% of GD's loss is a visible distance."""

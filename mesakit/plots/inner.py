@@ -4,7 +4,7 @@ tuning the inner step size, and a first behavioural look at detection (shuffled 
 
 Each function returns a ``Figure`` made by :func:`mesakit.plots.style.figure`. Inputs are tensors
 and numbers; the small computations a figure needs (the inner loop of a prompt, a loss surface) use
-``mesakit.handbuilt`` / ``mesakit.reference``, never the learner's code.
+``mesakit.inner.handbuilt`` / ``mesakit.core.reference``, never the learner's code.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 
-from .. import handbuilt
-from ..tasks import check_prompts, split_prompt
+from ..inner import handbuilt
+from ..core.tasks import check_prompts, split_prompt
 from .style import COLORS, CYCLE, SEQUENTIAL, figure
 
 

@@ -19,7 +19,7 @@ import torch
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 
-from ..mazes import GOAL, START, WALL
+from ..search.mazes import GOAL, START, WALL
 from .style import COLORS, SEQUENTIAL, figure
 
 _WALLS = ListedColormap(["white", "#404040"])

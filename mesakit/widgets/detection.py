@@ -14,10 +14,10 @@ from typing import Sequence
 import torch
 from matplotlib.figure import Figure
 
-from .. import detect, zoo
+from ..detection import detector as detect, zoo
 from ..plots.detection import leaderboard as leaderboard_figure
 from ..plots.detection import signal_bars
-from ..tasks import RegressionTask
+from ..core.tasks import RegressionTask
 
 BANDWIDTHS = (0.1, 0.2, 0.3, 0.5, 0.7, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0)
 

@@ -12,7 +12,7 @@ import torch
 from matplotlib.figure import Figure
 
 from ..plots.inner import inner_loop
-from ..tasks import RegressionTask, check_prompts
+from ..core.tasks import RegressionTask, check_prompts
 
 
 def inner_loop_frame(Z: torch.Tensor, y_q: torch.Tensor, K: int, lr: float, prompt: int = 0) -> Figure:

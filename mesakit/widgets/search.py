@@ -12,17 +12,17 @@ import torch
 from matplotlib.figure import Figure
 from torch import nn
 
-from ..mazes import Mazes
-from ..planner import check_iterations
+from ..search.mazes import Mazes
+from ..search.planner import check_iterations
 from ..plots.search import value_map_frame
-from ..probe import RidgeProbe
+from ..search.probe import RidgeProbe
 
 
 def _headless_example() -> dict:
     """A small planner, a probe fit on its hidden state and a few mazes (for headless tests)."""
-    from ..mazes import generate_mazes
-    from ..planner import PlannerConfig, RecurrentPlanner
-    from ..probe import probe_value_map
+    from ..search.mazes import generate_mazes
+    from ..search.planner import PlannerConfig, RecurrentPlanner
+    from ..search.probe import probe_value_map
 
     torch.manual_seed(0)
     model = RecurrentPlanner(PlannerConfig(channels=4, iterations=3)).eval()

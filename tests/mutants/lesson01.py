@@ -78,9 +78,9 @@ MUTANTS = [
 
 
 def learn(K, init_lr, steps, base_lr, seed, optimizer="sgd", batch_size=256, with_init=True, train_seed=None, k_off=0):
-    from mesakit.handbuilt import HandBuiltConfig, HandBuiltMesaOptimizer
-    from mesakit.tasks import RegressionTask
-    from mesakit.train import TrainConfig, train
+    from mesakit.inner.handbuilt import HandBuiltConfig, HandBuiltMesaOptimizer
+    from mesakit.core.tasks import RegressionTask
+    from mesakit.core.train import TrainConfig, train
 
     task = RegressionTask()
     model = HandBuiltMesaOptimizer(HandBuiltConfig(d=task.d, steps=K + k_off, init_lr=init_lr))
@@ -111,13 +111,13 @@ MUTANTS += [
 
 
 def _key() -> dict:
-    from mesakit import scenarios
+    from mesakit.inner import scenarios
 
     return {s.key: {f: scenarios.right_letter(s.key, f) for f in scenarios.FIELDS} for s in scenarios.SCENARIOS}
 
 
 def _one_wrong(field: str) -> dict:
-    from mesakit import scenarios
+    from mesakit.inner import scenarios
 
     answers = _key()
     first = scenarios.SCENARIOS[0].key

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import torch
 
-from mesakit import metrics, models
+from mesakit.core import metrics
+from mesakit import models
 
 from . import Mutant
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from mesakit import metrics
+from mesakit.core import metrics
 
 from . import Mutant
 

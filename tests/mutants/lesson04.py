@@ -7,10 +7,12 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from mesakit import gridworld, models, reference
-from mesakit.experiments.lsa_gd import LR_SEED
-from mesakit.gridworld import Level
-from mesakit.tasks import RegressionTask
+from mesakit.divergence import gridworld
+from mesakit import models
+from mesakit.core import reference
+from mesakit.incontext.lsa import LR_SEED
+from mesakit.divergence.gridworld import Level
+from mesakit.core.tasks import RegressionTask
 
 from . import Mutant
 

@@ -1,0 +1,320 @@
+"""Checks of lesson 02 (training a toy mesa optimizer), second half: is the trained model doing GD?
+
+* :func:`check_sensitivity`, :func:`check_compare_with_gd` — measuring a model against GD
+  (``∂ŷ/∂x_q``, losses, sensitivity cosine, prediction difference), against ``mesakit.core.metrics``.
+* :func:`check_gd_construction` — the hand-built weights whose forward pass is one GD step (and,
+  iterated, K steps).
+* :func:`check_learned_step_size` — reading η off trained weights, against
+  ``mesakit.incontext.lsa.learned_step_size``.
+* :func:`check_tied_lsa_forward` — one layer applied K times (weight tying).
+
+Prompts, the LSA layer, the train step and the GD reference are checked in
+:mod:`mesakit.checks.incontext`, whose fixed-seed prompts (``_prompts``) and LSA builder (``_lsa``)
+these checks reuse. Each check compares with mesakit's own implementation on fixed-seed float64
+inputs and, when they differ, names the likely mistake by matching known wrong implementations.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+
+from ..core import metrics, models, reference
+from ..incontext.lsa import learned_step_size
+from .core import call, expect_close, expect_number, expect_tensor, passed
+from .incontext import _lsa, _prompts
+
+__all__ = [
+    "check_sensitivity",
+    "check_compare_with_gd",
+    "check_gd_construction",
+    "check_learned_step_size",
+    "check_tied_lsa_forward",
+]
+
+
+# ---------------------------------------------------------------------------------------------
+# 5. Measuring the trained model against GD
+
+
+def _sens_model(seed: int = 600) -> models.LinearSelfAttention:
+    g = torch.Generator().manual_seed(seed)
+    return _lsa(torch.randn(11, 11, generator=g, dtype=torch.float64), torch.randn(11, 11, generator=g, dtype=torch.float64))
+
+
+def _same_for_two_models(outs: list, name: str, fix: str) -> None:
+    """Two different models gave the very same answer: the code ignores its ``model`` argument."""
+    a, b = outs[0], outs[1]
+    if isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor) and a.shape == b.shape and torch.equal(a, b):
+        raise AssertionError(f"{name} gave the same result for two different models: {fix}, not a model from your "
+                             "notebook (a global such as `lsa`)")  # fmt: skip
+    if isinstance(a, dict) and isinstance(b, dict) and a and a == b:
+        raise AssertionError(f"{name} gave the same result for two different models: {fix}, not a model from your "
+                             "notebook (a global such as `lsa`)")  # fmt: skip
+
+
+def check_sensitivity(sensitivity: Callable) -> None:
+    """``sensitivity(model, Z (B, N+1, d+1)) -> ∂ŷ/∂x_q (B, d)``."""
+    Z, _ = _prompts(16, seed=610)
+    models_ = (_sens_model(), lambda Z: reference.gd_predict(Z, 1.3))
+    outs = [call(sensitivity, model, Z.clone(), name="sensitivity") for model in models_]
+    _same_for_two_models(outs, "sensitivity", "differentiate the `model` you are given")
+    for model, out in zip(models_, outs):
+        if isinstance(out, torch.Tensor) and tuple(out.shape) == (Z.shape[0], Z.shape[2]):
+            raise AssertionError(
+                f"sensitivity returned shape {tuple(out.shape)}, expected {(Z.shape[0], Z.shape[2] - 1)}: keep only "
+                "the x_q part of the query row (drop the label slot, Z[:, -1, :-1])"
+            )
+        expected = metrics.sensitivity(model, Z)
+        Zg = Z.clone().requires_grad_(True)
+        (grad,) = torch.autograd.grad(model(Zg).sum(), Zg)
+        expect_close(
+            out,
+            expected,
+            "sensitivity",
+            diagnoses=[
+                (grad[:, 0, :-1], "that is the gradient at row 0, the first context example; the query is the LAST row"),
+                (grad[:, -2, :-1], "that is the gradient at row N-1, the last context example; the query is the LAST row (N)"),
+                (expected / Z.shape[0], "divided by the batch size: differentiate model(Z).sum(), not .mean()"),
+                (-expected, "wrong sign: return ∂ŷ/∂x_q as autograd gives it"),
+            ],
+            rtol=1e-6,
+            atol=1e-9,
+        )
+    passed("sensitivity: ∂ŷ/∂x_q by autograd, one row per prompt")
+
+
+COMPARE_KEYS = ("model_loss", "gd_loss", "sensitivity_cosine", "prediction_diff")
+
+
+def _compare_case(compare_with_gd: Callable, model_seed: int, gd_lr: float, prompt_seed: int, uses: Callable | None):
+    Z, y = _prompts(500, seed=prompt_seed)
+    model = _sens_model(model_seed)
+    with torch.no_grad():  # scale the random model so its predictions are in GD's range
+        model.W_PV.mul_(0.1)
+    gd = lambda Z: reference.gd_predict(Z, gd_lr)  # noqa: E731
+    out = call(compare_with_gd, model, gd, Z.clone(), y.clone(), name="compare_with_gd")
+    return out, (model, gd, Z, y)
+
+
+def _compare_expected(model, gd, Z, y, sens: Callable = metrics.sensitivity) -> dict:
+    with torch.no_grad():
+        p_model, p_gd = model(Z), gd(Z)
+    s_model, s_gd = sens(model, Z.clone()).double(), sens(gd, Z.clone()).double()
+    return {
+        "model_loss": metrics.loss(p_model, y),
+        "gd_loss": metrics.loss(p_gd, y),
+        "sensitivity_cosine": torch.nn.functional.cosine_similarity(s_model, s_gd, dim=-1).mean(),
+        "prediction_diff": ((p_model - p_gd) ** 2).mean().sqrt(),
+    }
+
+
+def check_compare_with_gd(compare_with_gd: Callable, uses: Callable | None = None) -> None:
+    """``compare_with_gd(model, gd, Z, y) -> dict`` with the keys ``COMPARE_KEYS``; run on two different
+    (model, GD) pairs.
+
+    ``uses``: the learner's ``sensitivity``, if their ``compare_with_gd`` calls it: when that one fails
+    its own check and the comparison is right on top of it, this check passes and says what to fix."""
+    from .core import blame_earlier, earlier_fails
+
+    earlier = earlier_fails(check_sensitivity, uses)
+    runs = [_compare_case(compare_with_gd, 621, 1.5, 620, uses), _compare_case(compare_with_gd, 622, 1.5, 620, uses)]  # only the model differs
+    for out, _ in runs:
+        if not isinstance(out, dict):
+            raise AssertionError(f"compare_with_gd should return a dict, got {type(out).__name__}")
+        missing = [k for k in COMPARE_KEYS if k not in out]
+        if missing:
+            raise AssertionError(f"compare_with_gd's dict lacks the keys {missing}; expected exactly {list(COMPARE_KEYS)}")
+    values = [{k: expect_number(out[k], f"compare_with_gd()[{k!r}]") for k in COMPARE_KEYS} for out, _ in runs]
+    _same_for_two_models(values, "compare_with_gd", "measure the `model` and `gd` you are given")
+    for value, (_, case) in zip(values, runs):
+        try:
+            _expect_compare(value, *case)
+        except AssertionError as err:
+            if not earlier:
+                raise
+            try:
+                theirs = _compare_expected(*case, sens=uses)
+                ok = all(abs(value[k] - theirs[k].item()) <= 1e-4 * abs(theirs[k].item()) + 1e-7 for k in COMPARE_KEYS)
+            except Exception:  # their sensitivity crashes here: nothing to compare with
+                ok = False
+            if not ok:
+                raise blame_earlier(err, "sensitivity", "compare_with_gd") from None
+            print("⚠ compare_with_gd itself is right, but it uses your sensitivity, which fails its check: fix that first")
+            return
+    passed("compare_with_gd: loss, sensitivity cosine and prediction difference as in von Oswald et al.")
+
+
+def _expect_compare(value: dict, model, gd, Z, y) -> None:
+    expected = _compare_expected(model, gd, Z, y)
+    with torch.no_grad():
+        p_model, p_gd = model(Z), gd(Z)
+    s_model, s_gd = metrics.sensitivity(model, Z), metrics.sensitivity(gd, Z)
+    flat_cos = torch.nn.functional.cosine_similarity(s_model.flatten(), s_gd.flatten(), dim=0)
+    wrong = {
+        "model_loss": [(2 * expected["model_loss"], "the loss is 0.5·MSE (mesakit.core.metrics.loss), not the plain MSE"),
+                       (expected["gd_loss"], "model_loss is the loss of GD's predictions: use the model's")],
+        "gd_loss": [(2 * expected["gd_loss"], "the loss is 0.5·MSE (mesakit.core.metrics.loss), not the plain MSE"),
+                    (expected["model_loss"], "gd_loss is the loss of the model's predictions: use GD's")],
+        "sensitivity_cosine": [
+            (flat_cos, "that is one cosine of the whole flattened batch: take the cosine per prompt (dim=-1), then the mean"),
+            ((s_model * s_gd).sum(-1).mean(), "that is a mean dot product: divide by both norms to get a cosine"),
+            (torch.nn.functional.cosine_similarity(s_model, s_gd, dim=0).mean(), "that cosine runs over the batch "
+             "(dim=0): take it per prompt, over the d input directions (dim=-1), then the mean"),
+        ],
+        "prediction_diff": [
+            (((p_model - p_gd) ** 2).mean(), "prediction_diff is the ROOT mean squared difference: take the sqrt"),
+            ((p_model - p_gd).abs().mean(), "prediction_diff is the root mean SQUARED difference, not the mean absolute one"),
+        ],
+    }  # fmt: skip
+    for key in COMPARE_KEYS:
+        got = torch.tensor(value[key], dtype=torch.float64)
+        expect_close(got, expected[key].double(), f"compare_with_gd()[{key!r}]", diagnoses=wrong[key], rtol=1e-4, atol=1e-7)
+
+
+# ---------------------------------------------------------------------------------------------
+# 6. The hand construction
+
+
+def check_gd_construction(gd_construction_weights: Callable) -> None:
+    """``gd_construction_weights(d: int, lr: float) -> (W_KQ (d+1, d+1), W_PV (d+1, d+1))``.
+
+    The messages describe what the learner's layer computes (a step of the wrong size or sign, a
+    score that reads the labels), never the weights themselves: 6.1 is a derivation."""
+    for d, lr, seed in ((10, 1.5, 700), (3, 0.4, 701)):
+        out = call(gd_construction_weights, d, lr, name="gd_construction_weights")
+        if not (isinstance(out, (tuple, list)) and len(out) == 2):
+            raise AssertionError(f"gd_construction_weights should return a pair (W_KQ, W_PV), got {type(out).__name__}")
+        W_KQ = expect_tensor(out[0], (d + 1, d + 1), "W_KQ", f"d = {d} inputs plus the label: (d+1, d+1)").double()
+        W_PV = expect_tensor(out[1], (d + 1, d + 1), "W_PV", f"d = {d} inputs plus the label: (d+1, d+1)").double()
+        Z, _ = _prompts(64, seed=seed, d=d)
+        with torch.no_grad():
+            pred = _lsa(W_KQ, W_PV)(Z)
+        expected = reference.gd_predict(Z, lr)
+        name = f"an LSA with your weights (d = {d}, lr = {lr})"
+        if not torch.allclose(pred, expected, rtol=1e-6, atol=1e-9):
+            expect_tensor(pred, expected.shape, name)
+            ratio = ((pred * expected).sum() / (expected * expected).sum()).item()
+            if torch.allclose(pred, ratio * expected, rtol=1e-6, atol=1e-9):
+                if abs(ratio + 1) < 1e-6:
+                    raise AssertionError(f"{name} predicts MINUS the GD step: the model's prediction is minus the query's "
+                                         "label slot, so the entry that writes into that slot needs the opposite sign")  # fmt: skip
+                if abs(ratio * lr - 1) < 1e-6 or abs(ratio * lr + 1) < 1e-6:
+                    raise AssertionError(f"{name} takes a step of size {abs(ratio * lr):.3g} whatever lr is: the step "
+                                         "size lr has to appear in your weights")  # fmt: skip
+                raise AssertionError(f"{name} computes a GD step, but of size {ratio * lr:.4g} instead of lr = {lr} "
+                                     f"({ratio:.4g} × lr): find the factor (the 1/N is already inside M)")  # fmt: skip
+            expect_close(pred, expected, name, rtol=1e-6, atol=1e-9)
+        # Iterated, the same weights must run K steps: context labels have to become residuals.
+        with torch.no_grad():
+            twice = _lsa(W_KQ, W_PV)(Z, iterations=2)
+        if not torch.allclose(twice, reference.gd_predict(Z, lr, 2), rtol=1e-6, atol=1e-9):
+            label_score = W_KQ[d].abs().max().item() > 1e-12 or W_KQ[:, d].abs().max().item() > 1e-12
+            hint = (
+                "your W_KQ gives the label a part in the attention score, so once the first pass has changed the context "
+                "labels the score is no longer x_i·x_j"
+                if label_score
+                else "your W_PV also writes into the inputs x, so the second pass no longer sees the same x_i"
+            )
+            raise AssertionError(
+                "one layer matches one GD step, but applied twice your weights do not give two GD steps: the "
+                f"context tokens' labels must turn into the residuals y_i - w·x_i and nothing else may change; {hint}"
+            )
+    passed("gd_construction_weights: this LSA's forward pass IS one step of gradient descent")
+
+
+# ---------------------------------------------------------------------------------------------
+# 7. Reading the trained weights
+
+
+def check_learned_step_size(step_size: Callable) -> None:
+    """``learned_step_size(W_KQ (d+1, d+1), W_PV (d+1, d+1)) -> float``: η read off the weights."""
+    g = torch.Generator().manual_seed(800)
+    cases = []
+    for d, scale, lr, dtype in ((10, 0.8, 1.5, torch.float32), (4, 2.5, 0.6, torch.float32), (6, 1.3, 0.9, torch.float64)):
+        W_KQ = 0.02 * torch.randn(d + 1, d + 1, generator=g, dtype=dtype)
+        W_KQ[:d, :d] += scale * torch.eye(d, dtype=dtype) + 0.05 * torch.diag(torch.randn(d, generator=g, dtype=dtype))
+        W_KQ[d, d] = 0.7  # a distractor: the label-label entry plays no part in the step size
+        W_PV = 0.02 * torch.randn(d + 1, d + 1, generator=g, dtype=dtype)
+        W_PV[d, d] = -lr / scale
+        cases.append((W_KQ, W_PV))
+    for W_KQ, W_PV in cases:
+        d = W_KQ.shape[0] - 1
+        out = expect_number(call(step_size, W_KQ.clone(), W_PV.clone(), name="learned_step_size"), "learned_step_size")
+        expected = learned_step_size(W_KQ, W_PV)
+        mean_diag = torch.diagonal(W_KQ[:d, :d]).mean().item()
+        diagnoses = [
+            (-expected, "wrong sign: the prediction is MINUS the label slot, so η = -W_PV[d, d] × (x-block scale of W_KQ)"),
+            (expected * d, "that is the trace of W_KQ's x-block: use the MEAN of its diagonal (the scale a of a·I)"),
+            (-W_PV[d, d].item() * W_KQ[d, d].item(), "W_KQ[d, d] is the label-label entry; the step size uses the x-block W_KQ[:d, :d]"),
+            (-W_PV[d, d].item(), "W_PV[d, d] alone is not η: multiply by the scale of W_KQ's x-block"),
+            (mean_diag, "W_KQ's scale alone is not η: multiply by -W_PV[d, d]"),
+            (-W_PV[d, d].item() * W_KQ[0, 0].item(), "you read the scale from ONE diagonal entry of W_KQ: the trained "
+             "diagonal is noisy, so average the x-block's diagonal"),
+            (-W_PV[d, d].item() * torch.diagonal(W_KQ).mean().item(), "you averaged the whole diagonal of W_KQ, "
+             "label-label entry included: only the x-block W_KQ[:d, :d] scales the step"),
+            (-W_PV[d, d].item() / mean_diag, "you divided by the x-block's scale: rescaling W_KQ by a divides W_PV by a, "
+             "so η is their product"),
+            (-W_PV[d, d].item() * W_KQ[:d, :d].mean().item(), "you averaged ALL entries of the x-block: the scale a "
+             "is on its diagonal"),
+        ]  # fmt: skip
+        expect_close(
+            torch.tensor(out, dtype=torch.float64), torch.tensor(expected, dtype=torch.float64), "learned_step_size",
+            diagnoses=[(torch.tensor(v, dtype=torch.float64), m) for v, m in diagnoses], rtol=1e-4,
+        )  # fmt: skip
+    passed("learned_step_size: η = -W_PV[d, d] × mean(diag W_KQ[:d, :d])")
+
+
+# ---------------------------------------------------------------------------------------------
+# 8. More steps: weight tying
+
+
+def _tied_wrong(Z, W_KQ, W_PV, K, *, frozen_moment=False, residual=True):
+    N = Z.shape[1] - 1
+    first = Z[:, :N].transpose(1, 2) @ Z[:, :N] / N
+    for _ in range(K):
+        moment = first if frozen_moment else Z[:, :N].transpose(1, 2) @ Z[:, :N] / N
+        update = Z @ W_KQ.T @ moment @ W_PV.T
+        Z = Z + update if residual else update
+    return -Z[:, N, -1]
+
+
+def check_tied_lsa_forward(tied_lsa_forward: Callable) -> None:
+    """``tied_lsa_forward(Z (B, N+1, d+1), W_KQ, W_PV (d+1, d+1), K: int) -> ŷ (B,)``: one layer, K times."""
+    for seed, (d, K, dtype) in enumerate(((10, 3, torch.float64), (4, 2, torch.float64), (3, 4, torch.float32))):
+        Z, _ = _prompts(32, seed=900 + seed, d=d)
+        g = torch.Generator().manual_seed(910 + seed)
+        W_KQ = 0.3 * torch.randn(d + 1, d + 1, generator=g, dtype=torch.float64)
+        W_PV = 0.3 * torch.randn(d + 1, d + 1, generator=g, dtype=torch.float64)
+        Z, W_KQ, W_PV = (t.to(dtype).double() for t in (Z, W_KQ, W_PV))  # a float32 case holds float32 values
+        Z_in = Z.to(dtype, copy=True)
+        out = call(tied_lsa_forward, Z_in, W_KQ.to(dtype, copy=True), W_PV.to(dtype, copy=True), K, name="tied_lsa_forward")
+        if not torch.equal(Z_in.double(), Z):
+            raise AssertionError("tied_lsa_forward changed the Z it was given in place (Z += ... or Z[...] = ...): "
+                                 "rebind a name instead (Z = Z + update), the caller's prompts must stay as they were")  # fmt: skip
+        model = _lsa(W_KQ, W_PV)
+        with torch.no_grad():
+            expect_close(
+                out,
+                model(Z, iterations=K),
+                f"tied_lsa_forward (K = {K})",
+                diagnoses=[
+                    (model(Z, iterations=1), "that is ONE application of the layer: apply it K times, feeding each output back in"),
+                    (model(Z, iterations=K - 1), f"that is K-1 = {K - 1} applications: apply the layer exactly K times"),
+                    (model(Z, iterations=K + 1), f"that is K+1 = {K + 1} applications: apply the layer exactly K times"),
+                    (-model(Z, iterations=K), "wrong sign: the prediction is MINUS the query's label slot, ŷ = -Z[:, N, d]"),
+                    (
+                        _tied_wrong(Z, W_KQ, W_PV, K, frozen_moment=True),
+                        "recompute Σ e_i e_iᵀ from the UPDATED context tokens at every pass: their labels change "
+                        "(for the GD construction they become the residuals)",
+                    ),
+                    (
+                        _tied_wrong(Z, W_KQ, W_PV, K, residual=False),
+                        "keep the residual connection: Z <- Z + update at every pass, not Z <- update",
+                    ),
+                ],
+                rtol=1e-6 if dtype == torch.float64 else 1e-4,
+                atol=1e-9 if dtype == torch.float64 else 1e-5,
+            )
+    passed("tied_lsa_forward: the same layer applied K times (mesakit.core.models.LSAConfig(iterations=K))")

@@ -1,0 +1,378 @@
+"""Checks of lesson 05 (internal search): one ``check_<exercise>(fn)`` per exercise.
+
+Each check runs the learner's function on fixed-seed mazes (or data), compares it with mesakit's
+own implementation (``mazes.distance_map``, ``RecurrentPlanner``, ``planner.solve_rate``,
+``probe.fit_ridge``...) and, when they differ, names the likely mistake by matching the output
+against known wrong implementations.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from typing import Callable
+
+import numpy as np
+import torch
+
+from ..core import models
+from ..search.mazes import GOAL, START, WALL, MazeConfig, Mazes, distance_map, generate_mazes, shortest_path
+from ..search.planner import PlannerConfig, RecurrentPlanner, solve_rate, solve_rate_by_length, solved
+from ..search.probe import fit_ridge, r2_score
+from .core import call, expect_close, expect_number, expect_tensor, is_close, passed
+
+__all__ = [
+    "check_bfs_distance",
+    "check_run_planner",
+    "check_solve_rates",
+    "check_fit_ridge",
+    "check_r_squared",
+    "check_solve_rate_by_length",
+]
+
+
+def _bfs(maze: torch.Tensor, source: int = GOAL, diagonal: bool = False, wall_value: float = -1.0, first: int = 0):
+    """A plain BFS with knobs that reproduce the usual mistakes (wrong source, diagonals, ...)."""
+    walls = maze[WALL]
+    H, W = walls.shape
+    dist = torch.full((H, W), float("inf"), dtype=torch.float64)
+    r, c = (int(i) for i in torch.nonzero(maze[source])[0])
+    dist[r, c] = first
+    queue = deque([(r, c)])
+    moves = [(-1, 0), (1, 0), (0, -1), (0, 1)] + ([(-1, -1), (-1, 1), (1, -1), (1, 1)] if diagonal else [])
+    while queue:
+        r, c = queue.popleft()
+        for dr, dc in moves:
+            nr, nc = r + dr, c + dc
+            if 0 <= nr < H and 0 <= nc < W and walls[nr, nc] == 0 and dist[nr, nc] == float("inf"):
+                dist[nr, nc] = dist[r, c] + 1
+                queue.append((nr, nc))
+    return torch.where(torch.isinf(dist), torch.tensor(wall_value, dtype=torch.float64), dist)
+
+
+
+
+# ---------------------------------------------------------------------------------------------
+# 1. Ground truth: breadth-first search
+
+
+NOT_SQUARE = """\
+###########
+#G........#
+#.###.###.#
+#...#...#.#
+#.#.#.#.#.#
+#.#...#..S#
+###########"""  # 7×11 squares with loops: a depth-first search reaches some squares the long way round
+
+
+def _maze_from_text(text: str) -> torch.Tensor:
+    rows = text.splitlines()
+    maze = torch.zeros(3, len(rows), len(rows[0]), dtype=torch.float64)
+    for r, row in enumerate(rows):
+        for c, ch in enumerate(row):
+            maze[WALL, r, c] = ch == "#"
+            maze[START, r, c] = ch == "S"
+            maze[GOAL, r, c] = ch == "G"
+    return maze
+
+
+def _bfs_cases() -> list[torch.Tensor]:
+    """Perfect mazes (float32), a maze with loops (float64) and a non-square maze with loops."""
+    perfect = [generate_mazes(4, size, seed).inputs[index] for size, seed, index in ((5, 0, 0), (5, 1, 3), (7, 2, 1))]
+    loops = generate_mazes(3, MazeConfig(size=6, loops=10), 5).inputs[2].double()
+    return perfect + [loops, _maze_from_text(NOT_SQUARE)]
+
+
+def check_bfs_distance(bfs_distance_fn: Callable) -> None:
+    """``bfs_distance(maze (3, H, W)) -> (H, W)``: steps to the goal, -1 on walls."""
+    for maze in _bfs_cases():
+        H, W = maze.shape[1:]
+        truth = distance_map(maze)[0].double()
+        try:
+            out = call(bfs_distance_fn, maze.clone(), name="bfs_distance")
+        except AssertionError as err:
+            if H != W and isinstance(err.__cause__, IndexError):
+                raise AssertionError(f"{err}\n(this maze is {H}×{W} squares, height ≠ width, and the mazes before it were "
+                                     "square: are height and width swapped somewhere? maze.shape is (3, H, W))") from err.__cause__
+            raise
+        if isinstance(out, torch.Tensor) and H != W and tuple(out.shape) == (W, H):
+            raise AssertionError(f"bfs_distance returned shape {(W, H)} for a maze of {H}×{W} squares: height and "
+                                 "width are swapped (maze.shape is (3, H, W))")
+        expect_tensor(out, (H, W), "bfs_distance", "one distance per square of the maze")
+        open_ = maze[WALL] == 0
+        got = out.double()
+        goal = maze[GOAL] > 0
+        if is_close(got[~open_], truth[~open_]) and (got[goal] == 0).all() and (got[open_] >= truth[open_] - 1e-9).all() and (got[open_] > truth[open_] + 0.5).any():
+            where = tuple(int(i) for i in torch.nonzero(got - truth == (got - truth).max())[0])
+            raise AssertionError(
+                f"bfs_distance: some squares got a longer distance than the shortest route (square {where}: "
+                f"{got[where].item():g} steps, the shortest is {truth[where].item():g}). In a maze with loops the first "
+                "route found must be the shortest: serve the squares first-in, first-out (a queue, deque.popleft), "
+                "not last-in, first-out (a stack, or pop() from the end), which is depth-first search"
+            )
+        expect_close(
+            out, truth, "bfs_distance",
+            diagnoses=[
+                (_bfs(maze, source=START), "these are distances from the START; the value map counts steps to the GOAL"),
+                (_bfs(maze, diagonal=True), "you allowed diagonal moves; only up, down, left and right are moves"),
+                (_bfs(maze, wall_value=0.0), "walls should hold -1 (no distance), not 0"),
+                (_bfs(maze, wall_value=float("inf")).clamp(max=1e9), "walls should hold -1 (no distance), not infinity"),
+                (_bfs(maze, first=1), "off by one: the goal itself is 0 steps from the goal"),
+            ],
+            atol=1e-9,
+        )  # fmt: skip
+    passed("bfs_distance matches mesakit.search.mazes.distance_map on perfect mazes, mazes with loops and a non-square maze")
+
+
+# ---------------------------------------------------------------------------------------------
+# 2. The planner's iteration loop
+
+
+def _untrained_planner(seed: int = 0) -> RecurrentPlanner:
+    torch.manual_seed(seed)
+    model = RecurrentPlanner(PlannerConfig(channels=8, iterations=5)).double().eval()
+    with torch.no_grad():  # larger weights than the default init, so each iteration visibly changes the output
+        for p in model.parameters():
+            p.mul_(3.0)
+    return model
+
+
+def check_run_planner(run_planner_fn: Callable) -> None:
+    """``run_planner(model, mazes (B, 3, H, W), iterations) -> logits (B, H, W)``; iterations < 1 refused."""
+    # First two planners (float32, like the notebook's): code that reads the notebook's `planner`
+    # instead of its `model` argument gives the same logits for both.
+    small = generate_mazes(6, 5, 8).inputs
+    others = [_untrained_planner(seed).float() for seed in (1, 2)]
+    outs = []
+    for other in others:
+        out = call(run_planner_fn, other, small.clone(), 4, name="run_planner")
+        outs.append(expect_tensor(out, small.shape[:1] + small.shape[2:], "run_planner", "one logit per square, (B, H, W)"))
+    with torch.no_grad():
+        refs = [other(small, iterations=4) for other in others]
+    if is_close(outs[0], outs[1], atol=1e-5) and not is_close(refs[0], refs[1], atol=1e-5):
+        raise AssertionError("run_planner gives the same logits for two different planners: it ignores its `model` "
+                             "argument (the notebook's `planner`?); use the `model` you are passed")
+    model = _untrained_planner()
+    mazes = generate_mazes(6, 5, 3).inputs.double()
+    with torch.no_grad():
+        states = [model.initial_state(mazes)]
+        for _ in range(8):
+            states.append(model.step(states[-1], mazes))
+        for k in (3, 6, 1):
+            out = call(run_planner_fn, model, mazes.clone(), k, name="run_planner")
+            expect_close(
+                out, model(mazes, iterations=k), f"run_planner(..., iterations={k})",
+                diagnoses=[
+                    (model.readout(states[k - 1], mazes), f"you ran {k - 1} iterations instead of {k} (off by one: range(iterations) runs exactly `iterations` steps)"),
+                    (model.readout(states[k + 1], mazes), f"you ran {k + 1} iterations instead of {k} (off by one)"),
+                    (model.readout(states[0], mazes), "the output ignores the iterations: read out the state after the loop, not the initial one"),
+                ],
+                atol=1e-8,
+            )  # fmt: skip
+    # A different maze size must work too (the network is fully convolutional).
+    big = generate_mazes(2, 7, 4).inputs.double()
+    with torch.no_grad():
+        expect_close(call(run_planner_fn, model, big, 2, name="run_planner"), model(big, iterations=2), "run_planner on 7×7-cell mazes", atol=1e-8)
+    for bad in (0, -1):
+        try:
+            run_planner_fn(model, mazes, bad)
+        except ValueError:
+            continue
+        except NotImplementedError:
+            raise AssertionError("run_planner is not implemented yet: replace `raise NotImplementedError()` with your code") from None
+        except Exception as err:
+            raise AssertionError(f"run_planner(..., iterations={bad}) raised {type(err).__name__}; raise a ValueError instead") from None
+        raise AssertionError(f"run_planner(..., iterations={bad}) should refuse with a ValueError: a planner needs at least one iteration")
+    for out, ref in zip(outs, refs):  # compared last: a mistake above gets its name first
+        expect_close(out, ref, "run_planner (a float32 planner)", atol=1e-5)
+    passed("run_planner matches RecurrentPlanner for 1, 3 and 6 iterations and refuses iterations < 1")
+
+
+# ---------------------------------------------------------------------------------------------
+# 3. The thinking-time curve
+
+
+def _solved_wrong(model, mazes: Mazes, k: int) -> dict[str, float]:
+    with torch.no_grad():
+        logits = model(mazes.inputs, iterations=k)
+    pred = (logits > 0).float()
+    truth = mazes.paths
+    return {
+        "at_zero": (((logits >= 0).float() == truth).flatten(1).all(1)).float().mean().item(),
+        "per_square": (pred == truth).float().mean().item(),
+        "half": ((logits > 0.5).float() == truth).flatten(1).all(1).float().mean().item(),
+        "recall": ((pred >= truth).flatten(1).all(1)).float().mean().item(),
+    }
+
+
+class _PathWithExtras(torch.nn.Module):
+    """A stand-in planner: the true path (logits +1), plus one extra square marked as path (logit
+    +0.75) on every maze whose index ``i`` has ``(i + iterations) % 3 == 0``. A traced path cannot
+    hold extra squares once it reaches the goal, so this is what catches a solve rate that ignores them.
+    On mazes with ``(i + iterations) % 3 == 1`` one square off the path has a logit of exactly 0: not
+    path (the threshold is ``logits > 0``)."""
+
+    def forward(self, mazes: torch.Tensor, iterations: int | None = None) -> torch.Tensor:
+        x = mazes.float()
+        paths = shortest_path(x)
+        logits = paths * 2 - 1
+        spare = ((x[:, WALL] == 0) & (paths == 0)).flatten(1).float().argmax(dim=1)
+        for i in range(len(x)):
+            if (i + (iterations or 1)) % 3 == 0:
+                logits[i].view(-1)[spare[i]] = 0.75
+            elif (i + (iterations or 1)) % 3 == 1:
+                logits[i].view(-1)[spare[i]] = 0.0
+        return logits
+
+
+def check_solve_rates(solve_rates_fn: Callable) -> None:
+    """``solve_rates(model, mazes, iterations: list[int]) -> (len(iterations),)`` fraction solved exactly."""
+    mazes = generate_mazes(200, 5, 11)
+    ks = [1, 4, 8, 16]
+    planner, stand_in = models.load_pretrained("planner_recurrent"), _PathWithExtras()
+    for model, twin in ((planner, stand_in), (stand_in, planner)):
+        out = call(solve_rates_fn, model, mazes, ks, name="solve_rates")
+        expected = torch.tensor([solve_rate(model, mazes, k) for k in ks], dtype=torch.float64)
+        wrong = [_solved_wrong(model, mazes, k) for k in ks]
+        other = torch.tensor([solve_rate(twin, mazes, k) for k in ks], dtype=torch.float64)
+        expect_close(
+            out, expected, "solve_rates",
+            diagnoses=[
+                (other, "solve_rates ignores its `model` argument (the notebook's `planner`?): given one model it "
+                 "measured another; run the `model` you are passed"),
+                (torch.tensor([w["at_zero"] for w in wrong]), "a logit of exactly 0 counts as path in your code "
+                 "(logits >= 0); the predicted path is where logits > 0"),
+                (torch.tensor([w["per_square"] for w in wrong]), "that is the fraction of correct SQUARES; a maze counts as solved only if every square is right"),
+                (torch.tensor([w["half"] for w in wrong]), "the model returns logits: threshold them at 0 (logits > 0), not at 0.5"),
+                (torch.tensor([w["recall"] for w in wrong]), "you only checked that the path's squares are predicted; extra squares marked as path must also count as a failure"),
+            ],
+            atol=1e-6,
+        )  # fmt: skip
+    passed("solve_rates matches mesakit.search.planner.solve_rate for 1, 4, 8 and 16 iterations (the planner and a planner marking extra squares)")
+
+
+# ---------------------------------------------------------------------------------------------
+# 4. The probe
+
+
+def _regression_data(seed: int, n: int = 300, c: int = 6):
+    g = torch.Generator().manual_seed(seed)
+    X = torch.randn(n, c, generator=g, dtype=torch.float64) * 2 + 1.5  # non-zero mean: the intercept matters
+    w = torch.randn(c, generator=g, dtype=torch.float64)
+    y = X @ w + 4.0 + 0.5 * torch.randn(n, generator=g, dtype=torch.float64)
+    return X, y
+
+
+def _unpack_probe(out, c: int) -> tuple[torch.Tensor, float]:
+    if not (isinstance(out, (tuple, list)) and len(out) == 2):
+        what = f"a {type(out).__name__} of length {len(out)}" if isinstance(out, (tuple, list)) else type(out).__name__
+        raise AssertionError(f"fit_ridge should return a tuple (weight (C,), bias), got {what}")
+    weight = expect_tensor(out[0], (c,), "fit_ridge's weight")
+    return weight, expect_number(out[1], "fit_ridge's bias")
+
+
+def check_fit_ridge(fit_ridge_fn: Callable) -> None:
+    """``fit_ridge(features (N, C), targets (N,), alpha) -> (weight (C,), bias)``."""
+    for seed, alpha, dtype in ((0, 30.0, torch.float64), (1, 300.0, torch.float64), (2, 10.0, torch.float32)):
+        X, y = _regression_data(seed)
+        X, y = X.to(dtype).double(), y.to(dtype).double()  # the values a float32 learner sees
+        tol = {"rtol": 1e-5, "atol": 1e-7} if dtype == torch.float64 else {"rtol": 2e-3, "atol": 1e-3}
+        weight, bias = _unpack_probe(call(fit_ridge_fn, X.to(dtype), y.to(dtype), alpha, name="fit_ridge"), X.shape[1])
+        ref = fit_ridge(X, y, alpha)
+        ones = torch.cat([X, torch.ones(len(X), 1, dtype=X.dtype)], 1)
+        no_intercept = torch.linalg.solve(X.T @ X + alpha * torch.eye(X.shape[1], dtype=X.dtype), X.T @ y)
+        penalised = torch.linalg.solve(ones.T @ ones + alpha * torch.eye(X.shape[1] + 1, dtype=X.dtype), ones.T @ y)
+        ols = fit_ridge(X, y, 0.0)
+        both = torch.cat([weight.double(), torch.tensor([bias], dtype=torch.float64)])
+        expect_close(
+            both, torch.cat([ref.weight, torch.tensor([ref.bias], dtype=torch.float64)]), f"fit_ridge (alpha={alpha})",
+            diagnoses=[
+                (torch.cat([no_intercept, torch.zeros(1, dtype=X.dtype)]), "there is no intercept: centre X and y (or add a bias) so the probe can fit a constant offset"),
+                (penalised, "the bias is penalised too: centre X and y and penalise only the weights"),
+                (torch.cat([ols.weight, torch.tensor([ols.bias], dtype=torch.float64)]), "alpha is ignored: ridge adds alpha·I to XᵀX"),
+            ],
+            **tol,
+        )  # fmt: skip
+    passed("fit_ridge matches mesakit.search.probe.fit_ridge (weights and intercept, float64 and float32 inputs)")
+
+
+def check_r_squared(r_squared_fn: Callable) -> None:
+    """``r_squared(predictions (N,), targets (N,)) -> float``, ``1 - SS_res / SS_tot``."""
+    g = torch.Generator().manual_seed(5)
+    t = torch.randn(200, generator=g, dtype=torch.float64) * 3 + 10
+    cases = [(t + torch.randn(200, generator=g, dtype=torch.float64), torch.float64), (0.5 * t + 2, torch.float64),
+             (t.mean().expand(200).clone(), torch.float64), (t - 0.7 * torch.randn(200, generator=g, dtype=torch.float64), torch.float32)]
+    for p, dtype in cases:
+        p, t = p.to(dtype).double(), t.to(dtype).double()  # the values a float32 learner sees
+        out = expect_number(call(r_squared_fn, p.to(dtype), t.to(dtype), name="r_squared"), "r_squared")
+        expected = r2_score(p, t)
+        rel = 1e-6 if dtype == torch.float64 else 1e-4
+        if math.isclose(out, expected, rel_tol=rel, abs_tol=1e-9):
+            continue
+        sse = ((t - p) ** 2).sum().item()
+        wrongs = [
+            (1 - ((t - p) ** 2).mean().item(), "you used 1 - MSE; divide the residual sum of squares by the total sum of squares around the mean"),
+            (1 - sse / (t**2).sum().item(), "SS_tot must be taken around the targets' MEAN, not around 0"),
+            (torch.corrcoef(torch.stack([p, t]))[0, 1].item() ** 2 if p.std() > 0 else float("nan"), "that is the squared correlation; R² of a probe is 1 - SS_res/SS_tot, which also punishes a wrong scale or offset"),
+            (1 - sse / ((p - p.mean()) ** 2).sum().item() if p.std() > 0 else float("nan"), "SS_tot is computed from the TARGETS, not from the predictions"),
+        ]  # fmt: skip
+        for value, message in wrongs:
+            if math.isclose(out, value, rel_tol=rel, abs_tol=1e-9):
+                raise AssertionError(f"r_squared: {message}")
+        raise AssertionError(f"r_squared returned {out:.6g}, expected {expected:.6g}")
+    passed("r_squared matches 1 - SS_res/SS_tot (a good probe, a biased one and the constant mean)")
+
+
+# ---------------------------------------------------------------------------------------------
+# 5. The feed-forward baseline
+
+
+def _close_nan(out: torch.Tensor, ref: torch.Tensor) -> bool:
+    return out.shape == ref.shape and torch.allclose(out.double(), ref.double(), atol=1e-6, equal_nan=True)
+
+
+def check_solve_rate_by_length(solve_rate_by_length_fn: Callable) -> None:
+    """``solve_rate_by_length(model, mazes, edges, iterations=None) -> (len(edges) - 1,)``.
+
+    Two models (the recurrent planner at 4 iterations and the feed-forward one), a length equal to
+    an edge, and an empty last bin (NaN)."""
+    mazes = generate_mazes(300, 5, 13)
+    edges = [2, 5, 10, 14, 21, 50, 60]  # few iterations: short paths solved, long ones not; no path is 50 long
+    recurrent, feedforward = models.load_pretrained("planner_recurrent"), models.load_pretrained("planner_feedforward")
+    for model, twin, k, twin_k in ((recurrent, feedforward, 4, None), (feedforward, recurrent, None, 4)):
+        out = call(solve_rate_by_length_fn, model, mazes, edges, k, name="solve_rate_by_length")
+        expected = solve_rate_by_length(model, mazes, edges, k)
+        out = expect_tensor(out, expected.shape, "solve_rate_by_length", "one rate per bin, len(edges) - 1") \
+            if not (isinstance(out, torch.Tensor) and out.shape == expected.shape) else out
+        if _close_nan(out, expected):
+            continue
+        ok = solved(model, mazes, k).float()
+        squares = mazes.paths.flatten(1).sum(1)
+
+        def binned(lengths, closed=False, empty=float("nan"), ok=ok):
+            rates = []
+            for lo, hi in zip(edges, edges[1:]):
+                inside = (lengths >= lo) & ((lengths <= hi) if closed else (lengths < hi))
+                rates.append(ok[inside].mean() if inside.any() else torch.tensor(empty))
+            return torch.stack(rates)
+
+        diagnoses = [
+            (solve_rate_by_length(twin, mazes, edges, twin_k), "solve_rate_by_length ignores its `model` argument "
+             "(the notebook's `planner`?): given one model it measured another; run the `model` you are passed"),
+            (binned(squares - 1, empty=0.0), "an empty bin has no solve rate: give NaN there (torch.tensor(float('nan'))), not 0"),
+            (binned(squares), "off by one: a path's LENGTH is its number of steps, one less than its number of squares"),
+            (binned(squares - 1, closed=True), "bins are half-open: edges[i] <= length < edges[i+1], so a length equal to the upper edge goes to the next bin"),
+        ]  # fmt: skip
+        for wrong, message in diagnoses:
+            if _close_nan(out, wrong):
+                raise AssertionError(f"solve_rate_by_length: {message}")
+        full = ~expected.isnan()
+        if torch.allclose(out.double()[full], torch.full((int(full.sum()),), ok.mean().item(), dtype=torch.float64), atol=1e-6):
+            raise AssertionError("solve_rate_by_length: every bin holds the overall solve rate; select the mazes whose "
+                                 "length falls in each bin")
+        if torch.isnan(out).any() != torch.isnan(expected).any() or (torch.isnan(out) != torch.isnan(expected)).any():
+            raise AssertionError(f"solve_rate_by_length returned {out.tolist()}, expected {expected.tolist()}: only an "
+                                 "empty bin is NaN")
+        expect_close(out.nan_to_num(-1.0), expected.nan_to_num(-1.0), "solve_rate_by_length", atol=1e-6)
+    passed("solve_rate_by_length matches mesakit.search.planner.solve_rate_by_length (two planners, an empty bin)")

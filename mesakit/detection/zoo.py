@@ -1,0 +1,304 @@
+"""A labelled zoo of in-context models for scoring the detector of lesson 06.
+
+Each :class:`ZooEntry` names a shipped checkpoint (``mesakit/pretrained/zoo_<name>.pt``), says
+whether the model is a mesa optimizer (``positive``: its forward pass runs a learning algorithm on
+the context) and which task its prompts come from, and sits in one of two halves by family:
+``design`` (the families the detector's signals were designed on) and ``holdout`` (whole families
+looked at only to report the result).
+
+Positives: trained linear self-attention (LSA), the exact GD construction, weight-tied multi-step
+LSA, partially trained LSA, LSA on other task sizes; and, held out by family, a two-layer LSA,
+exact least squares and ridge, conjugate gradient and Newton (:mod:`mesakit.detection.solvers`) and softmax
+transformers trained on in-context regression (:mod:`mesakit.detection.transformer`), one of them with a
+fixed context length. Negatives: random weights, a query-only MLP, models fit to one fixed task,
+memorisers, context-using non-optimizers (nearest neighbour, averaging or copying the context's
+labels, a random set network), and transformers trained on one task, on a pool of 4 tasks, or not
+at all, and an untrained MLP over the flattened prompt. The halves are split by ``family``: see
+:data:`ZOO`. The hand-made classes are defined here and registered with :mod:`mesakit.core.models`; the checkpoints are written by
+:func:`mesakit.experiments.detector.write_pretrained`. Planners (lesson 05) are not in this zoo.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from ..core import models
+from ..core.tasks import RegressionTask, check_prompts
+
+
+# ----------------------------------------------------------------------------- negatives' classes
+@dataclass(frozen=True)
+class NearestNeighbourConfig:
+    k: int = 1  # average the labels of the k context examples nearest to the query
+
+    def __post_init__(self) -> None:
+        if self.k < 1:
+            raise ValueError(f"k must be >= 1, got {self.k}")
+
+
+@models.register
+class NearestNeighbour(nn.Module):
+    """Predict the mean label of the ``k`` context inputs nearest to the query. ``(B, N+1, d+1) -> (B,)``"""
+
+    Config = NearestNeighbourConfig
+
+    def __init__(self, config: NearestNeighbourConfig = NearestNeighbourConfig()):
+        super().__init__()
+        self.config = config
+
+    def forward(self, Z: torch.Tensor) -> torch.Tensor:
+        check_prompts(Z)
+        x, y, x_q = Z[:, :-1, :-1], Z[:, :-1, -1], Z[:, -1:, :-1]
+        distance = ((x - x_q) ** 2).sum(-1)  # (B, N)
+        k = min(self.config.k, x.shape[1])
+        nearest = distance.topk(k, dim=1, largest=False).indices
+        return y.gather(1, nearest).mean(1)
+
+
+@dataclass(frozen=True)
+class LabelAverageConfig:
+    window: int = 0  # average the last `window` context labels (0 = all of them; 1 = copy the last)
+
+    def __post_init__(self) -> None:
+        if self.window < 0:
+            raise ValueError(f"window must be >= 0 (0 = all labels), got {self.window}")
+
+
+@models.register
+class LabelAverage(nn.Module):
+    """Predict the average of the context's labels, ignoring every input. ``(B, N+1, d+1) -> (B,)``"""
+
+    Config = LabelAverageConfig
+
+    def __init__(self, config: LabelAverageConfig = LabelAverageConfig()):
+        super().__init__()
+        self.config = config
+
+    def forward(self, Z: torch.Tensor) -> torch.Tensor:
+        check_prompts(Z)
+        y = Z[:, :-1, -1]
+        return y[:, -self.config.window :].mean(1) if self.config.window else y.mean(1)
+
+
+@dataclass(frozen=True)
+class KernelConfig:
+    bandwidth: float = 1.0  # width of the Gaussian kernel, in units of the inputs
+
+    def __post_init__(self) -> None:
+        if not self.bandwidth > 0:
+            raise ValueError(f"bandwidth must be > 0, got {self.bandwidth}")
+
+
+@models.register
+class KernelSmoother(nn.Module):
+    """Nadaraya–Watson regression: average the context labels weighted by a Gaussian kernel of the
+    distance to the query. Narrow kernel = nearest neighbour; very wide kernel = label average, and in
+    between its first-order term is a GD step (lesson 06's "honest limits"). Not part of the scored zoo,
+    whose labels should be unambiguous. ``(B, N+1, d+1) -> (B,)``"""
+
+    Config = KernelConfig
+
+    def __init__(self, config: KernelConfig = KernelConfig()):
+        super().__init__()
+        self.config = config
+
+    def forward(self, Z: torch.Tensor) -> torch.Tensor:
+        check_prompts(Z)
+        x, y, x_q = Z[:, :-1, :-1], Z[:, :-1, -1], Z[:, -1:, :-1]
+        weights = torch.softmax(-((x - x_q) ** 2).sum(-1) / (2 * self.config.bandwidth**2), dim=1)
+        return (weights * y).sum(1)
+
+
+@dataclass(frozen=True)
+class MLPConfig:
+    d: int = 10  # input dimension of the task
+    hidden: int = 64  # width of the hidden layers
+    init_std: float = 0.0  # 0: PyTorch's default initialisation; > 0: N(0, init_std²) weights
+
+    def __post_init__(self) -> None:
+        if self.d < 1 or self.hidden < 1 or self.init_std < 0:
+            raise ValueError("d and hidden must be >= 1 and init_std >= 0")
+
+
+def _mlp(n_in: int, config: MLPConfig) -> nn.Sequential:
+    net = nn.Sequential(nn.Linear(n_in, config.hidden), nn.Tanh(), nn.Linear(config.hidden, config.hidden), nn.Tanh(), nn.Linear(config.hidden, 1))
+    if config.init_std:
+        for p in net.parameters():
+            nn.init.normal_(p, std=config.init_std)
+    return net
+
+
+@models.register
+class QueryMLP(nn.Module):
+    """An MLP that sees only the query ``x_q``: it cannot use the context. ``(B, N+1, d+1) -> (B,)``"""
+
+    Config = MLPConfig
+
+    def __init__(self, config: MLPConfig = MLPConfig()):
+        super().__init__()
+        self.config = config
+        self.net = _mlp(config.d, config)
+
+    def forward(self, Z: torch.Tensor) -> torch.Tensor:
+        check_prompts(Z, self.config.d)
+        return self.net(Z[:, -1, :-1]).squeeze(-1)
+
+
+@models.register
+class SetMLP(nn.Module):
+    """A set network: ``MLP([x_q, mean_i φ(x_i, y_i)])`` — it reads the context, any N, but runs no
+    learning algorithm unless trained to. ``(B, N+1, d+1) -> (B,)``"""
+
+    Config = MLPConfig
+
+    def __init__(self, config: MLPConfig = MLPConfig()):
+        super().__init__()
+        self.config = config
+        self.embed = nn.Sequential(nn.Linear(config.d + 1, config.hidden), nn.Tanh())
+        self.net = _mlp(config.d + config.hidden, config)
+        if config.init_std:
+            for p in self.embed.parameters():
+                nn.init.normal_(p, std=config.init_std)
+
+    def forward(self, Z: torch.Tensor) -> torch.Tensor:
+        check_prompts(Z, self.config.d)
+        summary = self.embed(Z[:, :-1]).mean(1)
+        return self.net(torch.cat([Z[:, -1, :-1], summary], dim=-1)).squeeze(-1)
+
+
+@dataclass(frozen=True)
+class FlatMLPConfig:
+    d: int = 10  # input dimension of the task
+    n_context: int = 10  # N: the only context length the model accepts
+    hidden: int = 64  # width of the hidden layers
+    init_std: float = 0.0  # 0: PyTorch's default initialisation; > 0: N(0, init_std²) weights
+
+    def __post_init__(self) -> None:
+        if self.d < 1 or self.n_context < 1 or self.hidden < 1 or self.init_std < 0:
+            raise ValueError("d, n_context and hidden must be >= 1 and init_std >= 0")
+
+
+@models.register
+class FlatMLP(nn.Module):
+    """An MLP over the whole prompt, flattened: it sees every number but only for one context length
+    ``N`` (the detector's "fixed context length" case). ``(B, N+1, d+1) -> (B,)``"""
+
+    Config = FlatMLPConfig
+
+    def __init__(self, config: FlatMLPConfig = FlatMLPConfig()):
+        super().__init__()
+        self.config = config
+        self.net = _mlp((config.n_context + 1) * (config.d + 1), MLPConfig(config.d, config.hidden, config.init_std))
+
+    def forward(self, Z: torch.Tensor) -> torch.Tensor:
+        check_prompts(Z, self.config.d)
+        if Z.shape[1] != self.config.n_context + 1:
+            raise ValueError(f"this MLP reads exactly N = {self.config.n_context} context examples (a flattened prompt of "
+                             f"{self.config.n_context + 1} rows); got {Z.shape[1]} rows")  # fmt: skip
+        return self.net(Z.flatten(1)).squeeze(-1)
+
+
+# ----------------------------------------------------------------------------- the zoo
+@dataclass(frozen=True)
+class ZooEntry:
+    name: str  # checkpoint mesakit/pretrained/zoo_<name>.pt
+    positive: bool  # True: a mesa optimizer (runs a learning algorithm on its context)
+    family: str  # what kind of model, in a few words
+    half: str  # "design" or "holdout"
+    task: RegressionTask = RegressionTask()  # where its prompts come from
+    fixed_task_seed: int | None = None  # prompts share one w drawn with this seed (fixed-task models)
+    pool: tuple[int, int] | None = None  # (size, seed): prompts use tasks from a finite pool (memorisers)
+    note: str = ""  # how it was made
+
+    def prompts(self, batch: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """``batch`` prompts from the task this model was trained on: ``(Z, y_q)``."""
+        generator = torch.Generator().manual_seed(seed)
+        if self.fixed_task_seed is not None:
+            w = fixed_task(self.task, self.fixed_task_seed).expand(batch, -1)
+            return self.task.sample(batch, generator, w=w.contiguous())
+        if self.pool is not None:
+            pool = task_pool(self.task, *self.pool)
+            pick = torch.randint(len(pool), (batch,), generator=generator)
+            return self.task.sample(batch, generator, w=pool[pick])
+        return self.task.sample(batch, generator)
+
+
+def fixed_task(task: RegressionTask, seed: int) -> torch.Tensor:
+    """The one task vector ``w (1, d)`` that fixed-task models are fit to."""
+    return task.sample_w(1, torch.Generator().manual_seed(seed))
+
+
+def task_pool(task: RegressionTask, size: int, seed: int) -> torch.Tensor:
+    """A finite pool of ``size`` task vectors ``(size, d)`` (memorisers are trained on it)."""
+    return task.sample_w(size, torch.Generator().manual_seed(seed))
+
+
+SMALL_TASK = RegressionTask(d=5, n_context=20)
+# Two halves by FAMILY, not by seed: the signals, questions, gate and threshold were designed on the
+# design families; the holdout families (other optimizers, softmax transformers, fixed-context-length
+# models) are only ever used to report. (The gate's ramp was set with a development transformer
+# trained on another seed, not one of the zoo's.)
+ZOO: tuple[ZooEntry, ...] = (
+    # positives, design families. The partly trained LSAs are positives by lesson 03's criterion: their
+    # sensitivity cosine with one GD step is >= 0.9 (the optimizer has appeared; its step is still small).
+    # LSAs stopped earlier (300 steps: cosine ~0.72) are left out: by that criterion not yet optimizers,
+    # yet already learning from their context — no crisp label.
+    ZooEntry("lsa_trained", True, "trained LSA", "design", note="one LSA layer, Adam 3,000 steps (lesson 02)"),
+    ZooEntry("lsa_trained_seed1", True, "trained LSA", "design", note="another seed"),
+    ZooEntry("lsa_small_task", True, "trained LSA", "design", task=SMALL_TASK, note="d = 5, N = 20"),
+    ZooEntry("gd_construction", True, "exact GD construction", "design", note="reference.gd_construction at the tuned step size"),
+    ZooEntry("gd_construction_3step", True, "exact GD construction", "design", note="three tied GD steps at a smaller step size"),
+    ZooEntry("tied_multistep", True, "weight-tied multi-step LSA", "design", note="multistep.train_tied, K in 1..4"),
+    ZooEntry("lsa_partial", True, "partially trained LSA", "design", note="one LSA layer after 600 Adam steps (of the ~1,000 it needs)"),
+    ZooEntry("lsa_partial_early", True, "partially trained LSA", "design", note="one LSA layer after 500 Adam steps"),
+    # negatives, design families
+    ZooEntry("lsa_random", False, "random weights", "design", note="an untrained LSA (init std 0.02)"),
+    ZooEntry("lsa_random_large", False, "random weights", "design", note="an untrained LSA (init std 0.3)"),
+    ZooEntry("set_mlp_random", False, "random weights", "design", note="an untrained set network that reads the context"),
+    ZooEntry("query_mlp", False, "query-only MLP", "design", note="MLP on x_q trained on the default task"),
+    ZooEntry("lsa_fixed_task", False, "fit to one fixed task", "design", fixed_task_seed=7, note="LSA trained on prompts that all share one w"),
+    ZooEntry("query_mlp_fixed_task", False, "fit to one fixed task", "design", fixed_task_seed=11, note="query-only MLP trained on one w"),
+    ZooEntry("nearest_neighbour", False, "context-using non-optimizer", "design", note="label of the nearest context input"),
+    ZooEntry("nearest_neighbour_3", False, "context-using non-optimizer", "design", note="mean label of the 3 nearest context inputs"),
+    ZooEntry("label_average", False, "context-using non-optimizer", "design", note="mean of the context labels"),
+    ZooEntry("copy_last_label", False, "context-using non-optimizer", "design", note="label of the last context example"),
+    ZooEntry("memorizer_m2", False, "memorizer", "design", pool=(2, 2024), note="lesson 03's LSAWithReadout trained on a pool of 2 tasks"),
+    ZooEntry("memorizer_m8", False, "memorizer", "design", pool=(8, 2025), note="lesson 03's LSAWithReadout trained on a pool of 8 tasks"),
+    # holdout families
+    ZooEntry("lsa_2layer", True, "two-layer LSA", "holdout", note="two distinct LSA layers trained together"),
+    ZooEntry("least_squares", True, "exact least squares / ridge", "holdout", note="solvers.RidgeSolver, λ = 0 (minimum-norm least squares)"),
+    ZooEntry("ridge", True, "exact least squares / ridge", "holdout", note="solvers.RidgeSolver, λ = 0.1"),
+    ZooEntry("conjugate_gradient", True, "conjugate gradient / Newton", "holdout", note="3 conjugate-gradient steps on the normal equations"),
+    ZooEntry("newton", True, "conjugate gradient / Newton", "holdout", note="2 damped Newton steps (0.7) on ridge-regularised least squares"),
+    ZooEntry("transformer_1layer", True, "softmax transformer", "holdout", note="1 encoder layer trained on fresh tasks (Garg et al. 2022)"),
+    ZooEntry("transformer_2layer", True, "softmax transformer", "holdout", note="2 encoder layers trained on fresh tasks"),
+    ZooEntry("transformer_4layer", True, "softmax transformer", "holdout", note="4 encoder layers trained on fresh tasks"),
+    ZooEntry("transformer_fixed_task", False, "softmax transformer", "holdout", fixed_task_seed=13, note="2 layers trained on one fixed task"),
+    ZooEntry("transformer_memorizer", False, "softmax transformer", "holdout", pool=(4, 2026), note="2 layers trained on a pool of 4 tasks"),
+    ZooEntry("transformer_untrained", False, "softmax transformer", "holdout", note="2 layers, untrained"),
+    ZooEntry("transformer_fixed_length", True, "fixed-context-length model", "holdout", note="2 layers with a positional table for N = 10 only, trained on fresh tasks"),
+    ZooEntry("flat_mlp_random", False, "fixed-context-length model", "holdout", note="an untrained MLP over the flattened prompt (N = 10 only)"),
+)
+
+
+def entries(half: str | None = None, *, positive: bool | None = None) -> list[ZooEntry]:
+    """The zoo's entries, optionally one half (``"design"`` / ``"holdout"``) or one label."""
+    if half not in (None, "design", "holdout"):
+        raise ValueError(f"half must be 'design', 'holdout' or None, got {half!r}")
+    return [e for e in ZOO if (half is None or e.half == half) and (positive is None or e.positive == positive)]
+
+
+def entry(name: str) -> ZooEntry:
+    for e in ZOO:
+        if e.name == name:
+            return e
+    raise KeyError(f"no zoo model {name!r}; the zoo holds: {', '.join(e.name for e in ZOO)}")
+
+
+def load(name: str) -> nn.Module:
+    """The shipped model of zoo entry ``name`` (in eval mode)."""
+    entry(name)
+    return models.load_pretrained(f"zoo_{name}")
