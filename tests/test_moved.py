@@ -150,3 +150,60 @@ def test_an_unknown_name_on_a_module_with_moved_names_is_still_an_attribute_erro
 
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         lsa_gd.nope  # noqa: B018
+
+
+def old_paths_in(source: str, aliases: dict[str, str] | None = None) -> list[str]:
+    """The 0.1 paths a piece of notebook code uses: old modules, and moved names read off a module.
+    ``aliases`` (name -> module) carries the imports of earlier cells and is updated."""
+    import ast
+
+    import re
+
+    tree = ast.parse(re.sub(r"^(\s*)[%!]", r"\1#", source, flags=re.M))  # IPython magics are not Python
+    found = []
+    aliases = {} if aliases is None else aliases
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("mesakit"):
+            if node.module in moved.MOVED_MODULES:
+                found.append(node.module)
+            for a in node.names:
+                full = f"{node.module}.{a.name}"
+                if full in moved.MOVED_MODULES:
+                    found.append(full)
+                elif a.name in moved.MOVED_NAMES.get(node.module, {}):
+                    found.append(full)
+                aliases[a.asname or a.name] = full
+        elif isinstance(node, ast.Import):
+            for a in node.names:
+                if a.name in moved.MOVED_MODULES:
+                    found.append(a.name)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in aliases:
+            module = aliases[node.value.id]
+            if node.attr in moved.MOVED_NAMES.get(module, {}):
+                found.append(f"{module}.{node.attr}")
+    return found
+
+
+def test_the_finder_of_old_paths_finds_them():
+    assert old_paths_in("from mesakit import gridworld\nfrom mesakit.experiments import lsa_gd\nlsa_gd.train_lsa(0)") == [
+        "mesakit.gridworld", "mesakit.experiments.lsa_gd.train_lsa"]
+    aliases: dict[str, str] = {}
+    assert old_paths_in("from mesakit.experiments import lsa_gd", aliases) == []
+    assert old_paths_in("lsa_gd.LR_SEED", aliases) == ["mesakit.experiments.lsa_gd.LR_SEED"]
+    assert old_paths_in("from mesakit.divergence import gridworld\nfrom mesakit.incontext import lsa\nlsa.train_lsa(0)") == []
+
+
+def test_the_course_notebooks_use_only_the_new_paths():
+    from pathlib import Path
+
+    import nbformat
+
+    root = Path(__file__).resolve().parent.parent
+    bad = []
+    for path in sorted(root.glob("solutions/*/*.ipynb")):
+        aliases: dict[str, str] = {}
+        for i, cell in enumerate(nbformat.read(path, as_version=4).cells):
+            if cell.cell_type == "code":
+                bad += [f"{path.name} cell {i}: {p}" for p in old_paths_in(cell.source, aliases)]
+    assert not bad, "notebooks still use 0.1 paths (see mesakit/moved.py for the new ones):\n" + "\n".join(bad)

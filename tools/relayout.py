@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from mesakit.moved import MOVED_MODULES  # noqa: E402
+from mesakit.moved import MOVED_MODULES, MOVED_NAMES  # noqa: E402
 
 import nbformat  # noqa: E402
 
@@ -87,6 +87,8 @@ def render(node: ast.ImportFrom, package: str, library: bool, old_modules: set[s
             target_module = new_name(source, library)
             if source in RENAMED_TO_PACKAGE and is_submodule(f"{source}.{alias.name}"):
                 target_module = source  # already the new layout: mesakit.emergence.diversity
+            if alias.name in MOVED_NAMES.get(source, {}):  # a name that left a module that stays
+                target_module, changed = MOVED_NAMES[source][alias.name], True
             changed |= target_module != source
             text = alias.name if alias.asname is None else f"{alias.name} as {alias.asname}"
             groups.setdefault(target_module, []).append(text)
@@ -188,10 +190,10 @@ def main() -> None:
         changed = False
         for cell in nb.cells:
             if cell.cell_type == "code":
-                try:
-                    new = rewrite_source(cell.source, "__main__", False, library=False)
-                except SyntaxError:  # IPython magics: dotted names only
-                    new = dotted(cell.source, library=False)
+                # IPython magics (%matplotlib, !pip) are not Python: park them in comments meanwhile
+                masked = re.sub(r"^(\s*)([%!])", r"\1#MAGIC\2", cell.source, flags=re.M)
+                new = re.sub(r"^(\s*)#MAGIC([%!])", r"\1\2", rewrite_source(masked, "__main__", False, library=False),
+                             flags=re.M)
             else:
                 new = dotted(cell.source, library=False)
             if new != cell.source:
