@@ -94,3 +94,17 @@ def test_the_rules_catch_what_they_forbid(tmp_path):
     good = tmp_path / "good.py"
     good.write_text("from mesakit.core import models\nfrom __future__ import annotations\nmodels.registered('x')\n")
     assert private_uses(good) == []
+
+
+SEEDING = ("torch.manual_seed(", "torch.random.fork_rng(", "torch.set_num_threads(", "torch.random.set_rng_state(")
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_one_seeding_idiom(path):
+    """Global RNG and thread settings change only inside core.seeding.seeded (which restores them);
+    everything else takes a seed or a torch.Generator."""
+    if path == PACKAGE / "core" / "seeding.py":
+        return
+    code = [line.split("#")[0] for line in path.read_text().splitlines()]
+    found = [f"line {i}: {line.strip()}" for i, line in enumerate(code, 1) if any(s in line for s in SEEDING)]
+    assert not found, f"{path.relative_to(PACKAGE)}: use mesakit.core.seeding.seeded instead of {found}"
