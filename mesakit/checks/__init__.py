@@ -1,6 +1,6 @@
 """Exercise checks of every lesson: ``check_<exercise>(student_fn)`` raises ``AssertionError`` with
 a message naming the likely mistake, or prints a one-line success. Each lesson's checks live in
-``lessonNN.py`` (built on ``core.py``) and are re-exported here, so a notebook writes
+``<topic>.py`` (``inner``, ``incontext``, ``emergence``, ``divergence``, ``search``, ``detection``; built on ``core.py``) and are re-exported here, so a notebook writes
 ``from mesakit import checks`` and calls ``checks.check_<exercise>(fn)``.
 """
 

@@ -5,7 +5,7 @@ A check builds fixed-seed inputs, runs the reference and the learner's function,
 :func:`expect_close` with a few ``diagnoses``: outputs of known wrong implementations (wrong sign,
 off by one, forgotten normalisation...) paired with the message to show when the learner's output
 matches one of them. Checks raise ``AssertionError`` (so nbgrader counts a failed test) and print a
-one-line success. The lesson-specific checks live in ``lessonNN.py`` beside this file.
+one-line success. The lesson-specific checks live in ``<topic>.py`` beside this file (docs/architecture.md).
 """
 
 from __future__ import annotations
