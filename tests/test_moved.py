@@ -207,3 +207,17 @@ def test_the_course_notebooks_use_only_the_new_paths():
             if cell.cell_type == "code":
                 bad += [f"{path.name} cell {i}: {p}" for p in old_paths_in(cell.source, aliases)]
     assert not bad, "notebooks still use 0.1 paths (see mesakit/moved.py for the new ones):\n" + "\n".join(bad)
+
+
+def test_the_repository_uses_only_the_new_paths():
+    """Library, tests, benchmarks and tools import the new homes (only this file tests the old ones)."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    skip = {Path(__file__).resolve(), root / "tools" / "relayout.py", root / "mesakit" / "moved.py"}
+    bad = []
+    for folder in ("mesakit", "tests", "benchmarks", "tools"):
+        for path in sorted((root / folder).rglob("*.py")):
+            if path.resolve() not in skip:
+                bad += [f"{path.relative_to(root)}: {p}" for p in old_paths_in(path.read_text())]
+    assert not bad, "0.1 paths in the repository:\n" + "\n".join(bad)
