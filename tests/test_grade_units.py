@@ -107,7 +107,7 @@ def test_plan_of_the_release_runs_the_source_tests_and_notes_nothing():
     graded = [c for c in p.cells if c["kind"] == "graded"]
     assert [c["grade_id"] for c in graded] == ["test_scale", "test_mean_square", "test_affine"]
     assert all("BEGIN HIDDEN TESTS" in c["source"] for c in graded)
-    assert p.notes == [] and p.max_score == 6.0
+    assert p.notes == [] and sum(points for _, points in p.graded) == plan.max_score(source) == 6.0
     assert set(p.answer_names) == {"scale", "mean_square", "Affine"}
 
 
