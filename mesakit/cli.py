@@ -1,7 +1,7 @@
 """The ``mesakit`` command: release and run lessons, reproduce experiments, grade submissions.
 
 A thin layer: parse arguments, call the library, map its errors to exit codes
-(0 ok, 1 a lesson or experiment failed, 2 bad usage or bad input).
+(0 ok, 1 a lesson failed or the grader failed on a submission, 2 bad usage or bad input, 130 interrupted).
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--steps", type=int, default=None, help="training steps (default: the experiment's own)")
     p.add_argument("--json", action="store_true", help="print one JSON object with the measured figures")
-    p.add_argument("--save", type=Path, default=None, help="save the trained model to this file")
+    p.add_argument("--save", type=Path, default=None, help="save the trained model to this file (task-diversity: a folder, one file per pool size)")
     p.set_defaults(func=_reproduce)
 
     progress.add_parser(sub)

@@ -122,7 +122,8 @@ def _unanswered(path: Path, release) -> dict[str, bool]:
     """For each answer cell of the release: is the submitted one as released (nbgrader's "No response.")."""
     if release is None:
         return {}
-    given = {cell_meta(c)["grade_id"]: c for c in release.cells if cell_meta(c).get("grade_id") and cell_meta(c).get("solution")}
+    given = {cell_meta(c)["grade_id"]: c for c in release.cells
+             if cell_meta(c).get("grade_id") and cell_meta(c).get("solution")}  # fmt: skip
     try:
         nb = read_submission(path)
     except InvalidNotebook:

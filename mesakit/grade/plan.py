@@ -148,7 +148,8 @@ def make_plan(source: nbformat.NotebookNode, release: nbformat.NotebookNode, sub
     src_cells = [c for c in source.cells if cell_meta(c).get("grade_id")]
     by_id = {cell_meta(c)["grade_id"]: c for c in src_cells}
     released = {cell_meta(c).get("grade_id"): c for c in release.cells if cell_meta(c).get("grade_id")}
-    locked_ids = [i for i, c in by_id.items() if c.cell_type == "code" and (cell_meta(c).get("grade") or cell_meta(c).get("locked")) and not cell_meta(c).get("solution")]
+    locked_ids = [i for i, c in by_id.items() if c.cell_type == "code"
+                  and (cell_meta(c).get("grade") or cell_meta(c).get("locked")) and not cell_meta(c).get("solution")]  # fmt: skip
     notes: list[str] = []
     out: list[tuple[str | None, dict]] = []  # (grade_id restored, cell)
     seen: set[str] = set()
@@ -199,7 +200,8 @@ def make_plan(source: nbformat.NotebookNode, release: nbformat.NotebookNode, sub
         seen.add(gid)
 
     solutions = [str(c.source) for c in source.cells if c.cell_type == "code" and cell_meta(c).get("solution")]
-    graded = [(i, float(cell_meta(by_id[i]).get("points", 0))) for i in order if i in locked_ids and cell_meta(by_id[i]).get("grade")]
+    graded = [(i, float(cell_meta(by_id[i]).get("points", 0))) for i in order
+              if i in locked_ids and cell_meta(by_id[i]).get("grade")]  # fmt: skip
     cells = [c for _, c in out]
     for c in cells:
         if c["kind"] != "student":
