@@ -1,7 +1,7 @@
 """The ``mesakit`` command: release and run lessons, reproduce experiments, grade submissions.
 
 A thin layer: parse arguments, call the library, map its errors to exit codes
-(0 ok, 1 a lesson or experiment failed, 2 bad usage or bad input).
+(0 ok, 1 a lesson failed or the grader failed on a submission, 2 bad usage or bad input, 130 interrupted).
 """
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ import json
 import sys
 from pathlib import Path
 
-from . import __version__
+from . import __version__, grade, progress
+from .course import CELL_TIMEOUT
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -43,7 +44,8 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="execute lessons headless, one progress line per lesson")
     p.add_argument("lessons", nargs="*", metavar="LESSON", help="e.g. 01 or 01_base_and_mesa (default: all)")
     p.add_argument("--solutions", action="store_true", help="run the solution notebooks instead of lessons/")
-    p.add_argument("--timeout", type=int, default=300, help="seconds allowed per cell (default 300)")
+    p.add_argument("--timeout", type=int, default=CELL_TIMEOUT, metavar="S",
+                   help=f"wall-clock seconds each cell may run (default {CELL_TIMEOUT})")
     p.add_argument("--course", type=Path, help="course folder (default: found from the current folder)")
     p.set_defaults(func=_run)
 
@@ -58,19 +60,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--steps", type=int, default=None, help="training steps (default: the experiment's own)")
     p.add_argument("--json", action="store_true", help="print one JSON object with the measured figures")
-    p.add_argument("--save", type=Path, default=None, help="save the trained model to this file")
+    p.add_argument("--save", type=Path, default=None, help="save the trained model to this file (task-diversity: a folder, one file per pool size)")
     p.set_defaults(func=_reproduce)
 
-    from . import progress
-
     progress.add_parser(sub)
-
-    try:
-        from . import grade  # noqa: F401  (the grader is optional while it is being built)
-    except ImportError:
-        pass
-    else:
-        grade.add_parser(sub)
+    grade.add_parser(sub)
     return parser
 
 

@@ -121,3 +121,25 @@ def test_help_lists_every_command():
     listed = {line.split()[0] for line in out.splitlines() if line.startswith("    ") and line.split()}
     for command in ("release", "run", "reproduce", "grade"):
         assert command in listed, f"`mesakit --help` does not list the {command} command"
+
+
+def test_run_prints_only_the_progress_lines(course, capfd):
+    """The kernel's own stderr goes straight to the terminal: ipykernel's "running over TCP without
+    encryption" warning used to follow every lesson's progress line."""
+    assert main(["run", "--solutions", "--course", str(course)]) == 0
+    out, err = capfd.readouterr()
+    assert "without encryption" not in out + err and "IPKernelApp" not in err, err
+    assert err == "", f"`mesakit run` wrote to stderr: {err!r}"
+    lines = out.splitlines()
+    assert len(lines) == 2 and lines[0].startswith("01_tiny ... ok (") and lines[1] == "1 passed, 0 failed", out
+
+
+def test_kernels_run_with_encrypted_transport_where_supported():
+    import zmq
+
+    from mesakit.course import kernel_config
+
+    if zmq.has("curve"):  # the pinned pyzmq wheels have it; CurveZMQ is what silences the warning
+        assert kernel_config().KernelManager.transport_encryption == "auto"
+    else:
+        assert "KernelManager" not in kernel_config()

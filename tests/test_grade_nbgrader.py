@@ -296,7 +296,7 @@ def test_manual_cells_count_as_nbgrader_counts_them():
     from mesakit.grade import plan
 
     source_a, source_b = quiz._notebook(quiz.PART_A), quiz._notebook(quiz.PART_B)
-    assert (plan.max_points(source_a), plan.max_points(source_b)) == (6.0, 3.0)  # tests + manual answers + tasks
+    assert (plan.max_score(source_a), plan.max_score(source_b)) == (6.0, 3.0)  # tests + manual answers + tasks
     assert [g for g, _ in plan.graded_cells(source_a)] == ["test_total", "test_mean", "explain"]
     release = copy.deepcopy(source_a)
     explain = next(c for c in release.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "explain")

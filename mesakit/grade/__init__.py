@@ -28,11 +28,16 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-DEFAULT_TIMEOUT = 240  # s per submission: 4x the 60 s a lesson may take on one core
+# The one default of `--timeout`, for the CLI, the local pool, the cluster and --self: CPU seconds per
+# submission (its worker and judge together; meter.py), 4x the 60 s a lesson may take on one core.
+# A submission is also stopped after meter.WALL_FACTOR (5) times that in wall-clock time.
+DEFAULT_TIMEOUT = 240
 DEFAULT_MEMORY_GB = 2.0
 
 
 def add_parser(sub) -> None:
+    from .meter import WALL_FACTOR
+
     p = sub.add_parser(
         "grade",
         help="autograde submissions SUBMITTED/<student>/<assignment>/<notebook>.ipynb (sandboxed)",
@@ -45,7 +50,8 @@ def add_parser(sub) -> None:
                    help="lessons or nbgrader assignments to grade, e.g. 01, 01_base_and_mesa or quiz1 (default: all handed in)")  # fmt: skip
     p.add_argument("--out", type=Path, default=None, metavar="DIR", help="where to write grades.csv and feedback/ (default: ./graded; with --self: ./graded-self)")
     p.add_argument("--workers", type=int, default=2, metavar="N", help="submissions graded at once (default 2)")
-    p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="S", help=f"CPU seconds allowed per submission (default {DEFAULT_TIMEOUT}; wall clock: 5x that)")
+    p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="S", help=f"CPU seconds allowed per submission, its worker and judge together (default {DEFAULT_TIMEOUT}; "
+                   f"it is also stopped after {WALL_FACTOR:g}x that in wall-clock seconds)")  # fmt: skip
     p.add_argument("--memory", type=float, default=DEFAULT_MEMORY_GB, metavar="GB", help=f"memory allowed per submission (default {DEFAULT_MEMORY_GB:g})")
     p.add_argument("--course", type=Path, help="course folder (default: found from the current folder)")
     p.add_argument("--quiet", action="store_true", help="no progress line per submission")
@@ -58,15 +64,6 @@ def add_parser(sub) -> None:
     p.add_argument("--scheduler", metavar="ADDRESS", help="grade on a Dask cluster, e.g. tcp://10.0.0.5:8786 (needs "
                    "mesakit[cluster]; its workers need mesakit and bubblewrap; --workers is then the cluster's)")
     p.set_defaults(func=_grade)
-
-
-def load_assignments(root: Path, names: list[str]):
-    """One :class:`~.runner.Assignment` per notebook of the lessons or assignments asked for (all when none)."""
-    from . import assignments
-
-    course = assignments.load_course(root)
-    chosen = assignments.select(course, names) if names else assignments.names(course)
-    return [a for name in chosen for a in assignments.load(course, name)]
 
 
 def grade(submitted: Path, root: Path, lessons: list[str] = (), out: Path = Path("graded"), workers: int = 2,
@@ -116,6 +113,9 @@ def _grade(args) -> int:
     from .cluster import ClusterUnavailable
     from .sandbox import SandboxUnavailable
 
+    if args.workers < 1 or args.timeout <= 0 or args.memory <= 0:
+        print("error: --workers, --timeout and --memory must be positive", file=sys.stderr)
+        return 2
     if args.self_lesson is not None:
         if args.submitted is not None:
             print("error: give either SUBMITTED or --self LESSON, not both", file=sys.stderr)
@@ -132,9 +132,6 @@ def _grade(args) -> int:
     args.out = args.out or Path("graded")
     if not args.submitted.is_dir():
         print(f"error: {args.submitted} is not a folder (expected SUBMITTED/<student>/<lesson>/<lesson>.ipynb)", file=sys.stderr)
-        return 2
-    if args.workers < 1 or args.timeout <= 0 or args.memory <= 0:
-        print("error: --workers, --timeout and --memory must be positive", file=sys.stderr)
         return 2
 
     def progress(r) -> None:

@@ -33,9 +33,9 @@ from pathlib import Path
 
 import nbformat
 
-from . import sandbox
-from .plan import MAX_NOTEBOOK_BYTES, linked
-from .runner import Assignment, Result, _box, _font_cache, _max_score, find_submissions, grade_one
+from . import DEFAULT_MEMORY_GB, DEFAULT_TIMEOUT, sandbox
+from .plan import MAX_NOTEBOOK_BYTES, linked, max_score
+from .runner import Assignment, Result, box_for, build_font_cache, find_submissions, grade_one
 
 CONNECT_TIMEOUT = 10.0  # s to reach the scheduler before giving up (nothing is written then)
 WORKER_WAIT = 120.0  # s to wait for a first worker (dask-jobqueue workers may sit in a queue)
@@ -134,8 +134,9 @@ def _assignment_bytes(a: Assignment) -> dict:
             "notebook": a.notebook, "files": tuple(a.files)}  # fmt: skip
 
 
-def grade_all(submitted: Path, assignments: list[Assignment], scheduler: str, timeout: float, memory: int,
-              progress=None, connect_timeout: float = CONNECT_TIMEOUT) -> list[Result]:  # fmt: skip
+def grade_all(submitted: Path, assignments: list[Assignment], scheduler: str, timeout: float = DEFAULT_TIMEOUT,
+              memory: int = int(DEFAULT_MEMORY_GB * 1024**3), progress=None,
+              connect_timeout: float = CONNECT_TIMEOUT) -> list[Result]:  # fmt: skip
     """Grade every submission on the Dask cluster at ``scheduler``; results sorted by (student, lesson)."""
     distributed = _distributed()
     by_name = {(a.name, a.notebook_name): a for a in assignments}  # an assignment may have several notebooks
@@ -186,7 +187,7 @@ def _run(client, distributed, todo, by_name, payloads, timeout, memory, progress
         try:
             result = future.result()
         except Exception as err:  # noqa: BLE001 — one submission never stops the batch
-            result = Result(student, lesson, 0.0, _max_score(by_name[lesson, notebook]), "grader-error", [], [_failure(err)],
+            result = Result(student, lesson, 0.0, max_score(by_name[lesson, notebook].source), "grader-error", [], [_failure(err)],
                             0.0, notebook)  # fmt: skip
             if type(err).__name__ not in warned:
                 warned.add(type(err).__name__)
@@ -223,7 +224,7 @@ class _Worker:
 
         _sweep()
         self.scratch = Path(tempfile.mkdtemp(prefix=f"mesakit-grade-dask-{os.getpid()}-"))
-        self.font_cache = _font_cache(self.scratch / "mpl")
+        self.font_cache = build_font_cache(self.scratch / "mpl")
         (self.scratch / "runs").mkdir()
         (self.scratch / "in").mkdir(mode=0o700)
         if os.geteuid() == 0:
@@ -308,13 +309,13 @@ def grade_task(task: dict) -> Result:
         with _Slot() as slot:
             path = _unpack(task["submission"], inbox)
             try:
-                box = _box(state.batch, index, memory)
+                box = box_for(state.batch, index, memory)
                 return grade_one(student, assignment, path, task["timeout"], memory, folder, state.font_cache, slot, box)
             except Exception as err:  # noqa: BLE001 — as in the local pool: this row, not the batch
                 print(f"mesakit grade: the grader failed on {student}/{assignment.name}:", file=sys.stderr)
                 traceback.print_exception(err, file=sys.stderr)
                 note = f"the grader failed on this submission ({type(err).__name__}); please report it"
-                return Result(student, assignment.name, 0.0, _max_score(assignment), "grader-error", [], [note], 0.0, path.stem)
+                return Result(student, assignment.name, 0.0, max_score(assignment.source), "grader-error", [], [note], 0.0, path.stem)
     finally:
         if box is not None:
             box.close()

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from ..course import CourseError
 from .assignments import Course, LatePolicy, read_timestamp
-from .plan import InvalidNotebook, _meta, read_submission
+from .plan import InvalidNotebook, cell_meta, read_submission
 from .report import render
 from .runner import Result
 
@@ -122,14 +122,15 @@ def _unanswered(path: Path, release) -> dict[str, bool]:
     """For each answer cell of the release: is the submitted one as released (nbgrader's "No response.")."""
     if release is None:
         return {}
-    given = {_meta(c)["grade_id"]: c for c in release.cells if _meta(c).get("grade_id") and _meta(c).get("solution")}
+    given = {cell_meta(c)["grade_id"]: c for c in release.cells
+             if cell_meta(c).get("grade_id") and cell_meta(c).get("solution")}  # fmt: skip
     try:
         nb = read_submission(path)
     except InvalidNotebook:
         return {gid: True for gid in given}
     handed = {}
     for c in nb.cells:
-        handed.setdefault(_meta(c).get("grade_id"), c)
+        handed.setdefault(cell_meta(c).get("grade_id"), c)
     return {gid: gid not in handed or (handed[gid].cell_type == c.cell_type and str(handed[gid].source) == str(c.source))
             for gid, c in given.items()}  # fmt: skip
 

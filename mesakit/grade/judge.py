@@ -40,7 +40,7 @@ import types
 
 from . import wire
 from .remote import Link, Remote, StudentError, student_kind
-from .worker import _Capped, _make_shell
+from .worker import CappedText, make_shell
 
 CELL_FILE = "<graded-cell>"
 
@@ -66,7 +66,7 @@ def names(code: str) -> tuple[set[str], set[str]]:
 class Judge:
     def __init__(self, plan: dict, link: Link, events_fd: int):
         self.plan, self.link, self.events_fd = plan, link, events_fd
-        self.shell = _make_shell()
+        self.shell = make_shell()
         self.ns = self.shell.user_ns
         self.answers = set(plan.get("answer_names", []))  # names the exercises ask the student to define
         self.instructor: set[str] = set()  # names any instructor cell binds: never the student's
@@ -176,7 +176,7 @@ class Judge:
         except Exception as caught:  # noqa: BLE001
             return caught, False, None, "", ""
         for n, (hidden, code) in enumerate(segments):
-            out, err = _Capped(), _Capped()
+            out, err = CappedText(), CappedText()
             saved = sys.stdout, sys.stderr
             sys.stdout, sys.stderr = out, err
             self.link.stderr, self.link.stderr_text = False, ""

@@ -39,10 +39,6 @@ class Plan:
     graded: list[tuple[str, float]]  # (grade_id, points) of every graded cell, in source order
     notes: list[str] = field(default_factory=list)  # tampering found
 
-    @property
-    def max_score(self) -> float:
-        return sum(p for _, p in self.graded)
-
     def to_json(self, files: tuple[tuple[str, bytes], ...] = ()) -> str:
         """The judge's input; ``files`` (the instructor's data files) are put in the judge's folder too."""
         import base64
@@ -53,7 +49,8 @@ class Plan:
         return json.dumps(data)
 
 
-def _meta(cell) -> dict:
+def cell_meta(cell) -> dict:
+    """A cell's nbgrader metadata (``{}`` when absent or not a mapping, as in a tampered notebook)."""
     meta = cell.get("metadata", {}).get("nbgrader", {})
     return meta if isinstance(meta, dict) else {}
 
@@ -148,16 +145,17 @@ def _answer_names(sources: list[str]) -> list[str]:
 
 
 def make_plan(source: nbformat.NotebookNode, release: nbformat.NotebookNode, submitted: nbformat.NotebookNode) -> Plan:
-    src_cells = [c for c in source.cells if _meta(c).get("grade_id")]
-    by_id = {_meta(c)["grade_id"]: c for c in src_cells}
-    released = {_meta(c).get("grade_id"): c for c in release.cells if _meta(c).get("grade_id")}
-    locked_ids = [i for i, c in by_id.items() if c.cell_type == "code" and (_meta(c).get("grade") or _meta(c).get("locked")) and not _meta(c).get("solution")]
+    src_cells = [c for c in source.cells if cell_meta(c).get("grade_id")]
+    by_id = {cell_meta(c)["grade_id"]: c for c in src_cells}
+    released = {cell_meta(c).get("grade_id"): c for c in release.cells if cell_meta(c).get("grade_id")}
+    locked_ids = [i for i, c in by_id.items() if c.cell_type == "code"
+                  and (cell_meta(c).get("grade") or cell_meta(c).get("locked")) and not cell_meta(c).get("solution")]  # fmt: skip
     notes: list[str] = []
     out: list[tuple[str | None, dict]] = []  # (grade_id restored, cell)
     seen: set[str] = set()
 
     for cell in submitted.cells:
-        meta = _meta(cell)
+        meta = cell_meta(cell)
         gid = meta.get("grade_id")
         if gid in by_id and gid in locked_ids and gid not in seen and cell.cell_type == "code":
             seen.add(gid)
@@ -170,7 +168,7 @@ def make_plan(source: nbformat.NotebookNode, release: nbformat.NotebookNode, sub
             notes.append(f"graded/read-only cell {gid!r} was turned into a {cell.cell_type} cell")
         elif gid and gid not in by_id and (meta.get("grade") or meta.get("locked")):
             notes.append(f"cell {gid!r} is not part of the assignment; it is not graded")
-        elif gid in by_id and meta.get("solution") is not True and _meta(by_id[gid]).get("solution"):
+        elif gid in by_id and meta.get("solution") is not True and cell_meta(by_id[gid]).get("solution"):
             notes.append(f"solution cell {gid!r} has changed metadata")
         if cell.cell_type == "code":
             # a solution cell stays an anchor for putting back the test that follows it
@@ -179,7 +177,7 @@ def make_plan(source: nbformat.NotebookNode, release: nbformat.NotebookNode, sub
                 seen.add(anchor)
             out.append((anchor, {"kind": "student", "source": str(cell.source), "grade_id": anchor}))
 
-    order = [_meta(c)["grade_id"] for c in src_cells]
+    order = [cell_meta(c)["grade_id"] for c in src_cells]
     # A locked cell out of the source's order was moved: take it out, to be put back in its place.
     placed = [gid for gid, c in out if c["kind"] != "student"]
     moved = set(placed) - set(_in_order(placed, {g: k for k, g in enumerate(order)}))
@@ -201,8 +199,9 @@ def make_plan(source: nbformat.NotebookNode, release: nbformat.NotebookNode, sub
         out.insert(at, (gid, _restored(by_id[gid])))
         seen.add(gid)
 
-    solutions = [str(c.source) for c in source.cells if c.cell_type == "code" and _meta(c).get("solution")]
-    graded = [(i, float(_meta(by_id[i]).get("points", 0))) for i in order if i in locked_ids and _meta(by_id[i]).get("grade")]
+    solutions = [str(c.source) for c in source.cells if c.cell_type == "code" and cell_meta(c).get("solution")]
+    graded = [(i, float(cell_meta(by_id[i]).get("points", 0))) for i in order
+              if i in locked_ids and cell_meta(by_id[i]).get("grade")]  # fmt: skip
     cells = [c for _, c in out]
     for c in cells:
         if c["kind"] != "student":
@@ -222,7 +221,7 @@ def _in_order(ids: list[str], position: dict[str, int]) -> list[str]:
 
 
 def _restored(src_cell) -> dict:
-    meta = _meta(src_cell)
+    meta = cell_meta(src_cell)
     if meta.get("grade"):
         return {
             "kind": "graded",
@@ -236,7 +235,7 @@ def _restored(src_cell) -> dict:
 
 def _compare(gid: str, cell, released, src_cell) -> list[str]:
     notes = []
-    meta, src_meta = _meta(cell), _meta(src_cell)
+    meta, src_meta = cell_meta(cell), cell_meta(src_cell)
     if released is not None and str(cell.source).strip() != str(released.source).strip():
         notes.append(f"cell {gid!r} was edited; the original was restored")
     if src_meta.get("grade") and (not meta.get("grade") or float(meta.get("points", -1)) != float(src_meta.get("points", 0))):
@@ -251,35 +250,36 @@ def _compare(gid: str, cell, released, src_cell) -> list[str]:
 
 def _is_manual(cell) -> bool:
     """Graded by hand in nbgrader: an answer cell with points (code or markdown) or a task cell."""
-    m = _meta(cell)
+    m = cell_meta(cell)
     return bool(m.get("task")) or (bool(m.get("grade")) and (bool(m.get("solution")) or cell.cell_type != "code"))
 
 
 def graded_cells(source: nbformat.NotebookNode) -> list[tuple[str, float]]:
     """(grade_id, points) of every cell nbgrader gives points for (tests, manual answers, tasks), in order."""
-    return [(_meta(c)["grade_id"], float(_meta(c).get("points", 0))) for c in source.cells
-            if _meta(c).get("grade_id") and (_meta(c).get("grade") or _meta(c).get("task"))]  # fmt: skip
+    return [(cell_meta(c)["grade_id"], float(cell_meta(c).get("points", 0))) for c in source.cells
+            if cell_meta(c).get("grade_id") and (cell_meta(c).get("grade") or cell_meta(c).get("task"))]  # fmt: skip
 
 
-def max_points(source: nbformat.NotebookNode) -> float:
-    """The notebook's max score as nbgrader counts it: grade cells of any kind plus task cells."""
+def max_score(source: nbformat.NotebookNode) -> float:
+    """The notebook's max score as nbgrader counts it: grade cells of any kind plus task cells (the
+    one count used for ``grades.csv``'s ``max_score``, whether the submission ran or not)."""
     return sum(p for _, p in graded_cells(source))
 
 
 def manual_verdicts(source: nbformat.NotebookNode, release: nbformat.NotebookNode, submitted: nbformat.NotebookNode) -> list[dict]:
     """The cells left for the instructor, scored as ``nbgrader autograde`` scores them: an answer
     left as released gets 0 ("No response."), any other answer no autoscore (0 until graded by hand)."""
-    released = {_meta(c).get("grade_id"): c for c in release.cells if _meta(c).get("grade_id")}
+    released = {cell_meta(c).get("grade_id"): c for c in release.cells if cell_meta(c).get("grade_id")}
     handed = {}
     for c in submitted.cells:
-        handed.setdefault(_meta(c).get("grade_id"), c)
+        handed.setdefault(cell_meta(c).get("grade_id"), c)
     out = []
     for c in source.cells:
-        if not (_meta(c).get("grade_id") and _is_manual(c)):
+        if not (cell_meta(c).get("grade_id") and _is_manual(c)):
             continue
-        gid, points = _meta(c)["grade_id"], float(_meta(c).get("points", 0))
+        gid, points = cell_meta(c)["grade_id"], float(cell_meta(c).get("points", 0))
         mine, given = handed.get(gid), released.get(gid)
-        if _meta(c).get("task"):
+        if cell_meta(c).get("task"):
             verdict = (True, "a task graded by your instructor")
         elif mine is None:
             verdict = (False, "the answer cell was deleted: no response")
@@ -288,5 +288,5 @@ def manual_verdicts(source: nbformat.NotebookNode, release: nbformat.NotebookNod
         else:
             verdict = (True, "graded by your instructor (not autograded)")
         out.append({"grade_id": gid, "points": points, "score": 0.0, "where": "manual", "manual": verdict[0], "error": verdict[1],
-                    "task": bool(_meta(c).get("task"))})  # fmt: skip
+                    "task": bool(cell_meta(c).get("task"))})  # fmt: skip
     return out

@@ -26,7 +26,7 @@ import sys
 import types
 
 from . import wire
-from .worker import _judge_function, _rebuild_function
+from .worker import judge_function, rebuild_function
 
 CELL_FILE = "<graded-cell>"  # the file name graded cells are compiled under (see judge.py)
 
@@ -204,13 +204,13 @@ class _Pickler(pickle.Pickler):
             if self.link is None:
                 raise TypeError("a graded cell's function can only be lent through a link")
             self.link.callbacks[id(obj)] = obj
-            return _judge_function, (id(obj),)
+            return judge_function, (id(obj),)
         if type(obj) is types.FunctionType and not _importable(obj):
             code = obj.__code__
             used = _global_names(code)
             env = {k: v for k, v in obj.__globals__.items() if k in used}
             cells = tuple(c.cell_contents for c in obj.__closure__ or ())
-            return _rebuild_function, (marshal.dumps(code), obj.__name__, env, obj.__defaults__, obj.__kwdefaults__, cells)
+            return rebuild_function, (marshal.dumps(code), obj.__name__, env, obj.__defaults__, obj.__kwdefaults__, cells)
         return NotImplemented
 
 

@@ -26,10 +26,10 @@ from pathlib import Path
 
 import nbformat
 
-from . import sandbox
+from . import DEFAULT_MEMORY_GB, DEFAULT_TIMEOUT, sandbox
 from .cgroups import Batch, Box
 from .meter import WALL_FACTOR, Meter
-from .plan import InvalidNotebook, graded_cells, linked, make_plan, manual_verdicts, max_points, read_submission
+from .plan import InvalidNotebook, graded_cells, linked, make_plan, manual_verdicts, max_score, read_submission
 
 STATUSES = ("ok", "tampered", "crashed", "memory", "timeout", "invalid-notebook", "missing", "grader-error")
 
@@ -64,7 +64,7 @@ class Assignment:
         return self.notebook or self.name
 
 
-def _font_cache(into: Path) -> Path | None:
+def build_font_cache(into: Path) -> Path | None:
     """Build matplotlib's font list once, so sandboxes (fresh /tmp) do not each rebuild it."""
     env = dict(os.environ, MPLCONFIGDIR=str(into))
     subprocess.run([sys.executable, "-I", "-c", "import matplotlib.font_manager"], env=env, capture_output=True, timeout=300)
@@ -76,13 +76,13 @@ def grade_one(student: str, assignment: Assignment, path: Path, timeout: float, 
               font_cache: Path | None, slot: int = 0, box: Box | None = None) -> Result:  # fmt: skip
     """Grade one notebook, using (and leaving behind) the scratch ``folder``."""
     start = time.perf_counter()
-    max_score = max_points(assignment.source)
+    full_marks = max_score(assignment.source)
     empty = [{"grade_id": g, "points": p, "score": 0.0, "where": None, "error": "not graded"} for g, p in graded_cells(assignment.source)]
     try:
         submitted = read_submission(path)
     except InvalidNotebook as err:
         status = "missing" if not linked(path) and not path.is_file() else "invalid-notebook"
-        return Result(student, assignment.name, 0.0, max_score, status, empty, [str(err)], time.perf_counter() - start,
+        return Result(student, assignment.name, 0.0, full_marks, status, empty, [str(err)], time.perf_counter() - start,
                       assignment.notebook_name)  # fmt: skip
     plan = make_plan(assignment.source, assignment.release, submitted)
     # Worker and judge never share a user: a fork bomb in one cannot starve the other's threads.
@@ -113,7 +113,7 @@ def grade_one(student: str, assignment: Assignment, path: Path, timeout: float, 
         notes.append("the grader failed on this submission; please report it")
     status = state if state != "ok" else ("tampered" if plan.notes else "ok")
     score = round(sum(float(v["score"]) for v in cells), 6)
-    return Result(student, assignment.name, score, max_score, status, cells, notes, time.perf_counter() - start,
+    return Result(student, assignment.name, score, full_marks, status, cells, notes, time.perf_counter() - start,
                   assignment.notebook_name)  # fmt: skip
 
 
@@ -206,12 +206,8 @@ def find_submissions(submitted: Path, lessons: list) -> list[tuple[str, str, Pat
     return found
 
 
-def _max_score(a: Assignment) -> float:
-    return max_points(a.source)
-
-
-def grade_all(submitted: Path, assignments: list[Assignment], workers: int = 2, timeout: float = 300,
-              memory: int = 2 * 1024**3, progress=None, scheduler: str | None = None) -> list[Result]:  # fmt: skip
+def grade_all(submitted: Path, assignments: list[Assignment], workers: int = 2, timeout: float = DEFAULT_TIMEOUT,
+              memory: int = int(DEFAULT_MEMORY_GB * 1024**3), progress=None, scheduler: str | None = None) -> list[Result]:  # fmt: skip
     """Grade every submission; results sorted by (student, lesson). ``progress(result)`` per row.
     With ``scheduler`` (a Dask scheduler's address) the cluster grades them instead of this machine."""
     if scheduler:
@@ -223,7 +219,7 @@ def grade_all(submitted: Path, assignments: list[Assignment], workers: int = 2, 
     scratch = Path(tempfile.mkdtemp(prefix="mesakit-grade-"))
     batch = Batch.open()
     try:
-        font_cache = _font_cache(scratch / "mpl")
+        font_cache = build_font_cache(scratch / "mpl")
         if os.geteuid() == 0:
             (scratch / "mpl").chmod(0o755)
             scratch.chmod(0o711)
@@ -240,13 +236,13 @@ def grade_all(submitted: Path, assignments: list[Assignment], workers: int = 2, 
             folder = scratch / "runs" / f"{index:05d}"  # not the student's name: any length, any characters
             box = None
             try:
-                box = _box(batch, index, memory)
+                box = box_for(batch, index, memory)
                 result = grade_one(student, by_name[lesson, path.stem], path, timeout, memory, folder, font_cache, slot, box)
             except Exception as err:  # noqa: BLE001 — one submission never stops the batch
                 print(f"mesakit grade: the grader failed on {student}/{lesson}:", file=sys.stderr)
                 traceback.print_exception(err, file=sys.stderr)
                 note = f"the grader failed on this submission ({type(err).__name__}); please report it"
-                result = Result(student, lesson, 0.0, _max_score(by_name[lesson, path.stem]), "grader-error", [], [note], 0.0, path.stem)
+                result = Result(student, lesson, 0.0, max_score(by_name[lesson, path.stem].source), "grader-error", [], [note], 0.0, path.stem)
             finally:
                 if box is not None:
                     box.close()
@@ -265,7 +261,8 @@ def grade_all(submitted: Path, assignments: list[Assignment], workers: int = 2, 
     return sorted(results, key=lambda r: (r.student, r.lesson, r.notebook))
 
 
-def _box(batch: Batch, index: int, memory: int) -> Box:
+def box_for(batch: Batch, index: int, memory: int) -> Box:
+    """Submission ``index``'s cgroup in ``batch``; where none can be made, a box that measures the process tree."""
     try:
         return batch.box(f"{index:05d}", memory, sandbox.MAX_PROCESSES)
     except OSError:  # the cgroup could not be made: fall back to measuring the process tree

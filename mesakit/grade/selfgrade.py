@@ -13,16 +13,18 @@ import sys
 import tempfile
 from pathlib import Path
 
+from . import DEFAULT_MEMORY_GB, DEFAULT_TIMEOUT
+
 ME = "me"  # the student folder of a self-graded submission
 DEFAULT_OUT = Path("graded-self")  # not ./graded, so an instructor's grades.csv there is never overwritten
 
 
-def grade_self(lesson: str, root: Path, notebook: Path | None = None, out: Path = DEFAULT_OUT, timeout: float | None = None,
-               memory_gb: float | None = None):  # fmt: skip
+def grade_self(lesson: str, root: Path, notebook: Path | None = None, out: Path = DEFAULT_OUT, timeout: float = DEFAULT_TIMEOUT,
+               memory_gb: float = DEFAULT_MEMORY_GB):  # fmt: skip
     """Grade one notebook; return ``(result, feedback page path)``. Raises CourseError when the lesson
     or the notebook does not exist."""
     from ..course import CourseError, select
-    from . import DEFAULT_MEMORY_GB, DEFAULT_TIMEOUT, grade, report
+    from . import grade, report
 
     chosen = select(root, [lesson], solutions=True)[0]  # an unknown lesson raises CourseError, naming the lessons
     path = Path(notebook) if notebook is not None else root / "lessons" / chosen.name / f"{chosen.name}.ipynb"
@@ -33,8 +35,7 @@ def grade_self(lesson: str, root: Path, notebook: Path | None = None, out: Path 
         copy = submitted / ME / chosen.name / f"{chosen.name}.ipynb"
         copy.parent.mkdir(parents=True)
         shutil.copyfile(path, copy)  # the grader works on the copy; the learner's file stays as it is
-        results = grade(submitted, root, [chosen.name], out, workers=1, timeout=timeout or DEFAULT_TIMEOUT,
-                        memory_gb=memory_gb or DEFAULT_MEMORY_GB)  # fmt: skip
+        results = grade(submitted, root, [chosen.name], out, workers=1, timeout=timeout, memory_gb=memory_gb)
     (result,) = results
     return result, report.feedback_path(out, result)
 

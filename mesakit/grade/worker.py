@@ -26,7 +26,7 @@ from . import wire
 MAX_CAPTURE = 20_000  # characters of a cell's stdout/stderr kept (the rest is counted, not stored)
 
 
-class _Capped(io.TextIOBase):
+class CappedText(io.TextIOBase):
     """A stream that keeps the first ``MAX_CAPTURE`` characters and remembers it was written to."""
 
     def __init__(self) -> None:
@@ -58,7 +58,7 @@ class Worker:
         global _WORKER
         self.in_fd, self.out_fd = in_fd, out_fd
         self.objects: dict[int, object] = {}
-        self.shell = _make_shell()
+        self.shell = make_shell()
         _WORKER = self
         from mesakit.grade import worker as importable  # run as __main__, the unpickler uses this copy
 
@@ -104,7 +104,7 @@ class Worker:
         raise (cls if isinstance(cls, type) and issubclass(cls, Exception) else Exception)("a grader's function raised")
 
     def handle(self, op: str, args: tuple) -> dict:
-        out, err = _Capped(), _Capped()
+        out, err = CappedText(), CappedText()
         saved = sys.stdout, sys.stderr
         sys.stdout, sys.stderr = out, err
         try:
@@ -199,7 +199,7 @@ def _axes_state(ax) -> dict:
     }  # fmt: skip
 
 
-def _rebuild_function(code: bytes, name: str, env: dict, defaults, kwdefaults, cells):
+def rebuild_function(code: bytes, name: str, env: dict, defaults, kwdefaults, cells):
     """A function of the judge's, sent by value (see ``remote._Pickler``)."""
     import builtins
     import marshal
@@ -227,6 +227,9 @@ class _JudgeFunction:
             return _through_judge().apply(self.fid, (args, kwargs), *tensors)
         return _WORKER.call_judge(self.fid, args, kwargs)
 
+    def __repr__(self) -> str:
+        return "<a function of the grader's tests>"
+
 
 _THROUGH_JUDGE = None
 
@@ -252,11 +255,8 @@ def _through_judge():
         _THROUGH_JUDGE = ThroughJudge
     return _THROUGH_JUDGE
 
-    def __repr__(self) -> str:
-        return "<a function of the grader's tests>"
 
-
-def _judge_function(fid: int) -> _JudgeFunction:
+def judge_function(fid: int) -> _JudgeFunction:
     return _JudgeFunction(fid)
 
 
@@ -288,7 +288,7 @@ def _close_figures() -> None:
             pass
 
 
-def _make_shell():
+def make_shell():
     """An IPython shell without a kernel: figures are drawn off-screen and never rendered."""
     import matplotlib
 
