@@ -25,6 +25,7 @@ import torch
 
 from ..core import metrics, models, reference
 from ..core.tasks import RegressionTask
+from ..core.train import History
 from ..incontext.lsa import EVAL_SEED, LR_SEED
 from . import bayes
 from .diversity import LSAWithReadout, TaskPool, train_on_pool
@@ -54,7 +55,9 @@ def num_tasks_seen(pool_sizes, steps: int = STEPS) -> list[int]:
     return [steps * BATCH_SIZE if m is None else m for m in pool_sizes]
 
 
-def train_one(num_tasks: int | None, seed: int = 0, steps: int = STEPS, progress: bool = True):
+def train_one(
+    num_tasks: int | None, seed: int = 0, steps: int = STEPS, progress: bool = True
+) -> tuple[LSAWithReadout, History]:
     """The sweep's model for one pool size; returns ``(model, history)`` (seeds itself)."""
     return train_on_pool(pool_for(num_tasks, seed), seed=seed, steps=steps, batch_size=BATCH_SIZE, progress=progress)
 
