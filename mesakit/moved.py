@@ -59,6 +59,15 @@ MOVED_NAMES: dict[str, dict[str, str]] = {
     "mesakit.experiments.lsa_gd": dict.fromkeys(
         ["EVAL_PROMPTS", "EVAL_SEED", "LR_SEED", "train_lsa", "evaluate", "learned_step_size"], "mesakit.incontext.lsa"
     ),
+    "mesakit.experiments.multistep": dict.fromkeys(
+        ["TRAIN_K", "TEST_K", "LR_PROMPTS", "STEPS", "CURRICULUM", "INIT_STD", "LR", "BATCH_SIZE", "WARMUP_BATCH_SIZE",
+         "GRAD_CLIP", "curriculum_steps", "train_tied"], "mesakit.incontext.multistep"
+    ),  # fmt: skip
+    "mesakit.experiments.task_diversity": dict.fromkeys(
+        ["NUM_TASKS", "STEPS", "BATCH_SIZE", "TOLERANCE", "EVAL_PROMPTS", "POOL_SEED_OFFSET", "MEMORIZER",
+         "IN_CONTEXT_LEARNER", "pool_for", "pretrained_name", "num_tasks_seen", "train_sweep", "evaluate",
+         "load_pretrained_sweep"], "mesakit.emergence.sweep"
+    ),  # fmt: skip
     # the old ``mesakit.emergence`` module became the package; its two functions moved one level down
     "mesakit.emergence": {
         "training_trajectory": "mesakit.emergence.trajectory",

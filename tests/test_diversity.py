@@ -12,7 +12,9 @@ from mesakit.emergence import trajectory as emergence
 from mesakit.core import metrics, reference
 from mesakit import models
 from mesakit.emergence.diversity import LSAWithReadout, LSAWithReadoutConfig, TaskPool, locate_transition, sample_from_pool, train_on_pool
+from mesakit.emergence import sweep
 from mesakit.experiments import task_diversity
+from mesakit.moved import MovedWarning
 from mesakit.incontext import lsa
 from mesakit.core.tasks import RegressionTask
 
@@ -200,11 +202,11 @@ def test_experiment_json_keys_and_cli(capsys, tmp_path):
     r = json.loads(capsys.readouterr().out)
     assert set(r) == {"num_tasks", "loss_fresh", "loss_pool", "gd_loss", "transition_num_tasks", "train_seconds"}
     assert r["num_tasks"] == sorted(r["num_tasks"]) and r["num_tasks"][0] == 1
-    assert r["num_tasks"][-1] == 3 * task_diversity.BATCH_SIZE  # the fresh run: a new task per prompt
+    assert r["num_tasks"][-1] == 3 * sweep.BATCH_SIZE  # the fresh run: a new task per prompt
     assert len(r["loss_fresh"]) == len(r["loss_pool"]) == len(r["num_tasks"])
     assert 0.7 < r["gd_loss"] < 0.9
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
-        f"{task_diversity.pretrained_name(m)}.pt" for m in task_diversity.NUM_TASKS
+        f"{sweep.pretrained_name(m)}.pt" for m in sweep.NUM_TASKS
     )
     text = task_diversity.describe(r)
     assert "fresh" in text and "transition" in text
@@ -212,15 +214,15 @@ def test_experiment_json_keys_and_cli(capsys, tmp_path):
 
 def test_shipped_checkpoints_are_a_memorizer_and_an_in_context_learner():
     names = models.pretrained_names()
-    for m in task_diversity.NUM_TASKS:
-        assert task_diversity.pretrained_name(m) in names
+    for m in sweep.NUM_TASKS:
+        assert sweep.pretrained_name(m) in names
     task = RegressionTask()
     Z, y = task.sample(2000, seed=lsa.EVAL_SEED)
     lr = reference.best_gd_lr(task, seed=lsa.LR_SEED, n_prompts=2000)
     gd_loss = metrics.loss(reference.gd_predict(Z, lr), y).item()
-    memorizer = models.load_pretrained(task_diversity.MEMORIZER)
-    learner = models.load_pretrained(task_diversity.IN_CONTEXT_LEARNER)
-    Zp, yp = task_diversity.pool_for(1).sample(2000, torch.Generator().manual_seed(0))
+    memorizer = models.load_pretrained(sweep.MEMORIZER)
+    learner = models.load_pretrained(sweep.IN_CONTEXT_LEARNER)
+    Zp, yp = sweep.pool_for(1).sample(2000, torch.Generator().manual_seed(0))
     with torch.no_grad():
         assert metrics.loss(memorizer(Zp), yp).item() <= 0.1 * gd_loss
         assert metrics.loss(memorizer(Z), y).item() >= 1.5 * gd_loss
@@ -231,20 +233,34 @@ def test_shipped_checkpoints_are_a_memorizer_and_an_in_context_learner():
     assert metrics.in_context_gain(learner, Z, y) > 0.5
 
 
-def test_write_pretrained_writes_one_checkpoint_per_pool_size(tmp_path, monkeypatch):
-    # a stand-in sweep (untrained models) keeps this fast; the next test checks the real training
-    fake = {m: LSAWithReadout() for m in task_diversity.NUM_TASKS}
-    monkeypatch.setattr(task_diversity, "train_sweep", lambda **kw: (fake, 0.0))
-    paths = task_diversity.write_pretrained(tmp_path)
-    assert [p.name for p in paths] == [f"{task_diversity.pretrained_name(m)}.pt" for m in task_diversity.NUM_TASKS]
-    assert all(isinstance(models.load(p), LSAWithReadout) for p in paths)
+def test_pretrained_has_one_builder_per_pool_size_training_only_its_own(monkeypatch):
+    assert list(sweep.PRETRAINED) == [sweep.pretrained_name(m) for m in sweep.NUM_TASKS]
+    trained = []
+
+    def fake_train(pool, **kw):  # a stand-in for the real training keeps this fast; the next test trains
+        trained.append((pool.num_tasks, kw["seed"], kw["steps"], kw["batch_size"]))
+        return LSAWithReadout(), None
+
+    monkeypatch.setattr(sweep, "train_on_pool", fake_train)
+    assert isinstance(sweep.PRETRAINED["diversity_m4"](), LSAWithReadout)
+    assert isinstance(sweep.PRETRAINED["diversity_fresh"](), LSAWithReadout)
+    assert trained == [(4, 0, sweep.STEPS, sweep.BATCH_SIZE), (None, 0, sweep.STEPS, sweep.BATCH_SIZE)]
+
+
+def test_old_names_of_the_experiment_still_resolve_with_a_warning():
+    with pytest.warns(MovedWarning, match="mesakit.emergence.sweep"):
+        assert task_diversity.pool_for is sweep.pool_for
+    with pytest.warns(MovedWarning):
+        assert task_diversity.load_pretrained_sweep is sweep.load_pretrained_sweep
+    with pytest.raises(AttributeError):
+        task_diversity.write_pretrained
 
 
 @pytest.mark.slow
 def test_shipped_checkpoint_is_what_the_sweep_trains():
     model, _ = train_on_pool(
-        task_diversity.pool_for(4), seed=0, steps=task_diversity.STEPS, batch_size=task_diversity.BATCH_SIZE, progress=False
+        sweep.pool_for(4), seed=0, steps=sweep.STEPS, batch_size=sweep.BATCH_SIZE, progress=False
     )
-    shipped = models.load_pretrained(task_diversity.pretrained_name(4))
+    shipped = models.load_pretrained(sweep.pretrained_name(4))
     for name, value in shipped.state_dict().items():
         assert torch.allclose(model.state_dict()[name], value, atol=1e-3), name

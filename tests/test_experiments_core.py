@@ -15,6 +15,8 @@ from mesakit import experiments, models
 from mesakit.cli import main
 from mesakit.experiments import lsa_gd, multistep
 from mesakit.incontext import lsa
+from mesakit.incontext import multistep as tied
+from mesakit.moved import MovedWarning
 
 LSA_GD_KEYS = {"model_loss", "gd_loss", "gd_lr", "sensitivity_cosine", "prediction_diff", "train_seconds"}
 
@@ -65,9 +67,9 @@ def test_multistep_json(capsys, tmp_path):
 
 
 def test_multistep_curriculum_covers_every_step_and_ends_on_the_trained_k(monkeypatch):
-    assert sum(multistep.curriculum_steps(3000)) == 3000 and multistep.curriculum_steps(3000)[0] == 1000
-    assert sum(multistep.curriculum_steps(10)) == 10 and min(multistep.curriculum_steps(4)) >= 1
-    assert multistep.CURRICULUM[0][1] == (1,) and multistep.CURRICULUM[-1][1] == multistep.TRAIN_K
+    assert sum(tied.curriculum_steps(3000)) == 3000 and tied.curriculum_steps(3000)[0] == 1000
+    assert sum(tied.curriculum_steps(10)) == 10 and min(tied.curriculum_steps(4)) >= 1
+    assert tied.CURRICULUM[0][1] == (1,) and tied.CURRICULUM[-1][1] == tied.TRAIN_K
     seen = []
     real = models.LinearSelfAttention.forward
 
@@ -75,13 +77,22 @@ def test_multistep_curriculum_covers_every_step_and_ends_on_the_trained_k(monkey
         seen.append(iterations)
         return real(self, Z, iterations)
     monkeypatch.setattr(models.LinearSelfAttention, "forward", spy)
-    model, history = multistep.train_tied(seed=0, steps=12, progress=False)
-    n = multistep.curriculum_steps(12)
+    model, history = tied.train_tied(seed=0, steps=12, progress=False)
+    n = tied.curriculum_steps(12)
     assert len(history.loss) == 12 and history.seconds > 0
     assert set(seen[: n[0]]) == {1}, "the first phase trains one GD step only"
     assert set(seen[n[0] : n[0] + n[1]]) <= {1, 2} and max(seen[-n[-1] :]) <= 4
-    again, _ = multistep.train_tied(seed=0, steps=12, progress=False)
+    again, _ = tied.train_tied(seed=0, steps=12, progress=False)
     assert torch.equal(model.W_KQ, again.W_KQ), "a seed fixes the whole run"
+
+
+def test_old_names_of_multistep_still_resolve_with_a_warning():
+    with pytest.warns(MovedWarning, match="mesakit.incontext.multistep"):
+        assert multistep.train_tied is tied.train_tied
+    with pytest.warns(MovedWarning):
+        assert multistep.LR_PROMPTS == tied.LR_PROMPTS
+    with pytest.raises(AttributeError):
+        multistep.write_pretrained
 
 
 def test_multistep_reports_divergence_as_null():

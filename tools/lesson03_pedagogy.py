@@ -98,9 +98,9 @@ HELP = {
     ),
 }
 
-FIGURE = """num_tasks = task_diversity.num_tasks_seen(sweep["pool_sizes"])  # the fresh-task run: the tasks it saw
+FIGURE = """num_tasks = pool_sweep.num_tasks_seen(sweep["pool_sizes"])  # the fresh-task run: the tasks it saw
 plots.task_diversity_curves(num_tasks, sweep["loss_fresh"], sweep["loss_pool"], sweep["gd_loss"],
-                            band=task_diversity.TOLERANCE, zoom=0.5)  # a linear y-axis around GD: 10% is visible"""
+                            band=pool_sweep.TOLERANCE, zoom=0.5)  # a linear y-axis around GD: 10% is visible"""
 
 FIGURE_CAPTION = """*What to look for:* two curves moving in opposite directions as M grows (at small M both leave the
 zoomed-in view), and the shaded band just above GD's dashed line. Which curve tells you whether the model can learn a *new* task from its
@@ -113,7 +113,7 @@ transition_read = 128  # the new-task loss is inside the band from M = 128 on (a
 
 ANSWER_TEST = """checks.check_transition_reading(transition_read, sweep)
 ### BEGIN HIDDEN TESTS
-checks.check_transition_reading(transition_read, task_diversity.evaluate(task_diversity.load_pretrained_sweep(), n_prompts=4000))
+checks.check_transition_reading(transition_read, pool_sweep.evaluate(pool_sweep.load_pretrained_sweep(), n_prompts=4000))
 ### END HIDDEN TESTS"""
 
 REPLACE = [

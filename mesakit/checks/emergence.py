@@ -21,6 +21,7 @@ import torch
 
 from ..core import metrics, models, reference
 from ..emergence.diversity import locate_transition
+from ..core.seeding import seeded
 from ..core.tasks import RegressionTask
 from .core import call, expect_close, expect_number, expect_tensor, passed
 
@@ -34,10 +35,8 @@ __all__ = ["check_in_context_gain", "check_sample_from_pool", "check_locate_tran
 def _gain_models(seed: int, d: int) -> list[Callable]:
     g = torch.Generator().manual_seed(300 + seed)
     w_fixed = torch.randn(d, generator=g, dtype=torch.float64)
-    torch_state = torch.random.get_rng_state()
-    torch.manual_seed(400 + seed)
-    lsa = models.LinearSelfAttention(models.LSAConfig(d=d, init_std=0.3)).double().eval()
-    torch.random.set_rng_state(torch_state)
+    with seeded(400 + seed):  # the random LSA's weights, leaving the learner's generator as it was
+        lsa = models.LinearSelfAttention(models.LSAConfig(d=d, init_std=0.3)).double().eval()
     return [
         lambda Z: reference.gd_predict(Z, 1.0),  # an in-context learner
         lambda Z: Z[:, -1, :-1] @ w_fixed,  # ignores its context

@@ -2,7 +2,7 @@
 understanding, not on plot formatting.
 
 :func:`check_transition_reading` takes the pool size the learner read off the figure of *their own*
-sweep (``task_diversity.evaluate``'s dict) and compares it, with a tolerance, with what that sweep's
+sweep (``mesakit.emergence.sweep.evaluate``'s dict) and compares it, with a tolerance, with what that sweep's
 numbers imply (:func:`mesakit.emergence.diversity.locate_transition`). A wrong reading gets what the sweep shows
 at that pool size and, when the reading matches one, the likely misreading: the pool curve instead of
 the new-task curve, the first dip into the band, the last pool outside it, a position or log₂ M on
@@ -56,10 +56,10 @@ def _sweep_lists(sweep) -> tuple[list[int], list[float], list[float], float]:
     keys = ("pool_sizes", "loss_fresh", "loss_pool", "gd_loss")
     if not isinstance(sweep, dict) or any(k not in sweep for k in keys):
         raise AssertionError(
-            f"the second argument should be the sweep dict (task_diversity.evaluate's result, with keys {list(keys)}), "
+            f"the second argument should be the sweep dict (mesakit.emergence.sweep.evaluate's result, with keys {list(keys)}), "
             f"got {type(sweep).__name__}"
         )
-    from ..experiments.task_diversity import num_tasks_seen
+    from ..emergence.sweep import num_tasks_seen
 
     num_tasks = num_tasks_seen(sweep["pool_sizes"])
     return num_tasks, [float(v) for v in sweep["loss_fresh"]], [float(v) for v in sweep["loss_pool"]], float(sweep["gd_loss"])
@@ -75,7 +75,7 @@ def _label(m: float, num_tasks: list[int], fresh: bool) -> str:
 
 def check_transition_reading(answer, sweep, tolerance: float = 0.1) -> None:
     """``answer``: the pool size M the learner read off the sweep's figure as the transition (a number,
-    or ``None`` for "no transition"); ``sweep``: the dict they plotted (``task_diversity.evaluate``).
+    or ``None`` for "no transition"); ``sweep``: the dict they plotted (``mesakit.emergence.sweep.evaluate``).
 
     Graded against *that* sweep: accepted is any reading after the last pool whose loss on new tasks
     is outside the band ``(1 + tolerance)·gd_loss`` and at most 1.5× the first pool from which it

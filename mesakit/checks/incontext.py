@@ -8,7 +8,7 @@
 
 Measuring the trained model against GD, the hand construction, reading the trained weights and
 weight tying are checked in :mod:`mesakit.checks.incontext_analysis`, which reuses this module's
-fixed-seed prompts (``_prompts``) and LSA builder (``_lsa``).
+fixed-seed prompts (``fixed_prompts``) and LSA builder (``lsa_from_weights``).
 
 Each check runs the learner's function on fixed-seed inputs (float64 where it matters), compares it
 with mesakit's own implementation and, when they differ, names the likely mistake by matching the
@@ -24,6 +24,7 @@ from typing import Callable
 import torch
 
 from ..core import metrics, models, reference
+from ..core.seeding import seeded
 from ..core.tasks import RegressionTask, build_prompt
 from .core import call, expect_close, expect_number, passed
 
@@ -36,13 +37,15 @@ __all__ = [
 ]
 
 
-def _prompts(batch: int = 64, seed: int = 0, d: int = 10, n_context: int = 10) -> tuple[torch.Tensor, torch.Tensor]:
+def fixed_prompts(batch: int = 64, seed: int = 0, d: int = 10, n_context: int = 10) -> tuple[torch.Tensor, torch.Tensor]:
+    """The checks' fixed-seed float64 prompts: ``Z (batch, n_context+1, d+1)``, ``y (batch,)``."""
     return RegressionTask(d=d, n_context=n_context).sample(batch, seed=seed, dtype=torch.float64)
 
 
-def _lsa(W_KQ: torch.Tensor, W_PV: torch.Tensor) -> models.LinearSelfAttention:
+def lsa_from_weights(W_KQ: torch.Tensor, W_PV: torch.Tensor) -> models.LinearSelfAttention:
+    """A float64 one-layer LSA with the given weights ``(d+1, d+1)`` each, in eval mode."""
     d = W_KQ.shape[-1] - 1
-    with torch.random.fork_rng():  # building a model draws (then discards) random weights
+    with seeded(0):  # building a model draws (then discards) random weights: leave the learner's RNG alone
         model = models.LinearSelfAttention(models.LSAConfig(d=d, init_std=0.0)).double()
     with torch.no_grad():
         model.W_KQ[0] = W_KQ
@@ -103,7 +106,7 @@ def check_build_prompt(build_prompt_fn: Callable) -> None:
 def check_lsa_forward(lsa_forward: Callable) -> None:
     """``lsa_forward(Z (B, N+1, d+1), W_KQ (d+1, d+1), W_PV (d+1, d+1)) -> ŷ (B,)``."""
     for seed, (d, N, dtype) in enumerate(((10, 10, torch.float64), (3, 7, torch.float64), (4, 6, torch.float32))):
-        Z, _ = _prompts(32, seed=100 + seed, d=d, n_context=N)
+        Z, _ = fixed_prompts(32, seed=100 + seed, d=d, n_context=N)
         g = torch.Generator().manual_seed(200 + seed)
         W_KQ = torch.randn(d + 1, d + 1, generator=g, dtype=torch.float64)
         W_PV = torch.randn(d + 1, d + 1, generator=g, dtype=torch.float64)
@@ -111,7 +114,7 @@ def check_lsa_forward(lsa_forward: Callable) -> None:
             Z, W_KQ, W_PV = Z.float().double(), W_KQ.float().double(), W_PV.float().double()
         out = call(lsa_forward, Z.to(dtype, copy=True), W_KQ.to(dtype, copy=True), W_PV.to(dtype, copy=True), name="lsa_forward")
         with torch.no_grad():
-            expected = _lsa(W_KQ, W_PV)(Z)
+            expected = lsa_from_weights(W_KQ, W_PV)(Z)
 
         def wrong(rows: slice, divisor: float, kq: torch.Tensor = W_KQ, pv: torch.Tensor = W_PV, sign: float = -1.0):
             ctx = Z[:, rows]
@@ -158,8 +161,7 @@ def _reference_step(model, optimizer, Z, y) -> float:
 
 
 def _run_steps(step_fn, batches, *, learner: bool):
-    with torch.random.fork_rng():  # fixed initial weights, without touching the notebook's global seed
-        torch.manual_seed(7)
+    with seeded(7):  # fixed initial weights, without touching the notebook's global seed
         model = models.LinearSelfAttention(models.LSAConfig(d=4, init_std=0.3))
     optimizer = torch.optim.Adam(model.parameters(), lr=0.05)
     losses = []
@@ -255,7 +257,7 @@ def _gd_variants(Z: torch.Tensor, lr: float) -> list[tuple[torch.Tensor, str]]:
 def check_gd_predict(gd_predict: Callable) -> None:
     """``gd_predict(Z (B, N+1, d+1), lr: float) -> ŷ (B,)``: one GD step from w = 0, then w·x_q."""
     for seed, (d, N, lr, dtype) in enumerate(((10, 10, 1.5, torch.float64), (3, 6, 0.7, torch.float64), (5, 8, 0.9, torch.float32))):
-        Z, _ = _prompts(32, seed=400 + seed, d=d, n_context=N)
+        Z, _ = fixed_prompts(32, seed=400 + seed, d=d, n_context=N)
         Z = Z.to(dtype).double()  # a float32 case holds only float32 values
         out = call(gd_predict, Z.to(dtype, copy=True), lr, name="gd_predict")
         tol = dict(rtol=1e-6, atol=1e-9) if dtype == torch.float64 else dict(rtol=1e-4, atol=1e-6)
@@ -273,7 +275,7 @@ def check_best_lr(best_lr: Callable, uses: Callable | None = None) -> None:
 
     earlier = earlier_fails(check_gd_predict, uses)
     for seed, d in ((500, 10), (501, 4)):
-        Z, y = _prompts(2000, seed=seed, d=d)
+        Z, y = fixed_prompts(2000, seed=seed, d=d)
         out = expect_number(call(best_lr, Z.clone(), y.clone(), name="best_lr"), "best_lr")
         best = reference.best_gd_lr(Z=Z, y=y)
         if abs(out - best) <= 2e-3 * best:

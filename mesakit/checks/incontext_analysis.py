@@ -9,7 +9,7 @@
 * :func:`check_tied_lsa_forward` — one layer applied K times (weight tying).
 
 Prompts, the LSA layer, the train step and the GD reference are checked in
-:mod:`mesakit.checks.incontext`, whose fixed-seed prompts (``_prompts``) and LSA builder (``_lsa``)
+:mod:`mesakit.checks.incontext`, whose fixed-seed prompts (``fixed_prompts``) and LSA builder (``lsa_from_weights``)
 these checks reuse. Each check compares with mesakit's own implementation on fixed-seed float64
 inputs and, when they differ, names the likely mistake by matching known wrong implementations.
 """
@@ -23,7 +23,7 @@ import torch
 from ..core import metrics, models, reference
 from ..incontext.lsa import learned_step_size
 from .core import call, expect_close, expect_number, expect_tensor, passed
-from .incontext import _lsa, _prompts
+from .incontext import fixed_prompts, lsa_from_weights
 
 __all__ = [
     "check_sensitivity",
@@ -40,7 +40,7 @@ __all__ = [
 
 def _sens_model(seed: int = 600) -> models.LinearSelfAttention:
     g = torch.Generator().manual_seed(seed)
-    return _lsa(torch.randn(11, 11, generator=g, dtype=torch.float64), torch.randn(11, 11, generator=g, dtype=torch.float64))
+    return lsa_from_weights(torch.randn(11, 11, generator=g, dtype=torch.float64), torch.randn(11, 11, generator=g, dtype=torch.float64))
 
 
 def _same_for_two_models(outs: list, name: str, fix: str) -> None:
@@ -56,7 +56,7 @@ def _same_for_two_models(outs: list, name: str, fix: str) -> None:
 
 def check_sensitivity(sensitivity: Callable) -> None:
     """``sensitivity(model, Z (B, N+1, d+1)) -> ∂ŷ/∂x_q (B, d)``."""
-    Z, _ = _prompts(16, seed=610)
+    Z, _ = fixed_prompts(16, seed=610)
     models_ = (_sens_model(), lambda Z: reference.gd_predict(Z, 1.3))
     outs = [call(sensitivity, model, Z.clone(), name="sensitivity") for model in models_]
     _same_for_two_models(outs, "sensitivity", "differentiate the `model` you are given")
@@ -89,7 +89,7 @@ COMPARE_KEYS = ("model_loss", "gd_loss", "sensitivity_cosine", "prediction_diff"
 
 
 def _compare_case(compare_with_gd: Callable, model_seed: int, gd_lr: float, prompt_seed: int, uses: Callable | None):
-    Z, y = _prompts(500, seed=prompt_seed)
+    Z, y = fixed_prompts(500, seed=prompt_seed)
     model = _sens_model(model_seed)
     with torch.no_grad():  # scale the random model so its predictions are in GD's range
         model.W_PV.mul_(0.1)
@@ -188,9 +188,9 @@ def check_gd_construction(gd_construction_weights: Callable) -> None:
             raise AssertionError(f"gd_construction_weights should return a pair (W_KQ, W_PV), got {type(out).__name__}")
         W_KQ = expect_tensor(out[0], (d + 1, d + 1), "W_KQ", f"d = {d} inputs plus the label: (d+1, d+1)").double()
         W_PV = expect_tensor(out[1], (d + 1, d + 1), "W_PV", f"d = {d} inputs plus the label: (d+1, d+1)").double()
-        Z, _ = _prompts(64, seed=seed, d=d)
+        Z, _ = fixed_prompts(64, seed=seed, d=d)
         with torch.no_grad():
-            pred = _lsa(W_KQ, W_PV)(Z)
+            pred = lsa_from_weights(W_KQ, W_PV)(Z)
         expected = reference.gd_predict(Z, lr)
         name = f"an LSA with your weights (d = {d}, lr = {lr})"
         if not torch.allclose(pred, expected, rtol=1e-6, atol=1e-9):
@@ -208,7 +208,7 @@ def check_gd_construction(gd_construction_weights: Callable) -> None:
             expect_close(pred, expected, name, rtol=1e-6, atol=1e-9)
         # Iterated, the same weights must run K steps: context labels have to become residuals.
         with torch.no_grad():
-            twice = _lsa(W_KQ, W_PV)(Z, iterations=2)
+            twice = lsa_from_weights(W_KQ, W_PV)(Z, iterations=2)
         if not torch.allclose(twice, reference.gd_predict(Z, lr, 2), rtol=1e-6, atol=1e-9):
             label_score = W_KQ[d].abs().max().item() > 1e-12 or W_KQ[:, d].abs().max().item() > 1e-12
             hint = (
@@ -283,7 +283,7 @@ def _tied_wrong(Z, W_KQ, W_PV, K, *, frozen_moment=False, residual=True):
 def check_tied_lsa_forward(tied_lsa_forward: Callable) -> None:
     """``tied_lsa_forward(Z (B, N+1, d+1), W_KQ, W_PV (d+1, d+1), K: int) -> ŷ (B,)``: one layer, K times."""
     for seed, (d, K, dtype) in enumerate(((10, 3, torch.float64), (4, 2, torch.float64), (3, 4, torch.float32))):
-        Z, _ = _prompts(32, seed=900 + seed, d=d)
+        Z, _ = fixed_prompts(32, seed=900 + seed, d=d)
         g = torch.Generator().manual_seed(910 + seed)
         W_KQ = 0.3 * torch.randn(d + 1, d + 1, generator=g, dtype=torch.float64)
         W_PV = 0.3 * torch.randn(d + 1, d + 1, generator=g, dtype=torch.float64)
@@ -293,7 +293,7 @@ def check_tied_lsa_forward(tied_lsa_forward: Callable) -> None:
         if not torch.equal(Z_in.double(), Z):
             raise AssertionError("tied_lsa_forward changed the Z it was given in place (Z += ... or Z[...] = ...): "
                                  "rebind a name instead (Z = Z + update), the caller's prompts must stay as they were")  # fmt: skip
-        model = _lsa(W_KQ, W_PV)
+        model = lsa_from_weights(W_KQ, W_PV)
         with torch.no_grad():
             expect_close(
                 out,

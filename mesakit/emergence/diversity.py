@@ -11,7 +11,7 @@ can either memorize its pool or learn in context, and training it on a pool.
 * :func:`locate_transition` — the smallest pool from which the model stays as good as one GD step.
 
 The sweep over pool sizes and its shipped checkpoints live in
-:mod:`mesakit.experiments.task_diversity`.
+:mod:`mesakit.emergence.sweep`.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 from ..core import models
+from ..core.seeding import seeded
 from ..core.tasks import RegressionTask, check_prompts
 from ..core.train import History, TrainConfig, train
 
@@ -145,8 +146,7 @@ def train_on_pool(
     """
     if not isinstance(pool, TaskPool):
         raise TypeError(f"pool must be a TaskPool, got {type(pool).__name__}")
-    with torch.random.fork_rng(devices=[]):  # the initial weights, without touching the caller's RNG
-        torch.manual_seed(seed)
+    with seeded(seed):  # the initial weights, without touching the caller's RNG
         model = LSAWithReadout(LSAWithReadoutConfig(d=pool.task.d, slots=slots))
     config = TrainConfig(
         steps=steps, batch_size=batch_size, lr=lr, seed=seed, snapshot_every=snapshot_every, progress=progress

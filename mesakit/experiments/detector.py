@@ -24,7 +24,7 @@ from ..core import models, reference
 from ..core.tasks import RegressionTask
 from ..core.train import TrainConfig, train
 from ..incontext.lsa import train_lsa
-from .multistep import train_tied
+from ..incontext.multistep import train_tied
 
 BATCH = 256  # prompts per analysed model
 PROMPT_SEED = 60_606  # the evaluation prompts (a seed no training run uses)

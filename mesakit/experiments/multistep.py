@@ -1,104 +1,24 @@
 """``mesakit reproduce multistep``: a weight-tied LSA, iterated K times, tracks K steps of GD.
 
-Training follows a curriculum over K (:data:`CURRICULUM`): first K = 1 only, where a single LSA
-layer reliably becomes one GD step (lesson 02); then K drawn each step from 1..2, from 1..3 and
-finally from 1..4, so one set of weights must serve every K and the step size shrinks to where
-iterating it keeps helping. At test we run K = 1..8 and compare with K steps of gradient descent,
-each with its own line-searched step size. Past the trained range nothing was supervised: with this
-recipe the iteration has stayed stable and kept improving on every seed measured (the shipped seed-0
-model up to K = 128), while the earlier recipe diverged after K = 4. A diverged loss is reported as
-``null`` in the JSON.
-
-Why the recipe (measured with ``benchmarks/seeds.py multistep --seeds 0-7``): drawing K from 1..4
-from the first step, with lesson 02's initial weights (std 0.02) and a constant learning rate, met
-the targets on 3 of 8 seeds — on some the iterated layer settled far from GD (seed 2: K = 1 loss
-1.55, rising again at K = 4) or barely left "predict 0" (seed 7). Larger initial weights (std 0.1,
-off the flat start), a K = 1 phase at batch 2,048 (at 512, seed 6 was still near "predict 0"
-after 1,000 steps), the curriculum (jumping from K = 1 straight to K up to 4 overflowed on seed
-7: one GD step's best step size is too large to iterate four times), gradient clipping (1.0,
-against the huge gradients of a diverging pass) and a cosine learning-rate decay in the last phase
-together make it hold on every seed.
+Trained with K drawn from 1..4 through a curriculum (K = 1 first), tested at K = 1..8 against K
+steps of gradient descent, each with its own line-searched step size; a diverged loss is reported
+as ``null`` in the JSON. The recipe, and why it is what it is, is :mod:`mesakit.incontext.multistep`.
 """
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
-import torch
-
-from ..core import metrics, models, reference
-from ..core.tasks import RegressionTask
-from ..core.train import History, TrainConfig, train
-from ..incontext.lsa import EVAL_SEED, LR_SEED
-
-TRAIN_K = (1, 2, 3, 4)
-TEST_K = tuple(range(1, 9))
-LR_PROMPTS = 2000  # prompts for each K's step-size line search (10,000 made it the slow part of the run)
-
-
-STEPS = 3000  # Adam steps in all phases together
-# The curriculum over K: (share of the steps, iteration counts drawn from). One GD step first, then
-# more iterations only once the step size has room to shrink; the last phase is the real target.
-CURRICULUM = ((1000 / 3000, (1,)), (300 / 3000, (1, 2)), (300 / 3000, (1, 2, 3)), (1400 / 3000, TRAIN_K))
-INIT_STD = 0.1  # initial weight std (lesson 02's 0.02 left some seeds near "predict 0")
-LR = 1e-3  # Adam learning rate (constant, then a cosine decay to 0 in the last phase)
-BATCH_SIZE = 512  # prompts per step ...
-WARMUP_BATCH_SIZE = 2048  # ... but 2,048 at K = 1, as in lsa-gd: at 512 seed 6 crept off the flat start too slowly
-GRAD_CLIP = 1.0  # after the K = 1 phase: a diverging K > 1 pass must not throw the weights away
-
-
-def curriculum_steps(steps: int) -> list[int]:
-    """Steps of each :data:`CURRICULUM` phase for a run of ``steps`` (each phase at least one step)."""
-    counts = [max(1, round(steps * share)) for share, _ in CURRICULUM[:-1]]
-    return counts + [max(1, steps - sum(counts))]
-
-
-def train_tied(seed: int = 0, steps: int = STEPS, progress: bool = True, task: RegressionTask = RegressionTask()):
-    """Train a weight-tied LSA through :data:`CURRICULUM`: K = 1 first, then K drawn each step from
-    1..2, 1..3 and finally ``TRAIN_K``. Returns ``(model, history)``, the history covering all phases."""
-    torch.manual_seed(seed)
-    model = models.LinearSelfAttention(models.LSAConfig(d=task.d, iterations=max(TRAIN_K), init_std=INIT_STD))
-    history = History()
-    for i, (n, (_, ks)) in enumerate(zip(curriculum_steps(steps), CURRICULUM)):
-
-        def forward(model, Z, generator, ks=ks):
-            return model(Z, iterations=ks[int(torch.randint(len(ks), (1,), generator=generator))])
-
-        last = i == len(CURRICULUM) - 1
-        config = TrainConfig(steps=n, batch_size=BATCH_SIZE if i else WARMUP_BATCH_SIZE, seed=seed + i, lr=LR, lr_schedule="cosine" if last else "constant",
-                             grad_clip=GRAD_CLIP if i else 0.0, progress=progress)  # fmt: skip
-        part = train(model, task.sample, config, forward=forward if len(ks) > 1 else lambda m, Z, g: m(Z, iterations=1))
-        history.loss += part.loss
-        history.seconds += part.seconds
-    return model, history
+from ..core import models
+from ..incontext import multistep
+from ..moved import moved_name
 
 
 def run(seed: int = 0, steps: int | None = None, progress: bool = True, save: Path | None = None) -> dict:
-    task = RegressionTask()
-    model, history = train_tied(seed, steps or STEPS, progress, task)
+    model, history = multistep.train_tied(seed, steps or multistep.STEPS, progress)
     if save:
         models.save(model, save)
-    Z, y = task.sample(10_000, seed=EVAL_SEED)
-    loss_by_k, gd_loss_by_k = [], []
-    with torch.no_grad():
-        for k in TEST_K:
-            value = metrics.loss(model(Z, iterations=k), y).item()
-            loss_by_k.append(value if math.isfinite(value) else None)
-            lr = reference.best_gd_lr(task, steps=k, n_prompts=LR_PROMPTS, seed=LR_SEED)
-            gd_loss_by_k.append(metrics.loss(reference.gd_predict(Z, lr, k), y).item())
-    return {"k": list(TEST_K), "trained_k": list(TRAIN_K), "loss_by_k": loss_by_k,
-            "gd_loss_by_k": gd_loss_by_k, "train_seconds": history.seconds}  # fmt: skip
-
-
-PRETRAINED = "lsa_tied"  # mesakit.core.models.load_pretrained(PRETRAINED): the model `run()` trains with seed 0
-
-
-def write_pretrained(folder: Path) -> Path:
-    """Train the shipped weight-tied checkpoint (seed 0, :data:`STEPS` steps, K in 1..4) and write
-    ``folder/lsa_tied.pt`` (its config has ``iterations=4``; pass ``iterations=k`` to vary K)."""
-    model, _ = train_tied(seed=0, progress=False)
-    return models.save(model, Path(folder) / f"{PRETRAINED}.pt")
+    return {**multistep.evaluate(model), "train_seconds": history.seconds}
 
 
 def describe(r: dict) -> str:
@@ -109,3 +29,7 @@ def describe(r: dict) -> str:
         lines.append(f"  {k:2d}   {shown}   {b:7.4f}" + ("" if k in r["trained_k"] else "   (beyond training)"))
     lines.append(f"  training time {r['train_seconds']:.1f} s")
     return "\n".join(lines)
+
+
+def __getattr__(name: str) -> object:  # 0.1's names of the recipe, now in mesakit.incontext.multistep
+    return moved_name(__name__, name)

@@ -2,132 +2,42 @@
 memorizes its tasks or becomes an in-context optimizer (after Raventós et al. 2023, "Pretraining
 task diversity and the emergence of non-Bayesian in-context learning for regression").
 
-For each pool size M in :data:`NUM_TASKS` we train an :class:`~mesakit.emergence.diversity.LSAWithReadout`
-(an LSA layer plus a memory readout with 8 slots) on prompts whose tasks come from a pool of M
-task vectors, then measure its loss on the pool's tasks (``loss_pool``) and on new tasks
-(``loss_fresh``) beside one tuned GD step on new tasks (``gd_loss``). The last run draws a fresh
-task for every prompt; the JSON lists it with the number of tasks it saw (steps × batch size).
+For each pool size M we train an LSA layer plus an 8-slot memory readout on prompts whose tasks
+come from a pool of M task vectors, then measure its loss on the pool's tasks (``loss_pool``) and on
+new tasks (``loss_fresh``) beside one tuned GD step on new tasks (``gd_loss``). The last run draws a
+fresh task for every prompt; the JSON lists it with the number of tasks it saw (steps × batch size).
 ``transition_num_tasks`` is the smallest pool from which ``loss_fresh`` stays within 10% of GD.
-
-Our model's memory is explicit, 8 slots: an architectural choice that sets where the transition can
-happen (a pool the slots can hold is best memorized); the paper's transformers hold their memory
-implicitly. ``evaluate`` also measures the paper's Bayes-optimal yardsticks (:mod:`mesakit.emergence.bayes`):
-dMMSE for the pool, ridge regression for all tasks.
+The recipe and the measurements are :mod:`mesakit.emergence.sweep`.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import torch
-
-from ..emergence import bayes
-from ..core import metrics, models, reference
-from ..emergence.diversity import LSAWithReadout, TaskPool, locate_transition, train_on_pool
-from ..core.tasks import RegressionTask
-from ..incontext.lsa import EVAL_SEED, LR_SEED
-
-NUM_TASKS: tuple[int | None, ...] = (1, 2, 4, 8, 16, 32, 64, 128, 256, None)  # None: fresh tasks every prompt
-STEPS = 2000  # Adam steps per pool size (batch 256, lr 2e-3)
-BATCH_SIZE = 256
-TOLERANCE = 0.1  # "as good as GD": within 10% of one tuned GD step on new tasks
-EVAL_PROMPTS = 10_000
-POOL_SEED_OFFSET = 1000  # the pool of run `seed` is TaskPool(task, M, seed + POOL_SEED_OFFSET)
-MEMORIZER = "diversity_m1"  # shipped: trained on a single task (ignores its context)
-IN_CONTEXT_LEARNER = "diversity_fresh"  # shipped: trained on fresh tasks (one GD step in context)
-
-
-def pool_for(num_tasks: int | None, seed: int = 0, task: RegressionTask = RegressionTask()) -> TaskPool:
-    """The pool that run ``seed`` trains the size-``num_tasks`` model on (also its evaluation pool)."""
-    return TaskPool(task, num_tasks, seed=seed + POOL_SEED_OFFSET)
-
-
-def pretrained_name(num_tasks: int | None) -> str:
-    """Checkpoint name of the shipped model for a pool size: ``diversity_m4``, ``diversity_fresh``."""
-    return IN_CONTEXT_LEARNER if num_tasks is None else f"diversity_m{num_tasks}"
-
-
-def num_tasks_seen(pool_sizes, steps: int = STEPS) -> list[int]:
-    """Pool sizes as numbers: the fresh-task run (``None``) saw ``steps × BATCH_SIZE`` tasks."""
-    return [steps * BATCH_SIZE if m is None else m for m in pool_sizes]
-
-
-def train_sweep(
-    seed: int = 0, steps: int = STEPS, progress: bool = True, num_tasks: tuple[int | None, ...] = NUM_TASKS
-) -> tuple[dict[int | None, LSAWithReadout], float]:
-    """Train one model per pool size; returns ``({M: model}, total training seconds)``."""
-    trained, seconds = {}, 0.0
-    for m in num_tasks:
-        model, history = train_on_pool(pool_for(m, seed), seed=seed, steps=steps, batch_size=BATCH_SIZE, progress=progress)
-        trained[m], seconds = model, seconds + history.seconds
-    return trained, seconds
-
-
-def evaluate(
-    trained: dict[int | None, torch.nn.Module], seed: int = 0, task: RegressionTask = RegressionTask(), n_prompts: int = EVAL_PROMPTS
-) -> dict:
-    """Loss of each model on new tasks and on its own pool, one tuned GD step on new tasks, and
-    (for the widget) the RMS size of each path's prediction. Keys follow the pool sizes' order.
-
-    Also the Bayes-optimal yardsticks of Raventós et al. (:mod:`mesakit.emergence.bayes`, assumed noise
-    variance ``bayes.ASSUMED_NOISE``): ``ridge_loss`` on new tasks, and per pool size
-    ``dmmse_fresh`` / ``dmmse_pool`` (``None`` for the fresh-task run, which has no pool)."""
-    lr = reference.best_gd_lr(task, steps=1, seed=LR_SEED)
-    Z, y = task.sample(n_prompts, seed=EVAL_SEED)
-    out: dict = {"pool_sizes": list(trained), "loss_fresh": [], "loss_pool": [], "lsa_rms": [], "memory_rms": [],
-                 "dmmse_fresh": [], "dmmse_pool": []}  # fmt: skip
-    with torch.no_grad():
-        out["gd_loss"] = metrics.loss(reference.gd_predict(Z, lr), y).item()
-        out["ridge_loss"] = metrics.loss(bayes.ridge_predict(Z), y.double()).item()
-        for m, model in trained.items():
-            pool = pool_for(m, seed, task)
-            Zp, yp = pool.sample(n_prompts, torch.Generator().manual_seed(EVAL_SEED))
-            out["loss_fresh"].append(metrics.loss(model(Z), y).item())
-            out["loss_pool"].append(metrics.loss(model(Zp), yp).item())
-            fresh_pool = pool.weights is None
-            out["dmmse_fresh"].append(None if fresh_pool else metrics.loss(bayes.dmmse_predict(Z, pool.weights), y.double()).item())
-            out["dmmse_pool"].append(None if fresh_pool else metrics.loss(bayes.dmmse_predict(Zp, pool.weights), yp.double()).item())
-            if hasattr(model, "paths"):
-                lsa, memory = model.paths(Z)
-                out["lsa_rms"].append(lsa.pow(2).mean().sqrt().item())
-                out["memory_rms"].append(memory.pow(2).mean().sqrt().item())
-    out["gd_lr"] = lr
-    return out
+from ..core import models
+from ..core.seeding import seeded
+from ..emergence import sweep
+from ..emergence.diversity import locate_transition
+from ..moved import moved_name
 
 
 def run(seed: int = 0, steps: int | None = None, progress: bool = True, save: Path | None = None) -> dict:
-    torch.set_num_threads(1)  # the figures we quote are for one core
-    steps = steps or STEPS
-    trained, seconds = train_sweep(seed, steps, progress)
+    steps = steps or sweep.STEPS
+    with seeded(seed, threads=1):  # the figures we quote are for one core
+        trained, seconds = sweep.train_sweep(seed, steps, progress)
+        figures = sweep.evaluate(trained, seed)
     if save:
         for m, model in trained.items():
-            models.save(model, Path(save) / f"{pretrained_name(m)}.pt")
-    figures = evaluate(trained, seed)
-    num_tasks = num_tasks_seen(trained, steps)  # the fresh-task run saw a new task in every prompt
+            models.save(model, Path(save) / f"{sweep.pretrained_name(m)}.pt")
+    num_tasks = sweep.num_tasks_seen(trained, steps)  # the fresh-task run saw a new task in every prompt
     return {
         "num_tasks": num_tasks,
         "loss_fresh": figures["loss_fresh"],
         "loss_pool": figures["loss_pool"],
         "gd_loss": figures["gd_loss"],
-        "transition_num_tasks": locate_transition(num_tasks, figures["loss_fresh"], figures["gd_loss"], TOLERANCE),
+        "transition_num_tasks": locate_transition(num_tasks, figures["loss_fresh"], figures["gd_loss"], sweep.TOLERANCE),
         "train_seconds": seconds,
     }
-
-
-def write_pretrained(folder: Path) -> list[Path]:
-    """Train the sweep with seed 0 and write ``folder/diversity_m1.pt`` ... ``diversity_fresh.pt``.
-
-    Regenerate the shipped ones with ``python -c "from pathlib import Path; from
-    mesakit.experiments import task_diversity as t; t.write_pretrained(Path('mesakit/pretrained'))"``.
-    """
-    torch.set_num_threads(1)
-    trained, _ = train_sweep(seed=0, progress=False)
-    return [models.save(model, Path(folder) / f"{pretrained_name(m)}.pt") for m, model in trained.items()]
-
-
-def load_pretrained_sweep() -> dict[int | None, LSAWithReadout]:
-    """The shipped seed-0 sweep, ``{M: model}`` in the order of :data:`NUM_TASKS` (no training)."""
-    return {m: models.load_pretrained(pretrained_name(m)) for m in NUM_TASKS}
 
 
 def describe(r: dict) -> str:
@@ -138,10 +48,14 @@ def describe(r: dict) -> str:
         "      pool size M   loss on new tasks        loss on its pool",
     ]
     for i, (m, fresh, pool) in enumerate(zip(r["num_tasks"], r["loss_fresh"], r["loss_pool"])):
-        label = f"fresh ({m:,})" if i == len(r["num_tasks"]) - 1 and NUM_TASKS[-1] is None else f"{m:,}"
+        label = f"fresh ({m:,})" if i == len(r["num_tasks"]) - 1 and sweep.NUM_TASKS[-1] is None else f"{m:,}"
         lines.append(f"  {label:>15}   {fresh:7.4f} ({fresh / gd:5.2f}× GD)   {pool:7.4f} ({pool / gd:5.3f}× GD)")
     t = r["transition_num_tasks"]
-    lines.append(f"  transition (new-task loss stays within {TOLERANCE:.0%} of GD): " + (f"M = {t:,}" if t else "not reached"))
+    lines.append(f"  transition (new-task loss stays within {sweep.TOLERANCE:.0%} of GD): " + (f"M = {t:,}" if t else "not reached"))
     lines.append(f"  training time {r['train_seconds']:.1f} s ({len(r['num_tasks'])} models)")
-    lines.append(f"  setup: d=10, N=10, LSA + 8-slot memory readout, Adam lr 2e-3, batch {BATCH_SIZE} (paper: a transformer)")
+    lines.append(f"  setup: d=10, N=10, LSA + 8-slot memory readout, Adam lr 2e-3, batch {sweep.BATCH_SIZE} (paper: a transformer)")
     return "\n".join(lines)
+
+
+def __getattr__(name: str) -> object:  # 0.1's names of the recipe, now in mesakit.emergence.sweep
+    return moved_name(__name__, name)

@@ -6,7 +6,7 @@ memorizer-to-optimizer switch over pretraining task diversity.
 * :func:`solution_bars` — one model of the sweep: its losses and how much each path contributes.
 
 Inputs are plain numbers (from :mod:`mesakit.emergence.trajectory` and
-:mod:`mesakit.experiments.task_diversity`); nothing here trains or evaluates a model.
+:mod:`mesakit.emergence.sweep`); nothing here trains or evaluates a model.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Lesson 03's widget: pick a pool size M and see which solution the model trained on it found.
 
-``sweep`` is the dict of :func:`mesakit.experiments.task_diversity.evaluate` (losses and each
+``sweep`` is the dict of :func:`mesakit.emergence.sweep.evaluate` (losses and each
 path's size per trained model). :func:`diversity_frame` is the pure update; :func:`pool_size_explorer`
 wraps it in a slider over the sweep's pool sizes. Nothing is trained or evaluated here.
 """
