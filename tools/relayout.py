@@ -149,7 +149,8 @@ def dotted(text: str, library: bool) -> str:
     def new(m: re.Match) -> str:
         old = m.group(1)
         # ``mesakit.emergence.<x>`` is already the new package (diversity, bayes, trajectory)
-        if old in RENAMED_TO_PACKAGE and text[m.end() : m.end() + 1] == ".":
+        # (and ``from mesakit.emergence import x`` is the import pass's business)
+        if old in RENAMED_TO_PACKAGE and (text[m.end() : m.end() + 1] == "." or text[m.end() :].startswith(" import")):
             return old
         return table[old]
 
