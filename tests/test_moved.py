@@ -209,6 +209,18 @@ def test_the_course_notebooks_use_only_the_new_paths():
     assert not bad, "notebooks still use 0.1 paths (see mesakit/moved.py for the new ones):\n" + "\n".join(bad)
 
 
+def without_compat_tests(source: str) -> str:
+    """``source`` with the test functions that exercise old paths on purpose (they expect a MovedWarning) blanked."""
+    import ast
+
+    lines = source.splitlines()
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.FunctionDef) and "MovedWarning" in ast.unparse(node):
+            for i in range(node.lineno - 1, node.end_lineno):
+                lines[i] = ""
+    return "\n".join(lines)
+
+
 def test_the_repository_uses_only_the_new_paths():
     """Library, tests, benchmarks and tools import the new homes (only this file tests the old ones)."""
     from pathlib import Path
@@ -219,5 +231,5 @@ def test_the_repository_uses_only_the_new_paths():
     for folder in ("mesakit", "tests", "benchmarks", "tools"):
         for path in sorted((root / folder).rglob("*.py")):
             if path.resolve() not in skip:
-                bad += [f"{path.relative_to(root)}: {p}" for p in old_paths_in(path.read_text())]
+                bad += [f"{path.relative_to(root)}: {p}" for p in old_paths_in(without_compat_tests(path.read_text()))]
     assert not bad, "0.1 paths in the repository:\n" + "\n".join(bad)
