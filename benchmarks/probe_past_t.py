@@ -17,7 +17,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from mesakit import models  # noqa: E402
-from mesakit.experiments import thinking_time  # noqa: E402
+from mesakit.search import thinking  # noqa: E402
 from mesakit.search.mazes import generate_mazes  # noqa: E402
 from mesakit.search.probe import fit_ridge, open_square_features, probe_value_map, r2_score  # noqa: E402
 
@@ -50,7 +50,7 @@ def main() -> None:
     print(f"{'seed':>4} {'R² at T':>8} {'at 2T':>7} {'at 8T':>7} {'shuffled control':>18}  cpu s")
     for seed in range(int(lo), int(hi or lo) + 1):
         t0 = time.process_time()
-        planner = models.load_pretrained("planner_recurrent") if seed == 0 else thinking_time.train_planner(seed, progress=False)[0]
+        planner = models.load_pretrained("planner_recurrent") if seed == 0 else thinking.train_planner(seed, progress=False)[0]
         r = measure(planner.eval())
         print(f"{seed:4d} {r['T']:8.3f} {r['2T']:7.3f} {r['8T']:7.3f} {r['control_min']:8.3f} to {r['control_max']:6.3f}  "
               f"{time.process_time() - t0:5.0f}", flush=True)

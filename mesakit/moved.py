@@ -68,6 +68,25 @@ MOVED_NAMES: dict[str, dict[str, str]] = {
          "IN_CONTEXT_LEARNER", "pool_for", "pretrained_name", "num_tasks_seen", "train_sweep", "evaluate",
          "load_pretrained_sweep"], "mesakit.emergence.sweep"
     ),  # fmt: skip
+    "mesakit.experiments.goal_misgeneralization": dict.fromkeys(
+        ["EVAL_LEVELS", "TEST_SEED", "SHIFT_SEED", "ROLLOUT_SEED", "STEPS", "test_levels", "evaluate", "train_both"],
+        "mesakit.divergence.goals",
+    ),
+    "mesakit.experiments.scale_shift": dict.fromkeys(
+        ["SCALES", "EVAL_PROMPTS", "trained_lsa", "baked_step_size", "losses_at_scale", "evaluate"], "mesakit.divergence.shift"
+    ),
+    "mesakit.experiments.thinking_time": dict.fromkeys(
+        ["TRAIN_SIZE", "LARGE_SIZE", "TRAIN_LOOPS", "CHANNELS", "TRAIN_ITERATIONS", "STEPS", "FEEDFORWARD_STEPS", "BATCH",
+         "LR", "SMOOTHING", "OFFSET_PENALTY", "FEEDFORWARD_DEPTH", "EVAL_SEED", "N_EVAL", "N_LARGE", "N_PROBE",
+         "LONG_FACTOR", "iteration_grid", "move_loss", "maze_sampler", "max_supervised_iterations", "thinking_forward",
+         "thinking_loss", "feedforward_forward", "train_planner", "train_feedforward", "score_drift", "evaluate"],
+        "mesakit.search.thinking",
+    ),  # fmt: skip
+    # checks.lesson04 (now checks.divergence) and checks.lesson05 (checks.search) were split by idea
+    "mesakit.checks.divergence": dict.fromkeys(
+        ["check_pursued_goal", "check_goal_rates", "check_coin_anywhere"], "mesakit.checks.divergence_goals"
+    ),
+    "mesakit.checks.search": dict.fromkeys(["check_fit_ridge", "check_r_squared"], "mesakit.checks.search_probe"),
     # the old ``mesakit.emergence`` module became the package; its two functions moved one level down
     "mesakit.emergence": {
         "training_trajectory": "mesakit.emergence.trajectory",

@@ -48,8 +48,8 @@ SETUP = {
     "04_objective_divergence": {"12%": ("mesakit/divergence/gridworld.py", r"wall_density: float = 0\.12\b")},
     "05_internal_search": {
         # "Smoothed targets: 0.9 on the right move, 0.1 shared by the other open moves"
-        "0.9": ("mesakit/experiments/thinking_time.py", r"SMOOTHING = 0\.1\b"),
+        "0.9": ("mesakit/search/thinking.py", r"SMOOTHING = 0\.1\b"),
         # "0.1 × the goal square's score, squared" (and the 0.1 of the smoothing)
-        "0.1": ("mesakit/experiments/thinking_time.py", r"SMOOTHING = 0\.1\b[\s\S]*OFFSET_PENALTY = 0\.1\b"),
+        "0.1": ("mesakit/search/thinking.py", r"SMOOTHING = 0\.1\b[\s\S]*OFFSET_PENALTY = 0\.1\b"),
     },
 }

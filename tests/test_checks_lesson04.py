@@ -259,3 +259,14 @@ def test_coin_anywhere_passes_the_reference(capsys):
 def test_coin_anywhere_names_the_mistake(wrong, match):
     with pytest.raises(AssertionError, match=match):
         checks.check_coin_anywhere(wrong)
+
+
+def test_the_split_checks_keep_their_0_1_path():
+    """checks/lesson04.py became checks/divergence.py + checks/divergence_goals.py (one idea each)."""
+    from mesakit.checks import divergence, divergence_goals
+    from mesakit.moved import MovedWarning
+
+    with pytest.warns(MovedWarning, match="mesakit.checks.divergence_goals.check_goal_rates"):
+        assert divergence.check_goal_rates is divergence_goals.check_goal_rates
+    assert checks.check_goal_rates.__wrapped__ is divergence_goals.check_goal_rates
+    assert checks.check_shift_losses.__wrapped__ is divergence.check_shift_losses

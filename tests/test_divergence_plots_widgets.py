@@ -7,7 +7,7 @@ import pytest
 from matplotlib.figure import Figure
 
 from mesakit import models, plots
-from mesakit.experiments import goal_misgeneralization as gm
+from mesakit.divergence import goals as gm
 from mesakit.divergence.gridworld import Level, rollout
 from mesakit.widgets.divergence import episode_frame, episode_pairs, episode_viewer
 

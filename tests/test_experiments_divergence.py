@@ -10,19 +10,20 @@ import pytest
 
 from mesakit import cli, models
 from mesakit.experiments import EXPERIMENTS, get
-from mesakit.experiments import goal_misgeneralization as gm
-from mesakit.experiments import scale_shift
+from mesakit.divergence import goals as gm
+from mesakit.divergence import shift
+from mesakit.experiments import goal_misgeneralization, scale_shift
 
 pytestmark = pytest.mark.slow
 
 
 def test_both_experiments_are_registered():
-    assert get("scale-shift") is scale_shift and get("goal-misgeneralization") is gm
+    assert get("scale-shift") is scale_shift and get("goal-misgeneralization") is goal_misgeneralization
     assert {"scale-shift", "goal-misgeneralization"} <= set(EXPERIMENTS)
 
 
 def test_scale_shift_targets_on_the_shipped_lsa():
-    r = scale_shift.evaluate(models.load_pretrained("lsa_1layer"), n_prompts=4000)
+    r = shift.evaluate(models.load_pretrained("lsa_1layer"), n_prompts=4000)
     assert r["scales"][0] == 1.0 and r["scales"] == sorted(r["scales"]) and r["scales"][-1] >= 3
     assert r["lsa_loss"][0] < 1.05 * r["gd_retuned_loss"][0]
     assert r["lsa_loss"][-1] > r["zero_loss"][-1] > r["gd_retuned_loss"][-1]
@@ -44,7 +45,7 @@ def test_goal_misgeneralization_on_the_shipped_policies():
     # The qualitative result (the benchmark figures on 500 levels are in the report, not asserted here):
     assert r["train_coin_rate"] > 0.9 and r["diverse_shifted_coin_rate"] > 0.85
     assert r["shifted_proxy_rate"] > 0.5 > r["shifted_coin_rate"]
-    assert "right edge" in gm.describe({**r, "train_seconds": 1.0})
+    assert "right edge" in goal_misgeneralization.describe({**r, "train_seconds": 1.0})
 
 
 def test_goal_misgeneralization_levels_are_the_same_levels_shifted():

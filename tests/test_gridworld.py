@@ -188,6 +188,25 @@ def test_training_is_deterministic_and_learns():
     assert goal_rates(a, levels, 0, max_steps=20)["coin"] > goal_rates(untrained, levels, 0, max_steps=20)["coin"] + 0.1
 
 
+def test_training_leaves_the_callers_random_state_alone():
+    torch.manual_seed(123)
+    before = torch.get_rng_state()
+    train_policy(seed=4, progress=False, config=ReinforceConfig(n_levels=4, updates=1, episodes=2, horizon=3))
+    assert torch.equal(torch.get_rng_state(), before)
+
+
+def test_experiments_keep_0_1_names_with_a_warning():
+    from mesakit.divergence import goals, shift
+    from mesakit.experiments import goal_misgeneralization, scale_shift
+    from mesakit.moved import MovedWarning
+
+    with pytest.warns(MovedWarning, match="mesakit.divergence.goals.test_levels"):
+        assert goal_misgeneralization.test_levels is goals.test_levels
+    with pytest.warns(MovedWarning):
+        assert goal_misgeneralization.ROLLOUT_SEED == goals.ROLLOUT_SEED and scale_shift.evaluate is shift.evaluate
+    assert sorted(goals.PRETRAINED) == ["gridworld_anywhere", "gridworld_right"]
+
+
 def test_goal_rates_are_fractions():
     policy = models.load_pretrained("gridworld_right")
     levels = make_levels(gw.GridConfig(), 10, seed=3)

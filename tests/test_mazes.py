@@ -57,6 +57,21 @@ def test_hand_made_maze():
     assert distance_map(x, source="start")[0, 1, 3] == 2
 
 
+def test_mazes_use_the_gridworlds_moves_and_bfs():
+    """One set of moves and one breadth-first search for lessons 04 and 05 (issue 16)."""
+    from mesakit.divergence import gridworld
+
+    assert MOVES is gridworld.ACTIONS
+    m = generate_mazes(6, MazeConfig(size=5, loops=4, min_distance=3), seed=7)  # loops: several routes
+    for source, channel in (("goal", GOAL), ("start", START)):
+        dist = distance_map(m.inputs.double(), source=source)
+        assert dist.dtype == torch.float32
+        for b in range(len(m)):
+            origin = tuple(int(i) for i in torch.nonzero(m.inputs[b, channel])[0])
+            expected = gridworld.distances(m.inputs[b, WALL].numpy() > 0, origin)
+            assert torch.equal(dist[b], torch.from_numpy(expected).float())
+
+
 def test_larger_and_loopy_mazes():
     m = generate_mazes(4, 7, 0)
     assert m.inputs.shape == (4, 3, 15, 15)

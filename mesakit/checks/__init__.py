@@ -11,7 +11,9 @@ from .incontext_analysis import *  # noqa: F401,F403
 from .emergence import *  # noqa: F401,F403
 from .emergence_reading import *  # noqa: F401,F403
 from .divergence import *  # noqa: F401,F403
+from .divergence_goals import *  # noqa: F401,F403
 from .search import *  # noqa: F401,F403
+from .search_probe import *  # noqa: F401,F403
 from .search_control import *  # noqa: F401,F403
 from .detection import *  # noqa: F401,F403
 

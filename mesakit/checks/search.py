@@ -1,32 +1,30 @@
 """Checks of lesson 05 (internal search): one ``check_<exercise>(fn)`` per exercise.
 
 Each check runs the learner's function on fixed-seed mazes (or data), compares it with mesakit's
-own implementation (``mazes.distance_map``, ``RecurrentPlanner``, ``planner.solve_rate``,
-``probe.fit_ridge``...) and, when they differ, names the likely mistake by matching the output
-against known wrong implementations.
+own implementation (``mazes.distance_map``, ``RecurrentPlanner``, ``planner.solve_rate``...)
+and, when they differ, names the likely mistake by matching the output against known wrong
+implementations. The probe's checks are in :mod:`mesakit.checks.search_probe` and
+:mod:`mesakit.checks.search_control`.
 """
 
 from __future__ import annotations
 
-import math
 from collections import deque
 from typing import Callable
 
-import numpy as np
 import torch
 
 from ..core import models
-from ..search.mazes import GOAL, START, WALL, MazeConfig, Mazes, distance_map, generate_mazes, shortest_path
+from ..core.seeding import seeded
+from ..moved import moved_name
+from ..search.mazes import GOAL, MOVES, START, WALL, MazeConfig, Mazes, distance_map, generate_mazes, shortest_path
 from ..search.planner import PlannerConfig, RecurrentPlanner, solve_rate, solve_rate_by_length, solved
-from ..search.probe import fit_ridge, r2_score
-from .core import call, expect_close, expect_number, expect_tensor, is_close, passed
+from .core import call, expect_close, expect_tensor, is_close, passed
 
 __all__ = [
     "check_bfs_distance",
     "check_run_planner",
     "check_solve_rates",
-    "check_fit_ridge",
-    "check_r_squared",
     "check_solve_rate_by_length",
 ]
 
@@ -39,7 +37,7 @@ def _bfs(maze: torch.Tensor, source: int = GOAL, diagonal: bool = False, wall_va
     r, c = (int(i) for i in torch.nonzero(maze[source])[0])
     dist[r, c] = first
     queue = deque([(r, c)])
-    moves = [(-1, 0), (1, 0), (0, -1), (0, 1)] + ([(-1, -1), (-1, 1), (1, -1), (1, 1)] if diagonal else [])
+    moves = list(MOVES) + ([(-1, -1), (-1, 1), (1, -1), (1, 1)] if diagonal else [])
     while queue:
         r, c = queue.popleft()
         for dr, dc in moves:
@@ -48,8 +46,6 @@ def _bfs(maze: torch.Tensor, source: int = GOAL, diagonal: bool = False, wall_va
                 dist[nr, nc] = dist[r, c] + 1
                 queue.append((nr, nc))
     return torch.where(torch.isinf(dist), torch.tensor(wall_value, dtype=torch.float64), dist)
-
-
 
 
 # ---------------------------------------------------------------------------------------------
@@ -130,8 +126,8 @@ def check_bfs_distance(bfs_distance_fn: Callable) -> None:
 
 
 def _untrained_planner(seed: int = 0) -> RecurrentPlanner:
-    torch.manual_seed(seed)
-    model = RecurrentPlanner(PlannerConfig(channels=8, iterations=5)).double().eval()
+    with seeded(seed):  # the random weights, leaving the learner's generator as it was
+        model = RecurrentPlanner(PlannerConfig(channels=8, iterations=5)).double().eval()
     with torch.no_grad():  # larger weights than the default init, so each iteration visibly changes the output
         for p in model.parameters():
             p.mul_(3.0)
@@ -253,79 +249,7 @@ def check_solve_rates(solve_rates_fn: Callable) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# 4. The probe
-
-
-def _regression_data(seed: int, n: int = 300, c: int = 6):
-    g = torch.Generator().manual_seed(seed)
-    X = torch.randn(n, c, generator=g, dtype=torch.float64) * 2 + 1.5  # non-zero mean: the intercept matters
-    w = torch.randn(c, generator=g, dtype=torch.float64)
-    y = X @ w + 4.0 + 0.5 * torch.randn(n, generator=g, dtype=torch.float64)
-    return X, y
-
-
-def _unpack_probe(out, c: int) -> tuple[torch.Tensor, float]:
-    if not (isinstance(out, (tuple, list)) and len(out) == 2):
-        what = f"a {type(out).__name__} of length {len(out)}" if isinstance(out, (tuple, list)) else type(out).__name__
-        raise AssertionError(f"fit_ridge should return a tuple (weight (C,), bias), got {what}")
-    weight = expect_tensor(out[0], (c,), "fit_ridge's weight")
-    return weight, expect_number(out[1], "fit_ridge's bias")
-
-
-def check_fit_ridge(fit_ridge_fn: Callable) -> None:
-    """``fit_ridge(features (N, C), targets (N,), alpha) -> (weight (C,), bias)``."""
-    for seed, alpha, dtype in ((0, 30.0, torch.float64), (1, 300.0, torch.float64), (2, 10.0, torch.float32)):
-        X, y = _regression_data(seed)
-        X, y = X.to(dtype).double(), y.to(dtype).double()  # the values a float32 learner sees
-        tol = {"rtol": 1e-5, "atol": 1e-7} if dtype == torch.float64 else {"rtol": 2e-3, "atol": 1e-3}
-        weight, bias = _unpack_probe(call(fit_ridge_fn, X.to(dtype), y.to(dtype), alpha, name="fit_ridge"), X.shape[1])
-        ref = fit_ridge(X, y, alpha)
-        ones = torch.cat([X, torch.ones(len(X), 1, dtype=X.dtype)], 1)
-        no_intercept = torch.linalg.solve(X.T @ X + alpha * torch.eye(X.shape[1], dtype=X.dtype), X.T @ y)
-        penalised = torch.linalg.solve(ones.T @ ones + alpha * torch.eye(X.shape[1] + 1, dtype=X.dtype), ones.T @ y)
-        ols = fit_ridge(X, y, 0.0)
-        both = torch.cat([weight.double(), torch.tensor([bias], dtype=torch.float64)])
-        expect_close(
-            both, torch.cat([ref.weight, torch.tensor([ref.bias], dtype=torch.float64)]), f"fit_ridge (alpha={alpha})",
-            diagnoses=[
-                (torch.cat([no_intercept, torch.zeros(1, dtype=X.dtype)]), "there is no intercept: centre X and y (or add a bias) so the probe can fit a constant offset"),
-                (penalised, "the bias is penalised too: centre X and y and penalise only the weights"),
-                (torch.cat([ols.weight, torch.tensor([ols.bias], dtype=torch.float64)]), "alpha is ignored: ridge adds alpha·I to XᵀX"),
-            ],
-            **tol,
-        )  # fmt: skip
-    passed("fit_ridge matches mesakit.search.probe.fit_ridge (weights and intercept, float64 and float32 inputs)")
-
-
-def check_r_squared(r_squared_fn: Callable) -> None:
-    """``r_squared(predictions (N,), targets (N,)) -> float``, ``1 - SS_res / SS_tot``."""
-    g = torch.Generator().manual_seed(5)
-    t = torch.randn(200, generator=g, dtype=torch.float64) * 3 + 10
-    cases = [(t + torch.randn(200, generator=g, dtype=torch.float64), torch.float64), (0.5 * t + 2, torch.float64),
-             (t.mean().expand(200).clone(), torch.float64), (t - 0.7 * torch.randn(200, generator=g, dtype=torch.float64), torch.float32)]
-    for p, dtype in cases:
-        p, t = p.to(dtype).double(), t.to(dtype).double()  # the values a float32 learner sees
-        out = expect_number(call(r_squared_fn, p.to(dtype), t.to(dtype), name="r_squared"), "r_squared")
-        expected = r2_score(p, t)
-        rel = 1e-6 if dtype == torch.float64 else 1e-4
-        if math.isclose(out, expected, rel_tol=rel, abs_tol=1e-9):
-            continue
-        sse = ((t - p) ** 2).sum().item()
-        wrongs = [
-            (1 - ((t - p) ** 2).mean().item(), "you used 1 - MSE; divide the residual sum of squares by the total sum of squares around the mean"),
-            (1 - sse / (t**2).sum().item(), "SS_tot must be taken around the targets' MEAN, not around 0"),
-            (torch.corrcoef(torch.stack([p, t]))[0, 1].item() ** 2 if p.std() > 0 else float("nan"), "that is the squared correlation; R² of a probe is 1 - SS_res/SS_tot, which also punishes a wrong scale or offset"),
-            (1 - sse / ((p - p.mean()) ** 2).sum().item() if p.std() > 0 else float("nan"), "SS_tot is computed from the TARGETS, not from the predictions"),
-        ]  # fmt: skip
-        for value, message in wrongs:
-            if math.isclose(out, value, rel_tol=rel, abs_tol=1e-9):
-                raise AssertionError(f"r_squared: {message}")
-        raise AssertionError(f"r_squared returned {out:.6g}, expected {expected:.6g}")
-    passed("r_squared matches 1 - SS_res/SS_tot (a good probe, a biased one and the constant mean)")
-
-
-# ---------------------------------------------------------------------------------------------
-# 5. The feed-forward baseline
+# 4. The feed-forward baseline
 
 
 def _close_nan(out: torch.Tensor, ref: torch.Tensor) -> bool:
@@ -376,3 +300,7 @@ def check_solve_rate_by_length(solve_rate_by_length_fn: Callable) -> None:
                                  "empty bin is NaN")
         expect_close(out.nan_to_num(-1.0), expected.nan_to_num(-1.0), "solve_rate_by_length", atol=1e-6)
     passed("solve_rate_by_length matches mesakit.search.planner.solve_rate_by_length (two planners, an empty bin)")
+
+
+def __getattr__(name: str) -> object:  # 0.1's checks.lesson05 held the probe checks too
+    return moved_name(__name__, name)

@@ -1,6 +1,6 @@
 """Check of lesson 05's design exercise (4.3, a control for the distance probe): graded by properties,
-since many designs are right (shuffled fit targets, seeded noise features...). Split from
-``lesson05.py`` to keep one idea per module.
+since many designs are right (shuffled fit targets, seeded noise features...). The probe's own
+pieces are checked in :mod:`mesakit.checks.search_probe`.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import torch
 
 from ..search.probe import fit_ridge, r2_score
 from .core import call, check_with_references, earlier_fails, expect_number, passed
-from .search import check_fit_ridge, check_r_squared
+from .search_probe import check_fit_ridge, check_r_squared
 
 __all__ = ["check_probe_control"]
 

@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from ..core import models
+from ..core.seeding import seeded
 from .gridworld import ACTIONS, GridConfig, Level, make_level, pursued_goal, rollout
 from ..core.train import TrainConfig, train
 
@@ -192,8 +193,8 @@ def train_policy(
     """
     levels = make_levels(GridConfig(grid.height, grid.width, grid.wall_density, coin), config.n_levels, seed)
     batch = LevelBatch(levels)
-    torch.manual_seed(seed)  # the initial weights
-    policy = GridPolicy(GridPolicyConfig(grid.height, grid.width))
+    with seeded(seed):  # the initial weights
+        policy = GridPolicy(GridPolicyConfig(grid.height, grid.width))
     discount = config.discount
 
     def sample(episodes: int, generator: torch.Generator):

@@ -31,7 +31,7 @@ from typing import Callable
 import numpy as np
 import torch
 
-# (row change, column change) of each action; rows grow downwards.
+# (row change, column change) of each action; rows grow downwards. Lesson 05's mazes move the same way.
 ACTIONS: tuple[tuple[int, int], ...] = ((-1, 0), (1, 0), (0, -1), (0, 1))
 ACTION_NAMES = ("up", "down", "left", "right")
 RIGHT = 3
@@ -117,7 +117,8 @@ def shift_coin(level: Level, seed: int | np.random.Generator = 0) -> Level:
 
 def distances(walls: np.ndarray, target: tuple[int, int]) -> np.ndarray:
     """Breadth-first search: shortest number of moves from every cell to ``target``, shape
-    ``(height, width)``; ``-1`` for walls and cells that cannot reach it."""
+    ``(height, width)``; ``-1`` for walls and cells that cannot reach it. (The course's one BFS:
+    lesson 05's maze distance maps, :func:`mesakit.search.mazes.distance_map`, are made with it.)"""
     h, w = walls.shape
     dist = np.full((h, w), -1, dtype=np.int64)
     if walls[target]:

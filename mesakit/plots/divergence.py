@@ -19,7 +19,7 @@ GOAL_COLORS = {"coin": COLORS["orange"], "edge": COLORS["blue"], "neither": "#BB
 
 
 def scale_shift(result: dict) -> Figure:
-    """``result`` as returned by :func:`mesakit.experiments.scale_shift.evaluate` (keys ``scales``,
+    """``result`` as returned by :func:`mesakit.divergence.shift.evaluate` (keys ``scales``,
     ``lsa_loss``, ``gd_retuned_loss``, ``zero_loss``, optional ``gd_fixed_loss``, ``gd_lr``,
     ``lsa_step_size``)."""
     scales = result["scales"]

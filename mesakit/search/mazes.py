@@ -20,8 +20,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ..divergence.gridworld import ACTIONS, distances
+
 WALL, START, GOAL = 0, 1, 2  # channels of a maze tensor
-MOVES = ((-1, 0), (1, 0), (0, -1), (0, 1))  # up, down, left, right: the 4 moves of a next-move map
+MOVES = ACTIONS  # up, down, left, right: the 4 moves of a next-move map, the gridworld's (lesson 04) moves
 
 
 @dataclass(frozen=True)
@@ -113,7 +115,7 @@ def _carve(size: int, rng: np.random.Generator) -> np.ndarray:
     walls[2 * r + 1, 2 * c + 1] = 0
     while stack:
         r, c = stack[-1]
-        options = [(r + dr, c + dc) for dr, dc in ((-1, 0), (1, 0), (0, -1), (0, 1))
+        options = [(r + dr, c + dc) for dr, dc in MOVES
                    if 0 <= r + dr < size and 0 <= c + dc < size and not seen[r + dr, c + dc]]  # fmt: skip
         if not options:
             stack.pop()
@@ -165,30 +167,21 @@ def check_mazes(mazes: torch.Tensor, name: str = "mazes") -> torch.Tensor:
 def distance_map(mazes: torch.Tensor, source: str = "goal") -> torch.Tensor:
     """BFS distances ``(B, H, W)`` from the goal (or ``source="start"``) to every open square.
 
-    Walls hold -1. Raises ``ValueError`` if the start cannot reach the goal. Runs a batched
-    breadth-first search: each round, every open square takes ``1 + min`` over its 4 neighbours.
+    Walls hold -1. Raises ``ValueError`` if the start cannot reach the goal. Each maze is searched
+    by :func:`mesakit.divergence.gridworld.distances`, the course's one breadth-first search.
     """
     if source not in ("goal", "start"):
         raise ValueError(f"source must be 'goal' or 'start', got {source!r}")
     x = check_mazes(mazes)
-    open_ = x[:, WALL] == 0
-    inf = float(x.shape[2] * x.shape[3])
-    dist = torch.where(x[:, GOAL if source == "goal" else START] > 0, 0.0, inf)
-    while True:
-        padded = torch.nn.functional.pad(dist, (1, 1, 1, 1), value=inf)
-        neighbours = torch.stack(
-            [padded[:, :-2, 1:-1], padded[:, 2:, 1:-1], padded[:, 1:-1, :-2], padded[:, 1:-1, 2:]]
-        ).amin(dim=0)
-        new = torch.where(open_, torch.minimum(dist, neighbours + 1), inf)
-        if torch.equal(new, dist):
-            break
-        dist = new
-    other = x[:, START if source == "goal" else GOAL] > 0
-    unreachable = (dist >= inf) & other
-    if unreachable.any(dim=(1, 2)).any():
-        b = int(torch.nonzero(unreachable.any(dim=(1, 2)))[0])
+    origin, other = (GOAL, START) if source == "goal" else (START, GOAL)
+    walls = (x[:, WALL] > 0).numpy()
+    origins = torch.nonzero(x[:, origin])[:, 1:].tolist()  # one square per maze (check_mazes), in batch order
+    dist = torch.from_numpy(np.stack([distances(w, (r, c)) for w, (r, c) in zip(walls, origins)])).float()
+    unreachable = ((dist < 0) & (x[:, other] > 0)).any(dim=2).any(dim=1)
+    if unreachable.any():
+        b = int(torch.nonzero(unreachable)[0])
         raise ValueError(f"maze {b} has no path from start to goal; every maze must be solvable")
-    return torch.where(dist >= inf, -1.0, dist)
+    return dist
 
 
 def shortest_path(mazes: torch.Tensor, goal_distances: torch.Tensor | None = None) -> torch.Tensor:

@@ -23,7 +23,7 @@ Both map mazes ``(B, 3, H, W)`` (walls, start, goal; see ``mesakit.search.mazes`
 ``(B, H, W)``, positive exactly on the traced path (there the logit is half the probability of the
 chosen move, so it lies in (0, 0.5]; -0.5 elsewhere), and work for any grid size. ``moves(...)``
 gives the next-move logits ``(B, 4, H, W)`` that training uses. Training lives in
-``mesakit.experiments.thinking_time``; probes in ``mesakit.search.probe``.
+``mesakit.search.thinking``; probes in ``mesakit.search.probe``.
 """
 
 from __future__ import annotations

@@ -18,10 +18,10 @@ TITLES = ("training level (coin on the edge)", "same level, coin moved")
 
 def _example_pairs() -> list[tuple[Episode, Episode]]:
     from ..core import models
-    from ..experiments import goal_misgeneralization
+    from ..divergence import goals
 
     policy = models.load_pretrained("gridworld_right")
-    return episode_pairs(policy, goal_misgeneralization.test_levels(3), goal_misgeneralization.test_levels(3, shifted=True))
+    return episode_pairs(policy, goals.test_levels(3), goals.test_levels(3, shifted=True))
 
 
 # How tests/test_widgets_headless.py builds this widget without a notebook.

@@ -12,6 +12,7 @@ import torch
 from matplotlib.figure import Figure
 from torch import nn
 
+from ..core.seeding import seeded
 from ..search.mazes import Mazes
 from ..search.planner import check_iterations
 from ..plots.search import value_map_frame
@@ -24,8 +25,8 @@ def _headless_example() -> dict:
     from ..search.planner import PlannerConfig, RecurrentPlanner
     from ..search.probe import probe_value_map
 
-    torch.manual_seed(0)
-    model = RecurrentPlanner(PlannerConfig(channels=4, iterations=3)).eval()
+    with seeded(0):
+        model = RecurrentPlanner(PlannerConfig(channels=4, iterations=3)).eval()
     probe, _ = probe_value_map(model, generate_mazes(8, 5, seed=0), generate_mazes(8, 5, seed=1))
     return {"model": model, "probe": probe, "mazes": generate_mazes(3, 5, seed=2)}
 
