@@ -146,3 +146,11 @@ def test_seed_records_hold_exactly_the_documented_keys(record):
     assert list(seeds) == sorted(seeds, key=int), f"{record.name}: seeds not in order"
     for seed, figures in seeds.items():
         assert sorted(figures) == sorted(keys[record.stem]), f"{record.name} seed {seed}"
+
+
+def test_progress_statuses_and_marks_are_the_codes():
+    from mesakit import progress
+
+    marks = ", ".join(f"`{progress.MARKS[s]}`" for s in (progress.PASSED, progress.FAILED, progress.NOT_ATTEMPTED))
+    expected = f"`{progress.PASSED}`, `{progress.FAILED}` or `{progress.NOT_ATTEMPTED}` (marks {marks})"
+    assert expected in " ".join(_section("Command line").split())
