@@ -59,7 +59,8 @@ test: $(VENV)/.dev system-deps
 
 # The fast tier for contributors (under 2 minutes on 2 cores, see CONTRIBUTING.md): lint, library,
 # checks both ways, release sync; no notebook runs, long training, kernels or grading sandbox.
-# `make test` stays the whole suite and is what CI runs. One torch thread per pytest worker.
+# `make test` stays the whole suite and is what CI runs. One torch thread per pytest worker;
+# CHECK_WORKERS=0 runs it in one process.
 CHECK_WORKERS ?= auto
 check: $(VENV)/.dev lint
 	OMP_NUM_THREADS=1 $(PY) -m pytest -m "not slow" -q -n $(CHECK_WORKERS) --maxprocesses=4 $(PYTEST_ARGS)
