@@ -7,7 +7,7 @@ PYTEST_ARGS ?=
 # nbgrader shells out to alembic, which lives in the venv's bin/.
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: lab test check release run benchmarks pretrained clean-venv system-deps
+.PHONY: lab test check lint format release run benchmarks pretrained clean-venv system-deps
 
 # Debian packages the test suite needs (real-browser tests, grading sandbox); installed with apt
 # when missing and we are root (CI), else we say what to install.
@@ -54,13 +54,26 @@ system-deps:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	else echo "warning: please install these Debian packages for the full test suite:$$missing"; fi
 
-test: $(VENV)/.dev system-deps
+test: $(VENV)/.dev system-deps lint
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-# The fast tier for contributors: library, checks both ways, release sync (no notebook runs, no
-# training, no grading sandbox). `make test` stays the whole suite and is what CI runs.
-check: $(VENV)/.dev
-	$(PY) -m pytest -m "not slow" -q $(PYTEST_ARGS)
+# The fast tier for contributors (under 2 minutes on 2 cores, see CONTRIBUTING.md): lint, library,
+# checks both ways, release sync; no notebook runs, long training, kernels or grading sandbox.
+# `make test` stays the whole suite and is what CI runs. One torch thread per pytest worker;
+# CHECK_WORKERS=0 runs it in one process.
+CHECK_WORKERS ?= auto
+check: $(VENV)/.dev lint
+	OMP_NUM_THREADS=1 $(PY) -m pytest -m "not slow" -q -n $(CHECK_WORKERS) --maxprocesses=4 $(PYTEST_ARGS)
+
+# Style (ruff, configured in pyproject.toml): part of `make check` and `make test`. `make format`
+# applies the formatter and the safe fixes.
+lint: $(VENV)/.dev
+	$(VENV)/bin/ruff format --check --quiet . || { echo "lint: run 'make format'"; exit 1; }
+	$(VENV)/bin/ruff check --quiet .
+
+format: $(VENV)/.dev
+	$(VENV)/bin/ruff format --quiet .
+	$(VENV)/bin/ruff check --fix --quiet .
 
 release: $(VENV)/.runtime
 	$(VENV)/bin/mesakit release

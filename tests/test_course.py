@@ -70,6 +70,7 @@ def test_corrupt_and_missing_notebooks_are_named(course):
         read_notebook(course / "nope.ipynb")
 
 
+@pytest.mark.slow  # runs nbgrader; the real course's release sync (test_notebooks.py) stays fast
 def test_release_is_deterministic_and_leaves_solutions_alone(course):
     source = (course / "solutions" / "01_tiny" / "01_tiny.ipynb").read_bytes()
     first = release(course)
@@ -81,6 +82,7 @@ def test_release_is_deterministic_and_leaves_solutions_alone(course):
     assert "HIDDEN" not in released and "double(3)" not in released
 
 
+@pytest.mark.slow  # runs nbgrader; the real course's release sync (test_notebooks.py) stays fast
 def test_release_of_a_corrupt_source_changes_nothing(course, capsys):
     release(course)
     before = (course / "lessons" / "01_tiny" / "01_tiny.ipynb").read_bytes()

@@ -125,6 +125,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.mark.slow  # waits out CONNECT_TIMEOUT
 def test_unreachable_scheduler_is_a_clear_error_and_overwrites_nothing(tmp_path, capsys):
     from mesakit.cli import main
     from mesakit.grade.cluster import CONNECT_TIMEOUT

@@ -315,6 +315,7 @@ def test_cgroups_count_a_process_trees_cpu_and_clean_up(kind):
     assert not any(root.exists() for root in batch.roots.values())
 
 
+@pytest.mark.slow  # starts the grading worker and judge processes
 def test_a_hidden_tests_lambda_runs_in_the_judge_and_autograd_goes_through_it():
     """Worker and judge as plain processes (no sandbox): the student's sensitivity differentiates
     through a hidden test's lambda that never leaves the judge."""

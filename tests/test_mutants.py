@@ -10,9 +10,20 @@ from mutants import all_mutants, run
 
 MUTANTS = [(lesson, m) for lesson, ms in all_mutants().items() for m in ms]
 NAMED_SHARE = 0.6
+# Checks that play or train for a second or more per call: `make check` runs each one's first valid
+# alternative and first two wrong answers (both ways, every check); `make test` runs them all.
+COSTLY = {"check_goal_rates", "check_shift_losses", "check_solve_rates"}
 
 
-@pytest.mark.parametrize("lesson, mutant", MUTANTS, ids=[f"{l}:{m.check}:{m.label}" for l, m in MUTANTS])
+def _cases():
+    seen = {}
+    for lesson, m in MUTANTS:
+        seen[m.check, m.valid] = n = seen.get((m.check, m.valid), 0) + 1
+        slow = m.check in COSTLY and n > (1 if m.valid else 2)
+        yield pytest.param(lesson, m, marks=[pytest.mark.slow] if slow else [], id=f"{lesson}:{m.check}:{m.label}")
+
+
+@pytest.mark.parametrize("lesson, mutant", list(_cases()))
 def test_mutant(lesson, mutant, capsys):
     outcome = run(mutant)
     if mutant.valid:

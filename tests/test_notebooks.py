@@ -19,7 +19,6 @@ from conftest import ROOT, executed
 from mesakit.course import lessons, release
 
 SOLUTIONS = lessons(ROOT, solutions=True)
-pytestmark = pytest.mark.slow
 
 
 def _ids(items):
@@ -31,6 +30,7 @@ def test_there_are_lessons():
     assert _ids(SOLUTIONS) == _ids(lessons(ROOT)), "lessons/ and solutions/ hold different lessons"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("lesson", SOLUTIONS, ids=_ids(SOLUTIONS))
 def test_solution_runs_clean(lesson):
     nb = executed(str(lesson.path), allow_errors=False)
@@ -50,6 +50,7 @@ def test_solution_has_graded_exercises(lesson):
         assert part in text, f"the lesson has no '{part}' section"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("lesson", SOLUTIONS, ids=_ids(SOLUTIONS))
 def test_every_quoted_figure_is_printed_recorded_or_sourced(lesson):
     """A sentence quoting a figure the shipped checkpoint (or the seed record) no longer gives fails
@@ -60,6 +61,7 @@ def test_every_quoted_figure_is_printed_recorded_or_sourced(lesson):
         "tests/figure_sources.py does not derive:\n" + "\n".join(misses)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("lesson", lessons(ROOT), ids=_ids(lessons(ROOT)))
 def test_released_lesson_fails_every_graded_cell(lesson):
     nb = executed(str(lesson.path), allow_errors=True)
@@ -88,6 +90,7 @@ def test_lessons_are_in_sync_with_release(tmp_path):
     assert not diffs(cmp), f"lessons/ is out of date; run `mesakit release` (differs: {diffs(cmp)})"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("lesson", SOLUTIONS, ids=_ids(SOLUTIONS))
 def test_nbgrader_validate_passes_on_solution(lesson):
     env = dict(os.environ, PATH=str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"])
