@@ -164,3 +164,34 @@ def test_shipped_tied_model_improves_with_iterations():
     with torch.no_grad():
         losses = [metrics.loss(model(Z, iterations=k), y).item() for k in (1, 2, 3, 4)]
     assert all(b < a for a, b in zip(losses, losses[1:])) and losses[3] <= 0.75 * losses[0]
+
+
+def test_load_imports_the_module_the_checkpoint_names(tmp_path, monkeypatch):
+    """The core knows no lesson: a checkpoint of a class nobody imported yet loads from its recorded module."""
+    import sys
+
+    from mesakit.inner.handbuilt import HandBuiltConfig, HandBuiltMesaOptimizer
+
+    path = models.save(HandBuiltMesaOptimizer(HandBuiltConfig(d=3)), tmp_path / "h.pt")
+    monkeypatch.delitem(models._REGISTRY, "HandBuiltMesaOptimizer")
+    monkeypatch.delitem(sys.modules, "mesakit.inner.handbuilt")
+    loaded = models.load(path)
+    assert type(loaded).__name__ == "HandBuiltMesaOptimizer" and loaded.config.d == 3
+
+
+def test_a_0_1_checkpoint_without_a_module_still_loads(tmp_path):
+    from mesakit.inner.handbuilt import HandBuiltConfig, HandBuiltMesaOptimizer
+
+    path = models.save(HandBuiltMesaOptimizer(HandBuiltConfig(d=3)), tmp_path / "h.pt")
+    payload = torch.load(path, weights_only=True)
+    del payload["module"]
+    torch.save({**payload, "version": 1}, path)
+    assert models.load(path).config.d == 3
+
+
+def test_a_checkpoint_naming_a_module_outside_mesakit_is_not_imported(tmp_path):
+    path = models.save(models.LinearSelfAttention(), tmp_path / "m.pt")
+    payload = torch.load(path, weights_only=True)
+    torch.save({**payload, "class": "Evil", "module": "os"}, path)
+    with pytest.raises(ValueError, match="does not know"):
+        models.load(path)
