@@ -27,7 +27,7 @@ __all__ = ["check_context_gain", "check_gd_alignment", "check_combine_signals", 
 
 def expect_scalar(out: float, expected: float, name: str, diagnoses: list[tuple[float, str]], tol: float = 1e-4) -> None:
     """:func:`expect_close` for one float: ``diagnoses`` are (what a known mistake gives, its message)."""
-    expectexpect_scalar(torch.tensor([out], dtype=torch.float64), torch.tensor([expected], dtype=torch.float64), name,
+    expect_close(torch.tensor([out], dtype=torch.float64), torch.tensor([expected], dtype=torch.float64), name,
                  diagnoses=[(torch.tensor([v], dtype=torch.float64), m) for v, m in diagnoses], rtol=tol, atol=tol)  # fmt: skip
 
 
