@@ -21,6 +21,7 @@ from ..core import metrics, reference
 from ..core.seeding import seeded
 from ..core.tasks import RegressionTask
 from .core import call, expect_close, expect_number, passed
+from ..moved import moved_name
 
 __all__ = ["check_context_gain", "check_gd_alignment", "check_combine_signals", "check_auroc", "check_choose_threshold"]
 
@@ -292,6 +293,4 @@ def check_choose_threshold(choose_threshold: Callable) -> None:
 
 
 def __getattr__(name: str) -> object:  # the capstone's checks moved to mesakit.checks.detection_capstone
-    from ..moved import moved_name
-
     return moved_name(__name__, name)

@@ -42,6 +42,7 @@ import torch
 from torch import nn
 
 from ..core.metrics import shuffle_labels
+from ..moved import moved_name
 
 IN_CONTEXT_SIGNALS = ("explained_gain", "learning_curve", "gd_alignment", "scale_consistency", "query_oddness")
 DEPRECATED_SIGNALS = {"in_context_gain": "explained_gain"}  # old name -> new name (lesson 06 before the rename)
@@ -293,6 +294,4 @@ def ratio(a: float, b: float) -> float:
 
 
 def __getattr__(name: str) -> object:  # the planner signals moved to mesakit.detection.signals_planner
-    from ..moved import moved_name
-
     return moved_name(__name__, name)
