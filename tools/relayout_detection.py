@@ -7,6 +7,8 @@
   (``mesakit.emergence.sweep``; the cell's local ``sweep`` becomes ``pool_models`` so the module
   name stays free). Rewritten only once that module exists and holds the names: until then the
   setup cell keeps ``from mesakit.experiments import task_diversity`` and a later run finishes the job.
+* ``from mesakit import metrics, reference, zoo`` (0.1's root modules) -> ``mesakit.core`` and
+  ``mesakit.detection`` (``mesakit.detect`` and ``mesakit.models`` are contract paths and stay).
 * The hidden test imports ``mesakit.checks.detection_heldout`` (``mesakit.checks.heldout`` is 0.1's path).
 """
 
@@ -51,8 +53,12 @@ def sweep_ready() -> bool:
     return all(hasattr(module, name) for name in SWEEP_NAMES)
 
 
+OLD_PACKAGE_IMPORT = "from mesakit import checks, detect, metrics, models, plots, reference, zoo\n"
+NEW_PACKAGE_IMPORT = "from mesakit import checks, detect, models, plots\nfrom mesakit.core import metrics, reference\n"
+
+
 def setup_imports(uses_task_diversity: bool, ready: bool) -> str:
-    lines = ["from mesakit.detection import builders\n"]
+    lines = ["from mesakit.detection import builders, zoo\n"]
     if ready:
         lines.append("from mesakit.emergence import sweep\n")
     elif uses_task_diversity:
@@ -70,9 +76,10 @@ def rewrite(nb, ready: bool) -> None:
         if ready:
             cell.source = cell.source.replace(SWEEP_OLD, SWEEP_NEW)
     setup = nb.cells[nbedit.find(nb, "from mesakit import checks, detect")]
+    setup.source = setup.source.replace(OLD_PACKAGE_IMPORT, NEW_PACKAGE_IMPORT)  # 0.1's root modules
     uses = any("task_diversity." in c.source for c in nb.cells if c.cell_type == "code")
     target = setup_imports(uses, ready)
-    for old in (target, OLD_IMPORT, setup_imports(True, False), "from mesakit.detection import builders\n"):
+    for old in (target, OLD_IMPORT, setup_imports(True, False), "from mesakit.detection import builders, zoo\n"):
         if old in setup.source:
             setup.source = setup.source.replace(old, target)
             break
