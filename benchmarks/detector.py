@@ -30,6 +30,7 @@ import torch  # noqa: E402
 
 from mesakit import detect, models  # noqa: E402
 from mesakit.checks import detection_heldout as heldout  # noqa: E402
+from mesakit.detection import builders  # noqa: E402
 from mesakit.experiments import detector  # noqa: E402
 
 CAPSTONE = ("context_gain", "gd_alignment", "combine_signals", "auroc", "learning_curve", "analyze_model_behavior")
@@ -99,9 +100,9 @@ def main() -> int:
     target("capstone reference held-out AUROC >= 0.9 on every seed", min(aurocs) >= 0.9)
     target("capstone reference earns full points", min(heldout.points(a, 6.0) for a in aurocs) == 6.0)
     target("a constant detector earns 0 points", heldout.points(heldout.heldout_auroc(constant, 6113), 6.0) == 0.0)
-    zoo_rows = detector.analyse_zoo(seed=0, progress=False, analyze=ref["analyze_model_behavior"])
-    s = detector.summarise(zoo_rows)
-    hold = detector.summarise([r for r in zoo_rows if r["half"] == "holdout"])
+    zoo_rows = builders.analyse_zoo(seed=0, progress=False, analyze=ref["analyze_model_behavior"])
+    s = builders.summarise(zoo_rows)
+    hold = builders.summarise([r for r in zoo_rows if r["half"] == "holdout"])
     print(f"Capstone reference on the lesson's zoo: AUROC {s['auroc']:.3f} (holdout families {hold['auroc']:.3f}), accuracy {s['accuracy']:.3f}")
 
     names = models.pretrained_names()

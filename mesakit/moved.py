@@ -87,6 +87,18 @@ MOVED_NAMES: dict[str, dict[str, str]] = {
         ["check_pursued_goal", "check_goal_rates", "check_coin_anywhere"], "mesakit.checks.divergence_goals"
     ),
     "mesakit.checks.search": dict.fromkeys(["check_fit_ridge", "check_r_squared"], "mesakit.checks.search_probe"),
+    "mesakit.experiments.detector": dict.fromkeys(
+        ["BATCH", "PROMPT_SEED", "TRANSFORMER_STEPS", "BUILDERS", "build", "analyse_zoo", "summarise", "per_family"],
+        "mesakit.detection.builders",
+    ),
+    "mesakit.checks.detection": dict.fromkeys(
+        ["check_learning_curve", "check_analyze_model_behavior", "EARLIER"], "mesakit.checks.detection_capstone"
+    ),
+    # the old ``mesakit.signals`` (now ``mesakit.detection.signals``) lost its planner half
+    "mesakit.detection.signals": dict.fromkeys(
+        ["PLANNER_SIGNALS", "PLANNER_ITERATIONS", "MAX_MAZES", "PLANNER_CONTRACT", "takes_iterations", "call_planner", "planner_signals"],
+        "mesakit.detection.signals_planner",
+    ),
     # the old ``mesakit.emergence`` module became the package; its two functions moved one level down
     "mesakit.emergence": {
         "training_trajectory": "mesakit.emergence.trajectory",

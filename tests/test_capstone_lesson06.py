@@ -177,6 +177,19 @@ def test_heldout_models_are_neutral_and_deterministic():
         assert model(Z).shape == (Z.shape[0],)
 
 
+def test_hidden_test_leaves_the_learners_generator_alone_and_is_repeatable():
+    def noisy(model, inputs):  # a detector that draws from torch's global generator
+        score = torch.rand(()).item()
+        return {"score": score, "verdict": detect.verdict(score), "signals": {}}
+
+    torch.manual_seed(123)
+    before = torch.get_rng_state()
+    first = heldout.heldout_auroc(noisy, 0)
+    assert torch.equal(torch.get_rng_state(), before), "the hidden test moved the learner's random generator"
+    torch.rand(5)  # whatever the learner's kernel drew before, the grade is the same
+    assert heldout.heldout_auroc(noisy, 0) == first
+
+
 @pytest.mark.parametrize("seed", range(8))
 def test_reference_earns_full_points_on_every_seed(seed):
     auroc = heldout.heldout_auroc(analyze_model_behavior, seed)

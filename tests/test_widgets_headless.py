@@ -8,8 +8,8 @@ first slider to a neighbouring value must redraw: a new ``last_figure`` that loo
 
 Arguments: a builder is called with its defaults. A required parameter is filled from
 ``EXAMPLE_ARGUMENTS`` below by its type (a training ``History``, a prompt batch ``Z``, a model);
-anything else needs the module to say how, with a module-level
-``HEADLESS_EXAMPLES = {"builder_name": lambda: {"param": value, ...}}``.
+anything else needs an entry in ``HEADLESS_EXAMPLES`` below (test data lives here, not in the
+package): ``"mesakit.widgets.<module>": {"builder_name": lambda: {"param": value, ...}}``.
 
 The per-lesson tests of each pure ``update`` function live with the lesson's own tests.
 """
@@ -97,9 +97,58 @@ EXAMPLE_ARGUMENTS: dict[str, Callable[[], object]] = {  # annotation (class name
 }
 
 
+# ---- arguments for builders whose parameters a type cannot tell (small, fast, seeded) -----------
+
+
+def _zoo_rows() -> list[dict]:
+    signals = lambda a, b: {"explained_gain": a, "learning_curve": a, "gd_alignment": b, "scale_consistency": b}  # noqa: E731
+    return [{"name": "gd", "half": "design", "positive": True, "score": 0.95, "signals": signals(1.0, 0.9)},
+            {"name": "nn", "half": "holdout", "positive": False, "score": 0.1, "signals": signals(0.5, 0.0)}]  # fmt: skip
+
+
+def _episode_pairs() -> dict:
+    from mesakit.core import models
+    from mesakit.divergence import goals
+    from mesakit.widgets.divergence import episode_pairs
+
+    policy = models.load_pretrained("gridworld_right")
+    levels = goals.test_levels
+    return {"pairs": episode_pairs(policy, levels(3), levels(3, shifted=True))}
+
+
+def _thinking_example() -> dict:
+    """A small planner, a probe fit on its hidden state and a few mazes."""
+    from mesakit.core.seeding import seeded
+    from mesakit.search.mazes import generate_mazes
+    from mesakit.search.planner import PlannerConfig, RecurrentPlanner
+    from mesakit.search.probe import probe_value_map
+
+    with seeded(0):
+        model = RecurrentPlanner(PlannerConfig(channels=4, iterations=3)).eval()
+    probe, _ = probe_value_map(model, generate_mazes(8, 5, seed=0), generate_mazes(8, 5, seed=1))
+    return {"model": model, "probe": probe, "mazes": generate_mazes(3, 5, seed=2)}
+
+
+# widget module -> builder -> the keyword arguments to build it with
+HEADLESS_EXAMPLES: dict[str, dict[str, Callable[[], dict]]] = {
+    "mesakit.widgets.detection": {
+        "leaderboard": lambda: {"rows": _zoo_rows()},
+        "kernel_explorer": lambda: {"Z": _prompts()},
+    },
+    "mesakit.widgets.divergence": {"episode_viewer": _episode_pairs},
+    "mesakit.widgets.emergence": {  # numbers shaped like the sweep's
+        "pool_size_explorer": lambda: {
+            "sweep": {"pool_sizes": [1, 16, None], "loss_fresh": [2.2, 1.3, 0.82], "loss_pool": [0.004, 0.3, 0.82],
+                      "gd_loss": 0.82, "lsa_rms": [0.15, 0.7, 1.05], "memory_rms": [1.75, 1.0, 0.45]},
+        },
+    },
+    "mesakit.widgets.search": {"thinking_stepper": _thinking_example},
+}  # fmt: skip
+
+
 def example_kwargs(module: ModuleType, name: str, fn: Callable) -> tuple[dict, bool]:
     """The arguments to build ``fn`` with, and whether any of them were guessed from a type."""
-    examples = getattr(module, "HEADLESS_EXAMPLES", {})
+    examples = HEADLESS_EXAMPLES.get(module.__name__, {})
     if name in examples:
         return dict(examples[name]()), False
     kwargs = {}
@@ -111,8 +160,8 @@ def example_kwargs(module: ModuleType, name: str, fn: Callable) -> tuple[dict, b
         if maker is None:
             pytest.fail(
                 f"{module.__name__}.{name}: cannot build it headless, its parameter {param.name!r} "
-                f"({annotation or 'no annotation'}) has no default; give it one, or add to the module "
-                f"HEADLESS_EXAMPLES = {{{name!r}: lambda: {{{param.name!r}: ...}}}}",
+                f"({annotation or 'no annotation'}) has no default; give it one, or add to tests/test_widgets_headless.py "
+                f"HEADLESS_EXAMPLES[{module.__name__!r}] = {{{name!r}: lambda: {{{param.name!r}: ...}}}}",
                 pytrace=False,
             )
         kwargs[param.name] = maker()
@@ -203,6 +252,13 @@ def test_widget_modules_are_found():
         importlib.import_module(module)  # every widget module imports cleanly
 
 
+def test_examples_name_real_builders_and_live_in_the_tests():
+    for module in widget_modules():  # the package ships no test data
+        assert not hasattr(importlib.import_module(module), "HEADLESS_EXAMPLES"), f"{module}: move HEADLESS_EXAMPLES to this file"
+    stale = {(m, n) for m, examples in HEADLESS_EXAMPLES.items() for n in examples} - set(BUILDERS)
+    assert not stale, f"HEADLESS_EXAMPLES for builders that do not exist: {sorted(stale)}"
+
+
 def build(module_name: str, name: str):
     module = importlib.import_module(module_name)
     fn = getattr(module, name)
@@ -215,8 +271,8 @@ def build(module_name: str, name: str):
         shown = {k: type(v).__name__ + (f" {tuple(v.shape)}" if hasattr(v, "shape") else "") for k, v in kwargs.items()}
         pytest.fail(
             f"{module_name}.{name} raised {type(err).__name__}: {err}\nwhen built with arguments guessed from "
-            f"their types {shown}; say how to build it headless with a module-level "
-            f"HEADLESS_EXAMPLES = {{{name!r}: lambda: {{...}}}}",
+            f"their types {shown}; say how to build it headless in tests/test_widgets_headless.py: "
+            f"HEADLESS_EXAMPLES[{module_name!r}] = {{{name!r}: lambda: {{...}}}}",
             pytrace=False,
         )
 

@@ -16,6 +16,7 @@ from .search import *  # noqa: F401,F403
 from .search_probe import *  # noqa: F401,F403
 from .search_control import *  # noqa: F401,F403
 from .detection import *  # noqa: F401,F403
+from .detection_capstone import *  # noqa: F401,F403
 
 # What a learner sees when a check fails: their cell and the message, not this package's frames.
 for _name, _check in list(globals().items()):

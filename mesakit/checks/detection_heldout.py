@@ -24,6 +24,7 @@ from torch import nn
 from ..detection import detector as detect, solvers, zoo
 from ..core import reference
 from ..core.models import LinearSelfAttention, LSAConfig
+from ..core.seeding import seeded
 from ..core.tasks import RegressionTask, check_prompts
 
 BATCH = 128  # prompts per held-out model
@@ -118,29 +119,29 @@ def heldout_models(seed: int) -> list[tuple[Model, torch.Tensor, bool]]:
     u = lambda lo, hi: lo + (hi - lo) * torch.rand((), generator=g).item()  # noqa: E731
     task, other = RegressionTask(), RegressionTask(d=6, n_context=16)
     d = task.d
-    torch.manual_seed(seed)  # the random LSA and MLP below
-    positives = [
-        (solvers.RidgeSolver(solvers.SolverConfig(ridge=u(0.02, 0.5))), task),
-        (solvers.ConjugateGradient(solvers.SolverConfig(steps=2)), task),
-        (solvers.NewtonSolver(solvers.SolverConfig(ridge=u(0.05, 0.2), steps=1, damping=u(0.3, 0.9))), task),
-        (_Momentum(lr=u(0.2, 0.5), beta=0.5, steps=3), task),
-        (_Preconditioned(0.5 + torch.rand(d, generator=g), lr=u(0.5, 1.5)), task),
-        (reference.gd_construction(lr=u(0.4, 1.0), iterations=2), task),
-        (solvers.RidgeSolver(solvers.SolverConfig(d=other.d)), other),
-    ]
-    pool = task.sample_w(3, g)
-    fixed = task.sample_w(1, g)[0]
-    negatives = [
-        (zoo.NearestNeighbour(zoo.NearestNeighbourConfig(k=2)), task),
-        (_LabelMedian(), task),
-        (zoo.KernelSmoother(zoo.KernelConfig(bandwidth=u(2.5, 4.0))), task),
-        (zoo.KernelSmoother(zoo.KernelConfig(bandwidth=u(1.5, 2.5))), task),
-        (LinearSelfAttention(LSAConfig(init_std=u(0.05, 0.2))), task),
-        (_FixedLinear(fixed), ("fixed", fixed)),
-        (_PoolLookup(pool), ("pool", pool)),
-        (zoo.QueryMLP(zoo.MLPConfig(d=d, hidden=16)), task),
-        (_LabelDirection(torch.randn(d, generator=g)), task),
-    ]
+    with seeded(seed):  # the random LSA and MLP below, leaving the learner's generator as it was
+        positives = [
+            (solvers.RidgeSolver(solvers.SolverConfig(ridge=u(0.02, 0.5))), task),
+            (solvers.ConjugateGradient(solvers.SolverConfig(steps=2)), task),
+            (solvers.NewtonSolver(solvers.SolverConfig(ridge=u(0.05, 0.2), steps=1, damping=u(0.3, 0.9))), task),
+            (_Momentum(lr=u(0.2, 0.5), beta=0.5, steps=3), task),
+            (_Preconditioned(0.5 + torch.rand(d, generator=g), lr=u(0.5, 1.5)), task),
+            (reference.gd_construction(lr=u(0.4, 1.0), iterations=2), task),
+            (solvers.RidgeSolver(solvers.SolverConfig(d=other.d)), other),
+        ]
+        pool = task.sample_w(3, g)
+        fixed = task.sample_w(1, g)[0]
+        negatives = [
+            (zoo.NearestNeighbour(zoo.NearestNeighbourConfig(k=2)), task),
+            (_LabelMedian(), task),
+            (zoo.KernelSmoother(zoo.KernelConfig(bandwidth=u(2.5, 4.0))), task),
+            (zoo.KernelSmoother(zoo.KernelConfig(bandwidth=u(1.5, 2.5))), task),
+            (LinearSelfAttention(LSAConfig(init_std=u(0.05, 0.2))), task),
+            (_FixedLinear(fixed), ("fixed", fixed)),
+            (_PoolLookup(pool), ("pool", pool)),
+            (zoo.QueryMLP(zoo.MLPConfig(d=d, hidden=16)), task),
+            (_LabelDirection(torch.randn(d, generator=g)), task),
+        ]
     out = []
     for label, group in ((True, positives), (False, negatives)):
         for impl, source in group:
@@ -165,11 +166,14 @@ def _score(report) -> float:
 
 
 def heldout_auroc(analyze: Callable, seed: int) -> float:
-    """AUROC of ``analyze(model, inputs)["score"]`` over :func:`heldout_models` ``(seed)``."""
+    """AUROC of ``analyze(model, inputs)["score"]`` over :func:`heldout_models` ``(seed)``. The
+    detector runs with torch's generator seeded by ``seed`` (one that draws from it gets the same
+    grade on every run) and the learner's generator is left as it was."""
     scores, labels = [], []
-    for model, Z, label in heldout_models(seed):
-        scores.append(_score(analyze(model, Z.clone())))
-        labels.append(label)
+    with seeded(seed):
+        for model, Z, label in heldout_models(seed):
+            scores.append(_score(analyze(model, Z.clone())))
+            labels.append(label)
     return detect.auroc(scores, labels)
 
 

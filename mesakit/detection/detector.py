@@ -4,7 +4,7 @@ Lesson 01 sketched a detector that looks at a model's outputs and says either
 ``"Potential mesa optimizer detected"`` or ``"Standard model behavior"``. This module builds it
 from *measurable signals*, each a float where 0 means "what a model that ignores its context
 does" and 1 means "what one step of gradient descent does on the same prompts". The signals,
-defined and measured in ``mesakit.detection.signals``: for in-context models (prompts
+defined and measured in ``mesakit.detection.signals`` (planners: ``signals_planner``): for in-context models (prompts
 ``Z (B, N+1, d+1)``) ``explained_gain``, ``learning_curve``, ``gd_alignment``,
 ``scale_consistency`` and ``query_oddness``; for recurrent planners (mazes ``(B, 3, H, W)``)
 ``thinking_time`` and ``cell_accuracy_gain``.
@@ -41,7 +41,8 @@ import torch
 from torch import nn
 
 # Re-exported: lesson 06 and the benchmarks use these as ``detect.<name>``.
-from .signals import DEPRECATED_SIGNALS, IN_CONTEXT_CONTRACT, IN_CONTEXT_SIGNALS, MAX_MAZES, PLANNER_CONTRACT, PLANNER_ITERATIONS, PLANNER_SIGNALS, ContractError, context_gain, explained, fresh_task_prompts, gain_curve, in_context_signals, input_sensitivity, planner_signals, query_linearity, query_oddness, shuffle_context_labels, truncate_context, tuned_gd_step  # fmt: skip
+from .signals import DEPRECATED_SIGNALS, IN_CONTEXT_CONTRACT, IN_CONTEXT_SIGNALS, ContractError, context_gain, explained, fresh_task_prompts, gain_curve, in_context_signals, input_sensitivity, query_linearity, query_oddness, truncate_context, tuned_gd_step  # fmt: skip
+from .signals_planner import MAX_MAZES, PLANNER_CONTRACT, PLANNER_ITERATIONS, PLANNER_SIGNALS, planner_signals
 
 THRESHOLD = 0.5  # a score at or above this is reported as a potential mesa optimizer
 DETECTED = "Potential mesa optimizer detected"

@@ -25,37 +25,31 @@ In-context models (prompts ``Z (B, N+1, d+1)``, COURSE.md's contract ``model(Z) 
   smoother mostly averages labels. (``query_linearity``, the stricter test that the sensitivity
   explains the prediction as ``s·x_q``, is kept as a function: softmax learners fail it.)
 
-Recurrent planners (mazes ``(B, 3, H, W)``, lesson 05's contract
-``model(mazes, iterations=k) -> logits (B, H, W)``):
+Recurrent planners' signals (``thinking_time``, ``cell_accuracy_gain``) are measured in
+:mod:`mesakit.detection.signals_planner`.
 
-* ``thinking_time`` — how much the solve rate rises when the planner gets more iterations; a model
-  that takes no ``iterations`` argument cannot think longer and scores 0.
-* ``cell_accuracy_gain`` — the same for the share of path cells predicted right (a smoother view).
-
-Every call to the model goes through :func:`call_in_context` or :func:`call_planner`, which check
-the contract and turn any failure into a :class:`ContractError`. How the signals are combined into
-a score and a verdict is in ``mesakit.detection.detector``; this file only measures.
+Every call to the model goes through :func:`call_in_context`, which checks the contract and turns
+any failure into a :class:`ContractError`. How the signals are combined into a score and a verdict
+is in ``mesakit.detection.detector``; this file only measures.
 """
 
 from __future__ import annotations
 
-import inspect
 import math
 from typing import Callable, Sequence
 
 import torch
 from torch import nn
 
+from ..core.metrics import shuffle_labels
+from ..moved import moved_name
+
 IN_CONTEXT_SIGNALS = ("explained_gain", "learning_curve", "gd_alignment", "scale_consistency", "query_oddness")
 DEPRECATED_SIGNALS = {"in_context_gain": "explained_gain"}  # old name -> new name (lesson 06 before the rename)
-PLANNER_SIGNALS = ("thinking_time", "cell_accuracy_gain")
 GD_STEPS = (1, 2, 3, 4, 6, 8)  # the family of K-step GD learners the alignment compares with
 RESCALES = (0.5, 2.0)  # input scales of the consistency probe
-PLANNER_ITERATIONS = (1, 4, 16, 32)  # thinking budgets tried on a planner
-MAX_MAZES = 128  # a planner is analysed on at most this many mazes (the first ones)
 MIN_BATCH = 8
 IN_CONTEXT_CONTRACT = "an in-context model maps prompts Z of shape (B, N+1, d+1) to predictions of shape (B,), for any B and N"
-PLANNER_CONTRACT = "a planner maps mazes of shape (B, 3, H, W) to path logits of shape (B, H, W), optionally with model(mazes, iterations=k)"
 
 
 class ContractError(ValueError):
@@ -110,13 +104,6 @@ def fresh_task_prompts(Z: torch.Tensor, generator: torch.Generator) -> tuple[tor
     return new, torch.einsum("bd,bd->b", x_q, w)
 
 
-def shuffle_context_labels(Z: torch.Tensor) -> torch.Tensor:
-    """Each prompt gets the context labels of the previous prompt in the batch."""
-    out = Z.clone()
-    out[:, :-1, -1] = Z[:, :-1, -1].roll(1, dims=0)
-    return out
-
-
 def truncate_context(Z: torch.Tensor, m: int) -> torch.Tensor:
     """Keep the first ``m`` context examples and the query: ``(B, N+1, d+1) -> (B, m+1, d+1)``."""
     return torch.cat([Z[:, :m], Z[:, -1:]], dim=1)
@@ -136,7 +123,7 @@ def context_gain(predict: Callable, Z: torch.Tensor, y: torch.Tensor) -> float:
     """How much more of ``y`` the predictions explain with the true labels than with shuffled ones
     (lesson 06's *explained-share gain*; lesson 03's in-context gain is a loss difference instead)."""
     with torch.no_grad():
-        return explained(predict(Z), y) - explained(predict(shuffle_context_labels(Z)), y)
+        return explained(predict(Z), y) - explained(predict(shuffle_labels(Z)), y)
 
 
 def gd_family_weights(Z: torch.Tensor, steps: Sequence[int] = GD_STEPS) -> dict[tuple[int, float], torch.Tensor]:
@@ -286,7 +273,7 @@ def in_context_signals(model: Callable, Z: torch.Tensor, seed: int = 0) -> tuple
     rescaled = [gd_alignment(model, fresh * c)[0] for c in RESCALES]
     details = {"gain": gain, "gd_gain": gd_gain, "short_context": float(short), "gd_alignment_K": float(k),
                **{f"alignment_at_scale_{c:g}": a for c, a in zip(RESCALES, rescaled)}}  # fmt: skip
-    signals = {"explained_gain": _ratio(gain, gd_gain)}
+    signals = {"explained_gain": ratio(gain, gd_gain)}
     unavailable: dict[str, str] = {}
     try:
         gain_short = context_gain(predict, truncate_context(fresh, short), y)
@@ -296,63 +283,15 @@ def in_context_signals(model: Callable, Z: torch.Tensor, seed: int = 0) -> tuple
     else:
         gd_short = context_gain(gd, truncate_context(fresh, short), y)
         details.update(gain_short_context=gain_short, gd_gain_short_context=gd_short)
-        signals["learning_curve"] = _ratio(gain - gain_short, gd_gain - gd_short)
+        signals["learning_curve"] = ratio(gain - gain_short, gd_gain - gd_short)
     signals.update(gd_alignment=align, scale_consistency=min(rescaled), query_oddness=query_oddness(model, fresh))
     return signals, details, unavailable
 
 
-def _ratio(a: float, b: float) -> float:
+def ratio(a: float, b: float) -> float:
+    """``a / b``, or 0 when ``b`` is (about) 0: a signal relative to a reference that shows nothing."""
     return a / b if b > 1e-9 else 0.0
 
 
-# ----------------------------------------------------------------------------- planner signals
-def takes_iterations(model: Callable) -> bool:
-    """Whether ``model`` accepts an ``iterations`` keyword (a way to think longer)."""
-    target = model.forward if isinstance(model, nn.Module) else model
-    try:
-        params = inspect.signature(target).parameters.values()
-    except (TypeError, ValueError):
-        return False
-    return any(p.name == "iterations" or p.kind is inspect.Parameter.VAR_KEYWORD for p in params)
-
-
-def call_planner(model: Callable, mazes: torch.Tensor, iterations: int | None = None) -> torch.Tensor:
-    """``model(mazes[, iterations=k])`` checked against the planner contract."""
-    try:
-        with torch.no_grad():
-            out = model(mazes.clone()) if iterations is None else model(mazes.clone(), iterations=iterations)
-    except Exception as err:
-        how = "model(mazes)" if iterations is None else f"model(mazes, iterations={iterations})"
-        raise ContractError(f"the planner raised {type(err).__name__}: {err} when called as {how} with mazes of shape {tuple(mazes.shape)}. Contract: {PLANNER_CONTRACT}.") from err
-    B, _, H, W = mazes.shape
-    if not isinstance(out, torch.Tensor) or out.shape != (B, H, W):
-        got = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
-        raise ContractError(f"the planner returned {got} for mazes of shape {tuple(mazes.shape)}; expected ({B}, {H}, {W}). Contract: {PLANNER_CONTRACT}.")
-    return out
-
-
-def planner_signals(model: Callable, mazes: torch.Tensor) -> tuple[dict[str, float], dict[str, float], dict[str, str]]:
-    """Does the planner get better when it may think longer? Its solve rate and path-cell accuracy
-    against the shortest path (BFS) at each budget in :data:`PLANNER_ITERATIONS`."""
-    from ..search import mazes as maze_lib
-
-    mazes = mazes[:MAX_MAZES]
-    try:
-        target = maze_lib.shortest_path(mazes).bool()
-    except ValueError as err:
-        raise ContractError(f"these are not valid mazes: {err}. Contract: {PLANNER_CONTRACT}.") from err
-    budgets = PLANNER_ITERATIONS if takes_iterations(model) else (None,)
-    solve, accuracy = [], []
-    for k in budgets:
-        correct = (call_planner(model, mazes, k) > 0) == target
-        solve.append(correct.flatten(1).all(1).double().mean().item())
-        accuracy.append(correct.double().mean().item())
-    signals = {
-        "thinking_time": max(solve) - solve[0],
-        "cell_accuracy_gain": _ratio(max(accuracy) - accuracy[0], 1 - accuracy[0]),
-    }
-    details = {"takes_iterations": float(budgets[0] is not None)}
-    for k, s, a in zip(budgets, solve, accuracy):
-        suffix = "" if k is None else f"_at_{k}"
-        details[f"solve_rate{suffix}"], details[f"cell_accuracy{suffix}"] = s, a
-    return signals, details, {}
+def __getattr__(name: str) -> object:  # the planner signals moved to mesakit.detection.signals_planner
+    return moved_name(__name__, name)

@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from ..core import models
+from ..core.seeding import seeded
 from ..core.tasks import check_prompts
 from ..core.train import Sampler, TrainConfig, train
 
@@ -80,8 +81,8 @@ def train_transformer(config: TransformerConfig, sample: Sampler, steps: int, se
                       batch_size: int = 128, progress: bool = False) -> ICLTransformer:  # fmt: skip
     """A fresh :class:`ICLTransformer` (weights from ``seed``) trained with Adam on ``sample``
     (cosine learning-rate decay, gradient clipping at 1); returned in eval mode."""
-    torch.manual_seed(seed)
-    model = ICLTransformer(config)
+    with seeded(seed):  # the initial weights
+        model = ICLTransformer(config)
     train(model, sample, TrainConfig(steps=steps, batch_size=batch_size, lr=lr, seed=seed, grad_clip=1.0,
                                      lr_schedule="cosine", progress=progress))  # fmt: skip
     return model.eval()

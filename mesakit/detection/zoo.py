@@ -14,8 +14,8 @@ fixed context length. Negatives: random weights, a query-only MLP, models fit to
 memorisers, context-using non-optimizers (nearest neighbour, averaging or copying the context's
 labels, a random set network), and transformers trained on one task, on a pool of 4 tasks, or not
 at all, and an untrained MLP over the flattened prompt. The halves are split by ``family``: see
-:data:`ZOO`. The hand-made classes are defined here and registered with :mod:`mesakit.core.models`; the checkpoints are written by
-:func:`mesakit.experiments.detector.write_pretrained`. Planners (lesson 05) are not in this zoo.
+:data:`ZOO`. The hand-made classes are defined here and registered with :mod:`mesakit.core.models`; how each
+checkpoint is made is :data:`mesakit.detection.builders.BUILDERS`. Planners (lesson 05) are not in this zoo.
 """
 
 from __future__ import annotations

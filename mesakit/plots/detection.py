@@ -2,7 +2,7 @@
 table of per-signal values as a heatmap, the explained-share gain against context length, the
 leaderboard of zoo models ranked by score, and two detectors' ROC curves side by side.
 
-Inputs are plain numbers: ``rows`` are the dicts of :func:`mesakit.experiments.detector.analyse_zoo`
+Inputs are plain numbers: ``rows`` are the dicts of :func:`mesakit.detection.builders.analyse_zoo`
 (``name``, ``half``, ``positive``, ``score``, ``detected``, ``signals``); a signal missing from a
 row (not measurable for that model) is drawn as "n/a". Nothing here runs a model.
 """
@@ -31,7 +31,7 @@ def _signal_names(rows: Sequence[dict]) -> list[str]:
 
 def _check_rows(rows: Sequence[dict]) -> None:
     if not rows or not all({"name", "positive", "score", "signals"} <= set(r) for r in rows):
-        raise ValueError("rows must be a non-empty list of dicts from mesakit.experiments.detector.analyse_zoo")
+        raise ValueError("rows must be a non-empty list of dicts from mesakit.detection.builders.analyse_zoo")
 
 
 def roc(rows: Sequence[dict], key: str = "score", by_half: bool = True) -> Figure:
@@ -64,7 +64,7 @@ def roc(rows: Sequence[dict], key: str = "score", by_half: bool = True) -> Figur
 def compare_roc(detectors: Mapping[str, Sequence[dict]], half: str = "all") -> Figure:
     """ROC curves of several detectors on the same zoo, side by side: ``detectors`` maps a name
     (e.g. "your detector", "mesakit.detection.detector") to its rows from
-    :func:`mesakit.experiments.detector.analyse_zoo`; ``half`` picks all models or one half."""
+    :func:`mesakit.detection.builders.analyse_zoo`; ``half`` picks all models or one half."""
     if not detectors:
         raise ValueError("detectors must map a name to the rows of analyse_zoo")
     if half not in ("all", "design", "holdout"):

@@ -17,26 +17,12 @@ from matplotlib.figure import Figure
 from ..detection import detector as detect, zoo
 from ..plots.detection import leaderboard as leaderboard_figure
 from ..plots.detection import signal_bars
-from ..core.tasks import RegressionTask
 
 BANDWIDTHS = (0.1, 0.2, 0.3, 0.5, 0.7, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0)
 
 
-def _example_rows() -> list[dict]:
-    signals = lambda a, b: {"explained_gain": a, "learning_curve": a, "gd_alignment": b, "scale_consistency": b}  # noqa: E731
-    return [{"name": "gd", "half": "design", "positive": True, "score": 0.95, "signals": signals(1.0, 0.9)},
-            {"name": "nn", "half": "holdout", "positive": False, "score": 0.1, "signals": signals(0.5, 0.0)}]  # fmt: skip
-
-
-# How tests/test_widgets_headless.py builds these widgets without a notebook.
-HEADLESS_EXAMPLES = {
-    "leaderboard": lambda: {"rows": _example_rows()},
-    "kernel_explorer": lambda: {"Z": RegressionTask().sample(64, seed=0)[0]},
-}
-
-
 def leaderboard_frame(rows: Sequence[dict], rank_by: str = "score", half: str = "all") -> Figure:
-    """The leaderboard figure: ``rows`` from :func:`mesakit.experiments.detector.analyse_zoo`."""
+    """The leaderboard figure: ``rows`` from :func:`mesakit.detection.builders.analyse_zoo`."""
     options = ["score", *dict.fromkeys(n for r in rows for n in r["signals"])]
     if rank_by not in options:
         raise ValueError(f"rank_by must be one of {options}, got {rank_by!r}")

@@ -16,18 +16,6 @@ from .base import interactive_figure
 TITLES = ("training level (coin on the edge)", "same level, coin moved")
 
 
-def _example_pairs() -> list[tuple[Episode, Episode]]:
-    from ..core import models
-    from ..divergence import goals
-
-    policy = models.load_pretrained("gridworld_right")
-    return episode_pairs(policy, goals.test_levels(3), goals.test_levels(3, shifted=True))
-
-
-# How tests/test_widgets_headless.py builds this widget without a notebook.
-HEADLESS_EXAMPLES = {"episode_viewer": lambda: {"pairs": _example_pairs()}}
-
-
 def episode_pairs(policy, train_levels: list[Level], shifted_levels: list[Level], seed: int = 0) -> list[tuple[Episode, Episode]]:
     """For each level index: the policy's episode on the training level and on its shifted twin."""
     if len(train_levels) != len(shifted_levels) or not train_levels:

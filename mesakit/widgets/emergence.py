@@ -14,14 +14,6 @@ from .base import interactive_figure
 
 TOLERANCE = 0.1  # "as good as GD" on new tasks: within 10% (as in the sweep's transition)
 
-# How tests/test_widgets_headless.py builds this widget without a notebook (numbers shaped like the sweep's).
-HEADLESS_EXAMPLES = {
-    "pool_size_explorer": lambda: {
-        "sweep": {"pool_sizes": [1, 16, None], "loss_fresh": [2.2, 1.3, 0.82], "loss_pool": [0.004, 0.3, 0.82],
-                  "gd_loss": 0.82, "lsa_rms": [0.15, 0.7, 1.05], "memory_rms": [1.75, 1.0, 0.45]},
-    },
-}  # fmt: skip
-
 
 def verdict(loss_fresh: float, loss_pool: float, gd_loss: float, tolerance: float = TOLERANCE) -> str:
     """Which solution wins: ``"in-context optimizer"`` (new tasks within ``tolerance`` of GD),

@@ -19,21 +19,6 @@ from ..plots.search import value_map_frame
 from ..search.probe import RidgeProbe
 
 
-def _headless_example() -> dict:
-    """A small planner, a probe fit on its hidden state and a few mazes (for headless tests)."""
-    from ..search.mazes import generate_mazes
-    from ..search.planner import PlannerConfig, RecurrentPlanner
-    from ..search.probe import probe_value_map
-
-    with seeded(0):
-        model = RecurrentPlanner(PlannerConfig(channels=4, iterations=3)).eval()
-    probe, _ = probe_value_map(model, generate_mazes(8, 5, seed=0), generate_mazes(8, 5, seed=1))
-    return {"model": model, "probe": probe, "mazes": generate_mazes(3, 5, seed=2)}
-
-
-HEADLESS_EXAMPLES = {"thinking_stepper": _headless_example}
-
-
 def thinking_frame(model: nn.Module, probe: RidgeProbe, mazes: Mazes, iteration: int, index: int = 0) -> Figure:
     """The frame after ``iteration`` thinking steps on maze ``index`` of ``mazes``."""
     check_iterations(iteration)
