@@ -41,3 +41,9 @@ def test_difference_tells_equal_from_different_models():
 def test_the_cheap_recipes_rebuild_the_shipped_weights(capsys):
     tool = _tool()
     assert tool.main(["--check", "lsa_1layer", "lsa_tied"]) == 0, capsys.readouterr().out
+
+
+def test_frozen_checkpoints_are_shipped_and_explained():
+    tool = _tool()
+    assert set(tool.FROZEN) <= set(models.pretrained_names())
+    assert all(len(why) > 40 for why in tool.FROZEN.values())

@@ -8,6 +8,7 @@ those modules; each shipped file must come from exactly one builder.
     python tools/pretrained.py lsa_1layer      # only these
     python tools/pretrained.py --check [NAME]  # rebuild into a temporary folder and compare with
                                                # the shipped ones; exit 1 if any differs
+                                               # (FROZEN ones only when named)
 
 Builders run on one thread (``seeded(0, threads=1)``): multi-threaded sums differ in the last bits.
 """
@@ -38,6 +39,12 @@ RECIPES = [
     "mesakit.detection.builders",
 ]
 TOLERANCE = 1e-4  # largest weight difference allowed, relative to the checkpoint's largest weight
+# Shipped checkpoints today's recipe does not rebuild: skipped by a plain rebuild-all (which would
+# change the figures that quote them) and reported, not failed, by --check. Name one to rebuild it.
+FROZEN = {
+    "zoo_tied_multistep": "made in 6298db0 by multistep's recipe before its K curriculum; today's recipe trains "
+    "a different model (its detector score would go from 0.923 to 0.990)",
+}
 
 
 def builders() -> dict[str, Callable[[], nn.Module]]:
@@ -82,7 +89,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("names", nargs="*", help="checkpoints to build (default: all)")
     parser.add_argument("--check", action="store_true", help="compare fresh builds with the shipped files")
     args = parser.parse_args(argv)
-    names = args.names or sorted(builders())
+    names = args.names or sorted(set(builders()) - set(FROZEN))
+    for name in sorted(set(FROZEN) - set(names)):
+        print(f"{'frozen':8} {name:32} not rebuilt: {FROZEN[name]}")
     if not args.check:
         build(names, FOLDER)
         return 0

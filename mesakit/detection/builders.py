@@ -102,7 +102,7 @@ BUILDERS: dict[str, Callable[[], nn.Module]] = {
     "lsa_trained": lambda: _trained_lsa(0, 3000),
     "gd_construction": lambda: reference.gd_construction(lr=reference.best_gd_lr()),
     # The shipped zoo_tied_multistep predates multistep's curriculum (init 0.02, no K schedule): this recipe no
-    # longer rebuilds it (tools/pretrained.py --check: DIFFERS); kept so the zoo's figures stay as published.
+    # longer rebuilds it; tools/pretrained.py lists it in FROZEN so the zoo's figures stay as published.
     "tied_multistep": lambda: train_tied(0, 3000, progress=False)[0],
     "lsa_partial": lambda: _trained_lsa(2, 600),
     "lsa_trained_seed1": lambda: _trained_lsa(1, 3000),
