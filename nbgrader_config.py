@@ -24,4 +24,7 @@ from nbgrader.converters import GenerateAssignment  # noqa: E402
 
 from mesakit.handout import HideWorkedSolutions  # noqa: E402
 
-c.GenerateAssignment.preprocessors = [HideWorkedSolutions, *GenerateAssignment.class_traits()["preprocessors"].default()]
+c.GenerateAssignment.preprocessors = [
+    HideWorkedSolutions,
+    *GenerateAssignment.class_traits()["preprocessors"].default(),
+]

@@ -75,16 +75,22 @@ def main() -> int:
             target(f"seed {seed}: no zoo model makes the detector raise", False)
             continue
         r = results[seed]
-        print(f"seed {seed}: AUROC all {r['auroc']:.3f}, design {r['design']['auroc']:.3f}, holdout families {r['holdout_auroc']:.3f}; "
-              f"accuracy {r['accuracy']:.3f}; {r['cpu_seconds_per_model']:.3f} s CPU per model (max {r['max_cpu_seconds']:.3f}), "
-              f"{r['seconds_per_model']:.3f} s wall; {time.perf_counter() - start:.0f} s for the zoo")  # fmt: skip
+        print(
+            f"seed {seed}: AUROC all {r['auroc']:.3f}, design {r['design']['auroc']:.3f}, holdout families {r['holdout_auroc']:.3f}; "
+            f"accuracy {r['accuracy']:.3f}; {r['cpu_seconds_per_model']:.3f} s CPU per model (max {r['max_cpu_seconds']:.3f}), "
+            f"{r['seconds_per_model']:.3f} s wall; {time.perf_counter() - start:.0f} s for the zoo"
+        )
     if results:
         first = results[seeds[0]]
         print(detector.describe(first))
-        target(f"holdout_auroc >= 0.95 on {sum(r['holdout_auroc'] >= 0.95 for r in results.values())}/{len(seeds)} seeds",
-               all(r["holdout_auroc"] >= 0.95 for r in results.values()) and len(results) == len(seeds))  # fmt: skip
-        target(f"accuracy >= 0.9 on {sum(r['accuracy'] >= 0.9 for r in results.values())}/{len(seeds)} seeds",
-               all(r["accuracy"] >= 0.9 for r in results.values()) and len(results) == len(seeds))  # fmt: skip
+        target(
+            f"holdout_auroc >= 0.95 on {sum(r['holdout_auroc'] >= 0.95 for r in results.values())}/{len(seeds)} seeds",
+            all(r["holdout_auroc"] >= 0.95 for r in results.values()) and len(results) == len(seeds),
+        )
+        target(
+            f"accuracy >= 0.9 on {sum(r['accuracy'] >= 0.9 for r in results.values())}/{len(seeds)} seeds",
+            all(r["accuracy"] >= 0.9 for r in results.values()) and len(results) == len(seeds),
+        )
         worst = max(r["max_cpu_seconds"] for r in results.values())
         target(f"one call on B = 256 <= 2 s CPU (max over zoo and seeds: {worst:.3f} s)", worst <= 2.0)
         wrong = sorted({m["name"] for r in results.values() for m in r["models"] if m["detected"] != m["positive"]})
@@ -95,15 +101,19 @@ def main() -> int:
     aurocs, cpu = [], time.process_time()
     for seed in seeds:
         aurocs.append(heldout.heldout_auroc(ref["analyze_model_behavior"], 6113 + seed))
-    print(f"Capstone reference on the hidden test's held-out models (seeds 6113+{seeds[0]}..{seeds[-1]}): AUROC "
-          f"{', '.join(f'{a:.3f}' for a in aurocs)} ({(time.process_time() - cpu) / len(seeds):.2f} s CPU per held-out set)")  # fmt: skip
+    print(
+        f"Capstone reference on the hidden test's held-out models (seeds 6113+{seeds[0]}..{seeds[-1]}): AUROC "
+        f"{', '.join(f'{a:.3f}' for a in aurocs)} ({(time.process_time() - cpu) / len(seeds):.2f} s CPU per held-out set)"
+    )
     target("capstone reference held-out AUROC >= 0.9 on every seed", min(aurocs) >= 0.9)
     target("capstone reference earns full points", min(heldout.points(a, 6.0) for a in aurocs) == 6.0)
     target("a constant detector earns 0 points", heldout.points(heldout.heldout_auroc(constant, 6113), 6.0) == 0.0)
     zoo_rows = builders.analyse_zoo(seed=0, progress=False, analyze=ref["analyze_model_behavior"])
     s = builders.summarise(zoo_rows)
     hold = builders.summarise([r for r in zoo_rows if r["half"] == "holdout"])
-    print(f"Capstone reference on the lesson's zoo: AUROC {s['auroc']:.3f} (holdout families {hold['auroc']:.3f}), accuracy {s['accuracy']:.3f}")
+    print(
+        f"Capstone reference on the lesson's zoo: AUROC {s['auroc']:.3f} (holdout families {hold['auroc']:.3f}), accuracy {s['accuracy']:.3f}"
+    )
 
     names = models.pretrained_names()
     if "planner_recurrent" in names:
@@ -115,7 +125,9 @@ def main() -> int:
                 model = models.load_pretrained(name)
                 start = time.process_time()
                 report = detect.analyze_model_behavior(model, batch)
-                print(f"Planner {name}: {report.verdict} (score {report.score:.2f}) in {time.process_time() - start:.2f} s CPU")
+                print(
+                    f"Planner {name}: {report.verdict} (score {report.score:.2f}) in {time.process_time() - start:.2f} s CPU"
+                )
     return 1 if missed else 0
 
 

@@ -55,7 +55,9 @@ def _solved(release, source, skip: int | None):
     for cell in nb.cells:
         gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
         if gid in by_id and (skip is None or order.index(gid) != skip % len(order)):
-            cell.source = "\n".join(l for l in by_id[gid].splitlines() if "### BEGIN SOLUTION" not in l and "### END SOLUTION" not in l)
+            cell.source = "\n".join(
+                l for l in by_id[gid].splitlines() if "### BEGIN SOLUTION" not in l and "### END SOLUTION" not in l
+            )
     return nb
 
 
@@ -85,8 +87,19 @@ def run_mesakit(submitted: Path, out: Path, lessons: list[str], workers: int) ->
     """(wall seconds, CPU seconds, how the CPU was measured, rows)."""
     import resource
 
-    cmd = [str(Path(sys.executable).parent / "mesakit"), "grade", str(submitted), "--out", str(out),
-           "--workers", str(workers), "--course", str(ROOT), "--lesson", *lessons]  # fmt: skip
+    cmd = [
+        str(Path(sys.executable).parent / "mesakit"),
+        "grade",
+        str(submitted),
+        "--out",
+        str(out),
+        "--workers",
+        str(workers),
+        "--course",
+        str(ROOT),
+        "--lesson",
+        *lessons,
+    ]
     group = _cpu_cgroup()
 
     def enter() -> None:
@@ -118,15 +131,32 @@ def run_nbgrader(submitted: Path, course: Path, lessons: list[str]) -> tuple[flo
     base = [sys.executable, "-m", "nbgrader"]
     for lesson in lessons:
         shutil.copytree(ROOT / "solutions" / lesson, course / "solutions" / lesson)
-        subprocess.run(base + ["generate_assignment", lesson, "--force", f"--CourseDirectory.root={course}",
-                               f"--CourseDirectory.db_url={db}", "--CourseDirectory.release_directory=release"],
-                       cwd=course, env=env, check=True, capture_output=True)  # fmt: skip
+        subprocess.run(
+            base
+            + [
+                "generate_assignment",
+                lesson,
+                "--force",
+                f"--CourseDirectory.root={course}",
+                f"--CourseDirectory.db_url={db}",
+                "--CourseDirectory.release_directory=release",
+            ],
+            cwd=course,
+            env=env,
+            check=True,
+            capture_output=True,
+        )
     shutil.copytree(submitted, course / "submitted")
     start = time.perf_counter()
     for lesson in lessons:
-        done = subprocess.run(base + ["autograde", lesson, "--force", f"--CourseDirectory.root={course}",
-                                      f"--CourseDirectory.db_url={db}"],
-                              cwd=course, env=env, capture_output=True, text=True)  # fmt: skip
+        done = subprocess.run(
+            base
+            + ["autograde", lesson, "--force", f"--CourseDirectory.root={course}", f"--CourseDirectory.db_url={db}"],
+            cwd=course,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
         if done.returncode != 0:
             print(done.stdout[-3000:], done.stderr[-3000:])
     seconds = time.perf_counter() - start
@@ -142,8 +172,16 @@ def run_nbgrader(submitted: Path, course: Path, lessons: list[str]) -> tuple[flo
 
 def _timed(submitted: Path, out: Path, lessons: list[str], workers: int, cluster: bool) -> dict:
     """Grade in a child process in a cpuacct cgroup of its own: wall, CPU and memory while grading."""
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--_grade", str(submitted), str(out), str(workers),
-           "cluster" if cluster else "local", *lessons]  # fmt: skip
+    cmd = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--_grade",
+        str(submitted),
+        str(out),
+        str(workers),
+        "cluster" if cluster else "local",
+        *lessons,
+    ]
     group = _cpu_cgroup()
 
     def enter() -> None:
@@ -203,14 +241,22 @@ def _grade_child(argv: list[str]) -> int:
 
         from distributed import LocalCluster
 
-        cluster = LocalCluster(processes=True, n_workers=workers, threads_per_worker=1, host="127.0.0.1",
-                               dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR)  # fmt: skip
+        cluster = LocalCluster(
+            processes=True,
+            n_workers=workers,
+            threads_per_worker=1,
+            host="127.0.0.1",
+            dashboard_address="127.0.0.1:0",
+            silence_logs=logging.ERROR,
+        )
     peak, stop = [0.0], threading.Event()
     watcher = threading.Thread(target=_sandbox_pss, args=(peak, stop), daemon=True)
     watcher.start()
     load = os.getloadavg()[0]
     cpu0, t0 = _cpu_now(), time.perf_counter()
-    results = grade(submitted, ROOT, lessons, out, workers=workers, scheduler=cluster.scheduler_address if cluster else None)
+    results = grade(
+        submitted, ROOT, lessons, out, workers=workers, scheduler=cluster.scheduler_address if cluster else None
+    )
     wall, cpu = time.perf_counter() - t0, _cpu_now() - cpu0
     stop.set()
     worker_rss = None
@@ -221,9 +267,22 @@ def _grade_child(argv: list[str]) -> int:
             worker_rss = max(client.run(lambda: __import__("psutil").Process().memory_info().rss).values()) / 2**20
         cluster.close()
     rows = {f"{r.student}/{r.lesson}": [r.score, r.status, r.seconds] for r in results}
-    print(json.dumps({"wall": wall, "cpu": cpu, "load": [load, os.getloadavg()[0]], "rows": rows, "sandbox_pss_mb": peak[0],
-                      "grader_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "dask_worker_rss_mb": worker_rss,
-                      "cpu_how": "cpuacct cgroup, whole tree" if os.environ.get("BENCH_CPUACCT") else "getrusage: undercounts"}))  # fmt: skip
+    print(
+        json.dumps(
+            {
+                "wall": wall,
+                "cpu": cpu,
+                "load": [load, os.getloadavg()[0]],
+                "rows": rows,
+                "sandbox_pss_mb": peak[0],
+                "grader_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                "dask_worker_rss_mb": worker_rss,
+                "cpu_how": "cpuacct cgroup, whole tree"
+                if os.environ.get("BENCH_CPUACCT")
+                else "getrusage: undercounts",
+            }
+        )
+    )
     return 0
 
 
@@ -231,36 +290,52 @@ def cluster_vs_local(tmp: Path, lessons: list[str], students: int, workers: int)
     submitted = tmp / "submitted"
     build(submitted, lessons, students)
     n = students * len(lessons)
-    print(f"{n} honest submissions ({students} students x {len(lessons)} lessons); {os.cpu_count()} cores; "
-          f"load average before: {os.getloadavg()[0]:.1f}", flush=True)  # fmt: skip
+    print(
+        f"{n} honest submissions ({students} students x {len(lessons)} lessons); {os.cpu_count()} cores; "
+        f"load average before: {os.getloadavg()[0]:.1f}",
+        flush=True,
+    )
     runs = {}
     for mode in ("local", "cluster"):
         runs[mode] = r = _timed(submitted, tmp / mode, lessons, workers, mode == "cluster")
-        print(f"{mode:8} {workers} workers: {r['wall']:7.1f} s wall = {60 * n / r['wall']:5.2f} submissions/min; "
-              f"{r['cpu']:7.1f} s CPU = {60 * n / r['cpu']:5.2f} submissions per CPU-minute ({r['cpu_how']}); "
-              f"load {r['load'][0]:.1f} -> {r['load'][1]:.1f}", flush=True)  # fmt: skip
+        print(
+            f"{mode:8} {workers} workers: {r['wall']:7.1f} s wall = {60 * n / r['wall']:5.2f} submissions/min; "
+            f"{r['cpu']:7.1f} s CPU = {60 * n / r['cpu']:5.2f} submissions per CPU-minute ({r['cpu_how']}); "
+            f"load {r['load'][0]:.1f} -> {r['load'][1]:.1f}",
+            flush=True,
+        )
         if r["dask_worker_rss_mb"]:
             print(f"         a Dask worker process itself: {r['dask_worker_rss_mb']:.0f} MB RSS after the batch")
     wall_ratio = runs["cluster"]["wall"] / runs["local"]["wall"]
     cpu_ratio = runs["cluster"]["cpu"] / runs["local"]["cpu"]
     print(f"cluster / local: wall {wall_ratio:.3f}, CPU {cpu_ratio:.3f} (target: throughput within 15%, i.e. <= 1.15)")
-    same = {k: v[:2] for k, v in runs["local"]["rows"].items()} == {k: v[:2] for k, v in runs["cluster"]["rows"].items()}
+    same = {k: v[:2] for k, v in runs["local"]["rows"].items()} == {
+        k: v[:2] for k, v in runs["cluster"]["rows"].items()
+    }
     same_csv = (tmp / "local" / "grades.csv").read_bytes() == (tmp / "cluster" / "grades.csv").read_bytes()
     print(f"same scores and statuses: {same}; grades.csv byte for byte: {same_csv}")
     return 0 if same and same_csv else 1
 
 
 def cost_table(tmp: Path, lessons: list[str]) -> int:
-    print(f"one honest submission per lesson, graded alone (--workers 1); {os.cpu_count()} cores; "
-          f"load average before: {os.getloadavg()[0]:.1f}", flush=True)  # fmt: skip
-    print(f"{'lesson':26} {'score':>7} {'wall s':>7} {'CPU s':>7} {'sandboxes peak PSS MB':>22} {'grader RSS MB':>14}  load")
+    print(
+        f"one honest submission per lesson, graded alone (--workers 1); {os.cpu_count()} cores; "
+        f"load average before: {os.getloadavg()[0]:.1f}",
+        flush=True,
+    )
+    print(
+        f"{'lesson':26} {'score':>7} {'wall s':>7} {'CPU s':>7} {'sandboxes peak PSS MB':>22} {'grader RSS MB':>14}  load"
+    )
     for lesson in lessons:
         submitted = tmp / lesson / "submitted"
         build(submitted, [lesson], 1)
         r = _timed(submitted, tmp / lesson / "out", [lesson], 1, False)
-        (score, status, _), = r["rows"].values()
-        print(f"{lesson:26} {score:7g} {r['wall']:7.1f} {r['cpu']:7.1f} {r['sandbox_pss_mb']:22.0f} {r['grader_rss_mb']:14.0f}  "
-              f"{r['load'][0]:.1f}->{r['load'][1]:.1f}  {status}", flush=True)  # fmt: skip
+        ((score, status, _),) = r["rows"].values()
+        print(
+            f"{lesson:26} {score:7g} {r['wall']:7.1f} {r['cpu']:7.1f} {r['sandbox_pss_mb']:22.0f} {r['grader_rss_mb']:14.0f}  "
+            f"{r['load'][0]:.1f}->{r['load'][1]:.1f}  {status}",
+            flush=True,
+        )
     return 0
 
 
@@ -280,17 +355,26 @@ def main() -> int:
     tmp.mkdir(parents=True, exist_ok=True)
     if args.cluster or args.cost:
         try:
-            return cluster_vs_local(tmp, args.lessons, args.students, args.workers) if args.cluster else cost_table(tmp, args.lessons)
+            return (
+                cluster_vs_local(tmp, args.lessons, args.students, args.workers)
+                if args.cluster
+                else cost_table(tmp, args.lessons)
+            )
         finally:
             if args.keep is None:
                 shutil.rmtree(tmp, ignore_errors=True)
     submitted = tmp / "submitted"
     build(submitted, args.lessons, args.students)
     n = args.students * len(args.lessons)
-    print(f"{n} honest submissions ({args.students} students x {len(args.lessons)} lessons); machine: {os.cpu_count()} cores")
+    print(
+        f"{n} honest submissions ({args.students} students x {len(args.lessons)} lessons); machine: {os.cpu_count()} cores"
+    )
     t_mk, cpu_mk, how, mk = run_mesakit(submitted, tmp / "mesakit", args.lessons, args.workers)
-    print(f"mesakit grade --workers {args.workers}: {t_mk:.1f} s wall ({t_mk / n:.1f} s per submission), "
-          f"{cpu_mk:.1f} s CPU ({cpu_mk / n:.1f} s per submission; {how})", flush=True)
+    print(
+        f"mesakit grade --workers {args.workers}: {t_mk:.1f} s wall ({t_mk / n:.1f} s per submission), "
+        f"{cpu_mk:.1f} s CPU ({cpu_mk / n:.1f} s per submission; {how})",
+        flush=True,
+    )
     if args.no_nbgrader:
         for key in sorted(mk):
             print(f"{key[0]:12} {key[1]:26} {mk[key][0]:8g}  {mk[key][1]}")

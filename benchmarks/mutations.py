@@ -41,11 +41,15 @@ def main(argv: list[str]) -> int:
                 bad.append(f"{lesson} {m.check}: '{m.label}' -> {o.status}: {o.message[:100]}")
         totals.update(c)
         share = c["rejected-named"] / max(c["wrong"], 1)
-        print(f"{lesson:9} {c['wrong']:5d} {c['rejected-named']:4d} {share:4.0%} {c['rejected-generic']:5d} "
-              f"{c['passed']:8d} {c['crashed']:7d} {c['valid ok']:4d}/{c['valid']}")  # fmt: skip
+        print(
+            f"{lesson:9} {c['wrong']:5d} {c['rejected-named']:4d} {share:4.0%} {c['rejected-generic']:5d} "
+            f"{c['passed']:8d} {c['crashed']:7d} {c['valid ok']:4d}/{c['valid']}"
+        )
     share = totals["rejected-named"] / max(totals["wrong"], 1)
-    print(f"{'all':9} {totals['wrong']:5d} {totals['rejected-named']:4d} {share:4.0%} {totals['rejected-generic']:5d} "
-          f"{totals['passed']:8d} {totals['crashed']:7d} {totals['valid ok']:4d}/{totals['valid']}")  # fmt: skip
+    print(
+        f"{'all':9} {totals['wrong']:5d} {totals['rejected-named']:4d} {share:4.0%} {totals['rejected-generic']:5d} "
+        f"{totals['passed']:8d} {totals['crashed']:7d} {totals['valid ok']:4d}/{totals['valid']}"
+    )
     for line in bad:
         print("  ✗", line)
     return 1 if bad else 0

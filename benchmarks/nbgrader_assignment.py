@@ -77,8 +77,10 @@ def cells(course: Path) -> dict:
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}", "mesakit") as gb:
         for sub in gb.assignment_submissions(quiz.NAME):
             for nb in sub.notebooks:
-                out[(sub.student.id, nb.name)] = (nb.late_submission_penalty or 0.0,
-                                                  sorted((g.name, g.auto_score, g.needs_manual_grade) for g in nb.grades))  # fmt: skip
+                out[(sub.student.id, nb.name)] = (
+                    nb.late_submission_penalty or 0.0,
+                    sorted((g.name, g.auto_score, g.needs_manual_grade) for g in nb.grades),
+                )
     return out
 
 
@@ -95,19 +97,39 @@ def main() -> int:
     shutil.copytree(course, theirs)
     shutil.copytree(course, ours)
     n = 2 * args.students
-    print(f"{quiz.NAME}: {args.students} students x 2 notebooks = {n} notebooks; machine: {os.cpu_count()} cores, "
-          f"load average {os.getloadavg()[0]:.1f}")  # fmt: skip
+    print(
+        f"{quiz.NAME}: {args.students} students x 2 notebooks = {n} notebooks; machine: {os.cpu_count()} cores, "
+        f"load average {os.getloadavg()[0]:.1f}"
+    )
     t_nb, cpu_nb = timed([str(BIN / "nbgrader"), "autograde", quiz.NAME, "--force"], theirs)
     print(f"nbgrader autograde:          {t_nb:6.1f} s wall, {cpu_nb:6.1f} s CPU")
-    t_mk, cpu_mk = timed([str(BIN / "mesakit"), "grade", "submitted", "--assignment", quiz.NAME, "--gradebook",
-                          "--workers", str(args.workers), "--quiet", "--out", str(tmp / "graded")], ours)  # fmt: skip
-    print(f"mesakit grade --gradebook:   {t_mk:6.1f} s wall, {cpu_mk:6.1f} s CPU (--workers {args.workers}; CPU undercounted: "
-          "sandboxes not included)")
+    t_mk, cpu_mk = timed(
+        [
+            str(BIN / "mesakit"),
+            "grade",
+            "submitted",
+            "--assignment",
+            quiz.NAME,
+            "--gradebook",
+            "--workers",
+            str(args.workers),
+            "--quiet",
+            "--out",
+            str(tmp / "graded"),
+        ],
+        ours,
+    )
+    print(
+        f"mesakit grade --gradebook:   {t_mk:6.1f} s wall, {cpu_mk:6.1f} s CPU (--workers {args.workers}; CPU undercounted: "
+        "sandboxes not included)"
+    )
     a, b = cells(theirs), cells(ours)
     same = sum(a[k] == b.get(k) for k in a)
     graded = sum(len(v[1]) for v in a.values())
-    print(f"notebooks with identical cell scores, needs_manual_grade and late penalty: {same}/{len(a)} "
-          f"({graded} cells; {sum(v[0] > 0 for v in a.values())} notebooks with a late penalty)")  # fmt: skip
+    print(
+        f"notebooks with identical cell scores, needs_manual_grade and late penalty: {same}/{len(a)} "
+        f"({graded} cells; {sum(v[0] > 0 for v in a.values())} notebooks with a late penalty)"
+    )
     for k in sorted(set(a) | set(b)):
         if a.get(k) != b.get(k):
             print(f"  DIFFERENT {k}: nbgrader {a.get(k)} / mesakit {b.get(k)}")

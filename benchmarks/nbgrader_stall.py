@@ -62,10 +62,23 @@ def prepare(tmp: Path, lesson: str, slots: int, env: dict) -> list[Path]:
         sub = course / "submitted" / "student00" / lesson / f"{lesson}.ipynb"
         sub.parent.mkdir(parents=True)
         nbformat.write(honest, sub)
-        subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", lesson, "--force",
-                        f"--CourseDirectory.root={course}", f"--CourseDirectory.db_url=sqlite:///{course / 'gradebook.db'}",
-                        "--CourseDirectory.release_directory=release"],
-                       cwd=course, env=env, check=True, capture_output=True)  # fmt: skip
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "nbgrader",
+                "generate_assignment",
+                lesson,
+                "--force",
+                f"--CourseDirectory.root={course}",
+                f"--CourseDirectory.db_url=sqlite:///{course / 'gradebook.db'}",
+                "--CourseDirectory.release_directory=release",
+            ],
+            cwd=course,
+            env=env,
+            check=True,
+            capture_output=True,
+        )
         courses.append(course)
     return courses
 
@@ -101,12 +114,16 @@ def _dump(pid: int, out: Path) -> None:
     with open(out, "w") as f:
         for p in _procs(pid):
             try:
-                f.write(f"==== pid {p.pid} {' '.join(p.cmdline())[:200]}\n    status {p.status()} cpu {p.cpu_times()}\n")
+                f.write(
+                    f"==== pid {p.pid} {' '.join(p.cmdline())[:200]}\n    status {p.status()} cpu {p.cpu_times()}\n"
+                )
             except psutil.NoSuchProcess:
                 continue
             f.flush()
             if spy:
-                subprocess.run([spy, "dump", "--locals", "--pid", str(p.pid)], stdout=f, stderr=subprocess.STDOUT, timeout=60)
+                subprocess.run(
+                    [spy, "dump", "--locals", "--pid", str(p.pid)], stdout=f, stderr=subprocess.STDOUT, timeout=60
+                )
             f.flush()
 
 
@@ -122,11 +139,20 @@ def score(course: Path, lesson: str) -> float | None:
 
 def one_round(courses: list[Path], lesson: str, args, env: dict, dump_dir: Path | None, tag: str) -> list[dict]:
     procs = []
-    for k, course in enumerate(courses):
+    for course in courses:
         shutil.rmtree(course / "autograded", ignore_errors=True)
         log = open(course / "autograde.log", "w")
-        cmd = [sys.executable, "-m", "nbgrader", "autograde", lesson, "--force", f"--CourseDirectory.root={course}",
-               f"--CourseDirectory.db_url=sqlite:///{course / 'gradebook.db'}", *args.extra]  # fmt: skip
+        cmd = [
+            sys.executable,
+            "-m",
+            "nbgrader",
+            "autograde",
+            lesson,
+            "--force",
+            f"--CourseDirectory.root={course}",
+            f"--CourseDirectory.db_url=sqlite:///{course / 'gradebook.db'}",
+            *args.extra,
+        ]
         if args.debug_log:
             cmd.append("--log-level=DEBUG")
         p = subprocess.Popen(cmd, cwd=course, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
@@ -168,15 +194,19 @@ def summary(label: str, runs: list[dict], concurrency: int) -> str:
     slow = sum(x["status"] == "slow" for x in runs)
     failed = sum(x["status"].startswith("exit") for x in runs)
     rounds = [runs[i : i + concurrency] for i in range(0, len(runs), concurrency)]
-    text = (f"{label}: stalled {stalled}/{len(runs)} runs ({100 * stalled / max(1, len(runs)):.0f}%), in "
-            f"{sum(any(x['status'] == 'stalled' for x in r) for r in rounds)}/{len(rounds)} rounds; killed while "
-            f"still computing (slow, not stalled): {slow}; failed: {failed}")  # fmt: skip
+    text = (
+        f"{label}: stalled {stalled}/{len(runs)} runs ({100 * stalled / max(1, len(runs)):.0f}%), in "
+        f"{sum(any(x['status'] == 'stalled' for x in r) for r in rounds)}/{len(rounds)} rounds; killed while "
+        f"still computing (slow, not stalled): {slow}; failed: {failed}"
+    )
     done = [x for x in runs if x["status"] == "ok"]
     if done:
         walls, cpus = sorted(x["wall"] for x in done), sorted(x["cpu"] for x in done)
         scores = sorted({x["score"] for x in done})
-        text += (f"\n{' ' * len(label)}  {len(done)} finished: wall median {walls[len(walls) // 2]:.1f} s "
-                 f"(max {walls[-1]:.1f} s), CPU median {cpus[len(cpus) // 2]:.1f} s; scores {scores}")  # fmt: skip
+        text += (
+            f"\n{' ' * len(label)}  {len(done)} finished: wall median {walls[len(walls) // 2]:.1f} s "
+            f"(max {walls[-1]:.1f} s), CPU median {cpus[len(cpus) // 2]:.1f} s; scores {scores}"
+        )
     return text
 
 
@@ -214,8 +244,10 @@ def mechanism(timeout_s: float = 5.0) -> None:
     for through_session in (True, False):
         how = "jupyter_client Session.send (blocking shadow socket)" if through_session else "the asyncio socket itself"
         seconds = asyncio.run(wait_for_reply(through_session))
-        print(f"comm_msg sent through {how}: the waiting poll saw the reply after {seconds:.2f} s "
-              f"(poll timeout {timeout_s:.0f} s)")
+        print(
+            f"comm_msg sent through {how}: the waiting poll saw the reply after {seconds:.2f} s "
+            f"(poll timeout {timeout_s:.0f} s)"
+        )
 
 
 def main() -> int:
@@ -236,8 +268,10 @@ def main() -> int:
         mechanism()
         return 0
     if args.rounds < 1 or args.concurrency < 1 or args.kill_after <= 0 or args.idle_kill < 0:
-        p.error(f"--rounds, --concurrency must be >= 1, --kill-after > 0, --idle-kill >= 0; got {args.rounds}, "
-                f"{args.concurrency}, {args.kill_after}, {args.idle_kill}")  # fmt: skip
+        p.error(
+            f"--rounds, --concurrency must be >= 1, --kill-after > 0, --idle-kill >= 0; got {args.rounds}, "
+            f"{args.concurrency}, {args.kill_after}, {args.idle_kill}"
+        )
     if not (ROOT / "solutions" / args.lesson).is_dir():
         p.error(f"no lesson {args.lesson!r} in {ROOT / 'solutions'}")
     if args.baseline is not None and not (args.baseline / "mesakit" / "__init__.py").is_file():
@@ -253,16 +287,21 @@ def main() -> int:
     if dump_dir:
         dump_dir.mkdir(exist_ok=True)
     courses = prepare(tmp, args.lesson, args.concurrency, env)
-    print(f"{args.lesson}: {args.rounds} rounds x {args.concurrency} concurrent `nbgrader autograde` per side "
-          f"({', '.join(sides)}; alternating), kill after {args.kill_after:.0f} s"
-          + (f" or {args.idle_kill:.0f} s idle" if args.idle_kill else "")
-          + f"; {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start", flush=True)  # fmt: skip
+    print(
+        f"{args.lesson}: {args.rounds} rounds x {args.concurrency} concurrent `nbgrader autograde` per side "
+        f"({', '.join(sides)}; alternating), kill after {args.kill_after:.0f} s"
+        + (f" or {args.idle_kill:.0f} s idle" if args.idle_kill else "")
+        + f"; {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start",
+        flush=True,
+    )
     runs: dict[str, list[dict]] = {side: [] for side in sides}
     for r in range(args.rounds):
         for side, side_env in sides.items():
             res = one_round(courses, args.lesson, args, side_env, dump_dir, f"{side.split()[0]}-round{r:02d}")
             runs[side] += res
-            line = "  ".join(f"{x['status']:>7} {x['wall']:5.1f}s wall {x['cpu']:4.1f}s CPU score {x['score']}" for x in res)
+            line = "  ".join(
+                f"{x['status']:>7} {x['wall']:5.1f}s wall {x['cpu']:4.1f}s CPU score {x['score']}" for x in res
+            )
             print(f"round {r:2d} {side:>13} (load {os.getloadavg()[0]:4.1f}): {line}", flush=True)
     for side in sides:
         print(summary(side, runs[side], args.concurrency))

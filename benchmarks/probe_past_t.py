@@ -50,10 +50,17 @@ def main() -> None:
     print(f"{'seed':>4} {'R² at T':>8} {'at 2T':>7} {'at 8T':>7} {'shuffled control':>18}  cpu s")
     for seed in range(int(lo), int(hi or lo) + 1):
         t0 = time.process_time()
-        planner = models.load_pretrained("planner_recurrent") if seed == 0 else thinking.train_planner(seed, progress=False)[0]
+        planner = (
+            models.load_pretrained("planner_recurrent")
+            if seed == 0
+            else thinking.train_planner(seed, progress=False)[0]
+        )
         r = measure(planner.eval())
-        print(f"{seed:4d} {r['T']:8.3f} {r['2T']:7.3f} {r['8T']:7.3f} {r['control_min']:8.3f} to {r['control_max']:6.3f}  "
-              f"{time.process_time() - t0:5.0f}", flush=True)
+        print(
+            f"{seed:4d} {r['T']:8.3f} {r['2T']:7.3f} {r['8T']:7.3f} {r['control_min']:8.3f} to {r['control_max']:6.3f}  "
+            f"{time.process_time() - t0:5.0f}",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

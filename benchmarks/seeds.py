@@ -42,8 +42,9 @@ def run_one(name: str, seed: int, cpu: int) -> dict:
     cmd = [sys.executable, "-m", "mesakit.cli", "reproduce", name, "--seed", str(seed), "--json"]
     start = time.perf_counter()
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=err, text=True, env=env,
-                                preexec_fn=lambda: os.sched_setaffinity(0, {cpu}))  # fmt: skip
+        proc = subprocess.Popen(
+            cmd, stdout=out, stderr=err, text=True, env=env, preexec_fn=lambda: os.sched_setaffinity(0, {cpu})
+        )
         # wait4 (not communicate) gives this child's own CPU time while other runs go on in parallel.
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - start
@@ -54,8 +55,14 @@ def run_one(name: str, seed: int, cpu: int) -> dict:
     if returncode != 0:
         return {"name": name, "seed": seed, "wall": wall, "cpu": cpu_s, "error": err[-1500:]}
     result = json.loads(out)
-    return {"name": name, "seed": seed, "wall": wall, "cpu": cpu_s, "result": result,
-            "targets": TARGETS[name](result) if name in TARGETS else {}}  # fmt: skip
+    return {
+        "name": name,
+        "seed": seed,
+        "wall": wall,
+        "cpu": cpu_s,
+        "result": result,
+        "targets": TARGETS[name](result) if name in TARGETS else {},
+    }
 
 
 def write_records(folder: Path, rows: list[dict]) -> None:
@@ -74,9 +81,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("experiments", nargs="*", metavar="EXPERIMENT", help="default: every experiment with targets")
     ap.add_argument("--seeds", default="0-7", help="e.g. 0-7 or 0,3,5 (default 0-7)")
     ap.add_argument("--jobs", type=int, default=2, help="runs at once, one core each (default 2)")
-    ap.add_argument("--record", type=Path, default=None, metavar="DIR",
-                    help="write DIR/EXPERIMENT.json ({seed: figures}); the lessons' seed ranges are checked "
-                         "against benchmarks/results/ by tests/test_quoted_figures.py")  # fmt: skip
+    ap.add_argument(
+        "--record",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="write DIR/EXPERIMENT.json ({seed: figures}); the lessons' seed ranges are checked "
+        "against benchmarks/results/ by tests/test_quoted_figures.py",
+    )
     args = ap.parse_args(argv)
     names = args.experiments or [n for n in EXPERIMENTS if n in TARGETS]
     unknown = [n for n in names if n not in EXPERIMENTS]

@@ -66,8 +66,10 @@ def main(argv: list[str]) -> int:
     for lesson in select(ROOT, names, solutions=True):
         seconds = execute(lesson.path, timeout=600)[1] if run else 60.0
         e = estimate(lesson.path, seconds)
-        print(f"{lesson.name:28} {e.reading:6.0f}m {e.exercises:6.0f}m({e.n_exercises}) {e.think:4.0f}m "
-              f"{e.running:6.1f}m {e.total:5d}m")  # fmt: skip
+        print(
+            f"{lesson.name:28} {e.reading:6.0f}m {e.exercises:6.0f}m({e.n_exercises}) {e.think:4.0f}m "
+            f"{e.running:6.1f}m {e.total:5d}m"
+        )
     return 0
 
 

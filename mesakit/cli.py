@@ -44,8 +44,13 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="execute lessons headless, one progress line per lesson")
     p.add_argument("lessons", nargs="*", metavar="LESSON", help="e.g. 01 or 01_base_and_mesa (default: all)")
     p.add_argument("--solutions", action="store_true", help="run the solution notebooks instead of lessons/")
-    p.add_argument("--timeout", type=int, default=CELL_TIMEOUT, metavar="S",
-                   help=f"wall-clock seconds each cell may run (default {CELL_TIMEOUT})")
+    p.add_argument(
+        "--timeout",
+        type=int,
+        default=CELL_TIMEOUT,
+        metavar="S",
+        help=f"wall-clock seconds each cell may run (default {CELL_TIMEOUT})",
+    )
     p.add_argument("--course", type=Path, help="course folder (default: found from the current folder)")
     p.set_defaults(func=_run)
 
@@ -60,7 +65,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--steps", type=int, default=None, help="training steps (default: the experiment's own)")
     p.add_argument("--json", action="store_true", help="print one JSON object with the measured figures")
-    p.add_argument("--save", type=Path, default=None, help="save the trained model to this file (task-diversity: a folder, one file per pool size)")
+    p.add_argument(
+        "--save",
+        type=Path,
+        default=None,
+        help="save the trained model to this file (task-diversity: a folder, one file per pool size)",
+    )
     p.set_defaults(func=_reproduce)
 
     progress.add_parser(sub)

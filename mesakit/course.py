@@ -19,7 +19,6 @@ from pathlib import Path
 
 import nbformat
 
-
 CELL_TIMEOUT = 300  # wall-clock seconds one cell may run in `mesakit run` (a lesson's budget is 60 s in all)
 
 
@@ -81,7 +80,9 @@ def read_notebook(path: Path) -> nbformat.NotebookNode:
         nb = nbformat.read(path, as_version=4)
         nbformat.validate(nb)
     except Exception as err:
-        raise CourseError(f"{path} is not a valid notebook ({type(err).__name__}: {err}); restore it from git") from None
+        raise CourseError(
+            f"{path} is not a valid notebook ({type(err).__name__}: {err}); restore it from git"
+        ) from None
     return nb
 
 
@@ -151,11 +152,17 @@ def release(root: Path) -> list[str]:
         # One nbgrader process for every lesson: the assignment id is a glob matching exactly the
         # folders lessons() lists (two digits first), and nbgrader's start-up is most of its cost.
         cmd = [
-            sys.executable, "-m", "nbgrader", "generate_assignment", "[0-9][0-9]*", "--force",
-            "--log-level=WARN", f"--CourseDirectory.root={root}",
+            sys.executable,
+            "-m",
+            "nbgrader",
+            "generate_assignment",
+            "[0-9][0-9]*",
+            "--force",
+            "--log-level=WARN",
+            f"--CourseDirectory.root={root}",
             f"--CourseDirectory.release_directory={out}",
             f"--CourseDirectory.db_url=sqlite:///{Path(tmp) / 'gradebook.db'}",
-        ]  # fmt: skip
+        ]
         done = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True)
         if done.returncode != 0:
             names = ", ".join(l.name for l in sources)

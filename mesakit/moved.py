@@ -60,28 +60,82 @@ MOVED_NAMES: dict[str, dict[str, str]] = {
         ["EVAL_PROMPTS", "EVAL_SEED", "LR_SEED", "train_lsa", "evaluate", "learned_step_size"], "mesakit.incontext.lsa"
     ),
     "mesakit.experiments.multistep": dict.fromkeys(
-        ["TRAIN_K", "TEST_K", "LR_PROMPTS", "STEPS", "CURRICULUM", "INIT_STD", "LR", "BATCH_SIZE", "WARMUP_BATCH_SIZE",
-         "GRAD_CLIP", "curriculum_steps", "train_tied"], "mesakit.incontext.multistep"
-    ),  # fmt: skip
+        [
+            "TRAIN_K",
+            "TEST_K",
+            "LR_PROMPTS",
+            "STEPS",
+            "CURRICULUM",
+            "INIT_STD",
+            "LR",
+            "BATCH_SIZE",
+            "WARMUP_BATCH_SIZE",
+            "GRAD_CLIP",
+            "curriculum_steps",
+            "train_tied",
+        ],
+        "mesakit.incontext.multistep",
+    ),
     "mesakit.experiments.task_diversity": dict.fromkeys(
-        ["NUM_TASKS", "STEPS", "BATCH_SIZE", "TOLERANCE", "EVAL_PROMPTS", "POOL_SEED_OFFSET", "MEMORIZER",
-         "IN_CONTEXT_LEARNER", "pool_for", "pretrained_name", "num_tasks_seen", "train_sweep", "evaluate",
-         "load_pretrained_sweep"], "mesakit.emergence.sweep"
-    ),  # fmt: skip
+        [
+            "NUM_TASKS",
+            "STEPS",
+            "BATCH_SIZE",
+            "TOLERANCE",
+            "EVAL_PROMPTS",
+            "POOL_SEED_OFFSET",
+            "MEMORIZER",
+            "IN_CONTEXT_LEARNER",
+            "pool_for",
+            "pretrained_name",
+            "num_tasks_seen",
+            "train_sweep",
+            "evaluate",
+            "load_pretrained_sweep",
+        ],
+        "mesakit.emergence.sweep",
+    ),
     "mesakit.experiments.goal_misgeneralization": dict.fromkeys(
         ["EVAL_LEVELS", "TEST_SEED", "SHIFT_SEED", "ROLLOUT_SEED", "STEPS", "test_levels", "evaluate", "train_both"],
         "mesakit.divergence.goals",
     ),
     "mesakit.experiments.scale_shift": dict.fromkeys(
-        ["SCALES", "EVAL_PROMPTS", "trained_lsa", "baked_step_size", "losses_at_scale", "evaluate"], "mesakit.divergence.shift"
+        ["SCALES", "EVAL_PROMPTS", "trained_lsa", "baked_step_size", "losses_at_scale", "evaluate"],
+        "mesakit.divergence.shift",
     ),
     "mesakit.experiments.thinking_time": dict.fromkeys(
-        ["TRAIN_SIZE", "LARGE_SIZE", "TRAIN_LOOPS", "CHANNELS", "TRAIN_ITERATIONS", "STEPS", "FEEDFORWARD_STEPS", "BATCH",
-         "LR", "SMOOTHING", "OFFSET_PENALTY", "FEEDFORWARD_DEPTH", "EVAL_SEED", "N_EVAL", "N_LARGE", "N_PROBE",
-         "LONG_FACTOR", "iteration_grid", "move_loss", "maze_sampler", "max_supervised_iterations", "thinking_forward",
-         "thinking_loss", "feedforward_forward", "train_planner", "train_feedforward", "score_drift", "evaluate"],
+        [
+            "TRAIN_SIZE",
+            "LARGE_SIZE",
+            "TRAIN_LOOPS",
+            "CHANNELS",
+            "TRAIN_ITERATIONS",
+            "STEPS",
+            "FEEDFORWARD_STEPS",
+            "BATCH",
+            "LR",
+            "SMOOTHING",
+            "OFFSET_PENALTY",
+            "FEEDFORWARD_DEPTH",
+            "EVAL_SEED",
+            "N_EVAL",
+            "N_LARGE",
+            "N_PROBE",
+            "LONG_FACTOR",
+            "iteration_grid",
+            "move_loss",
+            "maze_sampler",
+            "max_supervised_iterations",
+            "thinking_forward",
+            "thinking_loss",
+            "feedforward_forward",
+            "train_planner",
+            "train_feedforward",
+            "score_drift",
+            "evaluate",
+        ],
         "mesakit.search.thinking",
-    ),  # fmt: skip
+    ),
     # checks.lesson04 (now checks.divergence) and checks.lesson05 (checks.search) were split by idea
     "mesakit.checks.divergence": dict.fromkeys(
         ["check_pursued_goal", "check_goal_rates", "check_coin_anywhere"], "mesakit.checks.divergence_goals"
@@ -96,7 +150,15 @@ MOVED_NAMES: dict[str, dict[str, str]] = {
     ),
     # the old ``mesakit.signals`` (now ``mesakit.detection.signals``) lost its planner half
     "mesakit.detection.signals": dict.fromkeys(
-        ["PLANNER_SIGNALS", "PLANNER_ITERATIONS", "MAX_MAZES", "PLANNER_CONTRACT", "takes_iterations", "call_planner", "planner_signals"],
+        [
+            "PLANNER_SIGNALS",
+            "PLANNER_ITERATIONS",
+            "MAX_MAZES",
+            "PLANNER_CONTRACT",
+            "takes_iterations",
+            "call_planner",
+            "planner_signals",
+        ],
         "mesakit.detection.signals_planner",
     ),
     # the old ``mesakit.emergence`` module became the package; its two functions moved one level down

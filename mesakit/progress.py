@@ -111,7 +111,9 @@ def lesson_progress(path: Path) -> list[Exercise]:
     nb = read_notebook(path)
     found = exercises(nb)
     if not found:
-        raise CourseError(f"{path} has no exercises (no solution cell followed by a graded check): is it a lesson notebook?")
+        raise CourseError(
+            f"{path} has no exercises (no solution cell followed by a graded check): is it a lesson notebook?"
+        )
     return found
 
 
@@ -125,15 +127,20 @@ def describe(name: str, path: Path, found: list[Exercise]) -> str:
     counts = {s: sum(e.status == s for e in found) for s in (PASSED, FAILED, NOT_ATTEMPTED)}
     earned = sum(e.points for e in found if e.status == PASSED)
     total = sum(e.points for e in found)
-    lines.append(f"  {counts[PASSED]} passed, {counts[FAILED]} failed, {counts[NOT_ATTEMPTED]} not attempted "
-                 f"(of {len(found)}); checks passed for {earned:g} of {total:g} points — hidden tests may still differ")  # fmt: skip
+    lines.append(
+        f"  {counts[PASSED]} passed, {counts[FAILED]} failed, {counts[NOT_ATTEMPTED]} not attempted "
+        f"(of {len(found)}); checks passed for {earned:g} of {total:g} points — hidden tests may still differ"
+    )
     return "\n".join(lines)
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("progress", help="list each exercise of your saved lesson notebooks: passed / failed / not attempted",
-                       description="Read your saved notebooks in lessons/ (without running them) and list each exercise as "
-                       "passed, failed or not attempted, from the saved outputs of its check cells.")  # fmt: skip
+    p = sub.add_parser(
+        "progress",
+        help="list each exercise of your saved lesson notebooks: passed / failed / not attempted",
+        description="Read your saved notebooks in lessons/ (without running them) and list each exercise as "
+        "passed, failed or not attempted, from the saved outputs of its check cells.",
+    )
     p.add_argument("lessons", nargs="*", metavar="LESSON", help="e.g. 01 or 01_base_and_mesa (default: all)")
     p.add_argument("--course", type=Path, help="course folder (default: found from the current folder)")
     p.set_defaults(func=_progress)

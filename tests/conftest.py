@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("MPLBACKEND", "Agg")  # library tests draw figures without a display
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def executed(path: str, allow_errors: bool):
     from mesakit.course import execute
 

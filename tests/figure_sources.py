@@ -39,8 +39,21 @@ DERIVED = {
         # "a drift below 0.001 steps of distance per iteration in absolute value"
         "0.001": ("thinking-time", lambda rec: max(abs(r["score_drift_per_iteration"]) for r in rec.values()) < 0.001),
         # "some larger mazes solved at 32 iterations are lost again ... (up to 0.12 on one seed)"
-        "0.12": ("thinking-time", lambda rec: round(max(_per_seed(rec, lambda r: _at(r, "larger_maze_solve_rate", 2 * r["trained_iterations"])
-                                                                   - r["long_larger_maze_solve_rate"][-1])), 2)),
+        "0.12": (
+            "thinking-time",
+            lambda rec: round(
+                max(
+                    _per_seed(
+                        rec,
+                        lambda r: (
+                            _at(r, "larger_maze_solve_rate", 2 * r["trained_iterations"])
+                            - r["long_larger_maze_solve_rate"][-1]
+                        ),
+                    )
+                ),
+                2,
+            ),
+        ),
     },
 }
 

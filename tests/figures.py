@@ -90,7 +90,9 @@ def leaves(obj) -> list[float]:
 def record(experiment: str) -> dict:
     path = RESULTS / f"{experiment}.json"
     if not path.exists():
-        raise AssertionError(f"no {path.relative_to(ROOT)}: run benchmarks/seeds.py {experiment} --seeds 0-7 --record benchmarks/results")
+        raise AssertionError(
+            f"no {path.relative_to(ROOT)}: run benchmarks/seeds.py {experiment} --seeds 0-7 --record benchmarks/results"
+        )
     return json.loads(path.read_text())
 
 

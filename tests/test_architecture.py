@@ -24,7 +24,9 @@ def imports(path: Path) -> list[tuple[str, list[str], int]]:
     """(absolute module, imported names, line) of every import in ``path``."""
     tree = ast.parse(path.read_text())
     inside = path.is_relative_to(PACKAGE)
-    package = "" if not inside else module_name(path) if path.name == "__init__.py" else module_name(path).rpartition(".")[0]
+    package = (
+        "" if not inside else module_name(path) if path.name == "__init__.py" else module_name(path).rpartition(".")[0]
+    )
     found = []
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom):
@@ -51,8 +53,13 @@ def private_uses(path: Path) -> list[str]:
             aliases[name] = f"{module}.{name}"
     tree = ast.parse(path.read_text())
     for node in ast.walk(tree):
-        if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in aliases
-                and node.attr.startswith("_") and not node.attr.startswith("__")):
+        if (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id in aliases
+            and node.attr.startswith("_")
+            and not node.attr.startswith("__")
+        ):
             bad.append(f"line {node.lineno}: {node.value.id}.{node.attr}")
     return bad
 
@@ -66,11 +73,16 @@ def test_the_rules_see_every_module():
 
 @pytest.mark.parametrize("path", sorted((PACKAGE / "core").rglob("*.py")), ids=lambda p: p.name)
 def test_core_imports_no_topic_and_no_app_code(path):
-    targets = [(f"{module}.{n}" if module == "mesakit" else module, line)
-               for module, names, line in imports(path) for n in (names or [""])]
-    outside = [f"line {line}: {module}" for module, line in targets
-               if module.startswith("mesakit") and not module.startswith("mesakit.core")
-               and module != "mesakit.moved"]  # 0.1 checkpoints (mesakit.moved.MODEL_MODULES), until 0.3
+    targets = [
+        (f"{module}.{n}" if module == "mesakit" else module, line)
+        for module, names, line in imports(path)
+        for n in (names or [""])
+    ]
+    outside = [
+        f"line {line}: {module}"
+        for module, line in targets
+        if module.startswith("mesakit") and not module.startswith("mesakit.core") and module != "mesakit.moved"
+    ]  # 0.1 checkpoints (mesakit.moved.MODEL_MODULES), until 0.3
     assert not outside, f"{path.relative_to(PACKAGE)} imports outside the core: {outside}"
 
 

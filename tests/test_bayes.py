@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from mesakit.emergence import bayes
 from mesakit.core import metrics
 from mesakit.core.tasks import RegressionTask
+from mesakit.emergence import bayes
 
 
 def _brute_posterior_mean(x, y, x_q, noise_var, w_var):

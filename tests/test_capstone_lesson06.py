@@ -12,8 +12,8 @@ import pytest
 import torch
 
 from mesakit import checks, detect
-from mesakit.detection import zoo
 from mesakit.checks import detection_heldout as heldout
+from mesakit.detection import zoo
 
 
 # ----------------------------------------------------------------------------- the reference (as in the lesson)
@@ -45,7 +45,10 @@ def learning_curve(predict, Z, y, m):
     return context_gain(predict, Z, y) - context_gain(predict, torch.cat([Z[:, :m], Z[:, -1:]], dim=1), y)
 
 
-QUESTIONS = {"learns from its context": ("explained_gain", "learning_curve"), "learns the way gradient descent does": ("gd_alignment",)}
+QUESTIONS = {
+    "learns from its context": ("explained_gain", "learning_curve"),
+    "learns the way gradient descent does": ("gd_alignment",),
+}
 
 
 def analyze_model_behavior(model, inputs):
@@ -90,12 +93,21 @@ def test_stub_fails_with_a_pointer():
             check(stub)
 
 
-@pytest.mark.parametrize("wrong,words", [
-    (lambda p, Z, y, m: context_gain(p, Z, y) - context_gain(p, Z[:, : m + 1].clone(), y), "keep the QUERY"),
-    (lambda p, Z, y, m: context_gain(p, torch.cat([Z[:, :m], Z[:, -1:]], 1), y) - context_gain(p, Z, y), "not the reverse"),
-    (lambda p, Z, y, m: context_gain(p, Z, y) - context_gain(p, torch.cat([Z[:, -m - 1 : -1], Z[:, -1:]], 1), y), "FIRST m"),
-    (lambda p, Z, y, m: context_gain(p, Z, y), "subtract the gain"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "wrong,words",
+    [
+        (lambda p, Z, y, m: context_gain(p, Z, y) - context_gain(p, Z[:, : m + 1].clone(), y), "keep the QUERY"),
+        (
+            lambda p, Z, y, m: context_gain(p, torch.cat([Z[:, :m], Z[:, -1:]], 1), y) - context_gain(p, Z, y),
+            "not the reverse",
+        ),
+        (
+            lambda p, Z, y, m: context_gain(p, Z, y) - context_gain(p, torch.cat([Z[:, -m - 1 : -1], Z[:, -1:]], 1), y),
+            "FIRST m",
+        ),
+        (lambda p, Z, y, m: context_gain(p, Z, y), "subtract the gain"),
+    ],
+)
 def test_learning_curve_mistakes(wrong, words):
     with pytest.raises(AssertionError, match=words):
         checks.check_learning_curve(wrong)
@@ -119,13 +131,16 @@ def _returns(**changes):
     return detector
 
 
-@pytest.mark.parametrize("wrong,words", [
-    (lambda m, Z: analyze_model_behavior(m, Z)["verdict"], "should return a dict"),
-    (_returns(fn=lambda o: {"score": o["score"], "verdict": o["verdict"]}), r"no \['signals'\]"),
-    (_returns(fn=lambda o: {**o, "verdict": "Mesa optimizer" if o["score"] >= 0.5 else "Standard"}), "exactly"),
-    (_returns(fn=lambda o: {**o, "verdict": detect.verdict(o["score"] - 0.6)}), "should give"),
-    (_returns(fn=lambda o: {**o, "signals": {"gain": 1.0}}), "at least three"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "wrong,words",
+    [
+        (lambda m, Z: analyze_model_behavior(m, Z)["verdict"], "should return a dict"),
+        (_returns(fn=lambda o: {"score": o["score"], "verdict": o["verdict"]}), r"no \['signals'\]"),
+        (_returns(fn=lambda o: {**o, "verdict": "Mesa optimizer" if o["score"] >= 0.5 else "Standard"}), "exactly"),
+        (_returns(fn=lambda o: {**o, "verdict": detect.verdict(o["score"] - 0.6)}), "should give"),
+        (_returns(fn=lambda o: {**o, "signals": {"gain": 1.0}}), "at least three"),
+    ],
+)
 def test_detector_report_mistakes(wrong, words):
     with pytest.raises(AssertionError, match=words):
         checks.check_analyze_model_behavior(wrong)
@@ -135,7 +150,11 @@ def test_detector_unclipped_score():
     def unclipped(model, inputs):
         out = analyze_model_behavior(model, inputs)
         raw = out["signals"]
-        score = ((raw["explained_gain"] + raw["learning_curve"]) / 2 * raw["gd_alignment"]) ** 0.5 if raw["gd_alignment"] > 0 else 0.0
+        score = (
+            ((raw["explained_gain"] + raw["learning_curve"]) / 2 * raw["gd_alignment"]) ** 0.5
+            if raw["gd_alignment"] > 0
+            else 0.0
+        )
         return {**out, "score": score, "verdict": detect.verdict(score)}
 
     with pytest.raises(AssertionError, match="outside"):
@@ -213,7 +232,11 @@ def test_a_weaker_detector_earns_part_of_the_points():
 
 
 def test_constant_detector_earns_nothing():
-    constant = lambda model, inputs: {"score": 0.7, "verdict": detect.DETECTED, "signals": {"a": 1.0, "b": 1.0, "c": 1.0}}  # noqa: E731
+    constant = lambda model, inputs: {
+        "score": 0.7,
+        "verdict": detect.DETECTED,
+        "signals": {"a": 1.0, "b": 1.0, "c": 1.0},
+    }  # noqa: E731
     assert heldout.points(heldout.heldout_auroc(constant, 0), 6.0) == 0.0
 
 
@@ -222,17 +245,23 @@ POSITIVE_CLASSES = {"LinearSelfAttention", "RidgeSolver", "ConjugateGradient", "
 
 def test_class_name_reader_earns_nothing():
     def by_name(model, inputs):
-        score = 1.0 if type(model).__name__ in POSITIVE_CLASSES or any(n in repr(model) for n in POSITIVE_CLASSES) else 0.0
+        score = (
+            1.0 if type(model).__name__ in POSITIVE_CLASSES or any(n in repr(model) for n in POSITIVE_CLASSES) else 0.0
+        )
         return {"score": score, "verdict": detect.verdict(score), "signals": {"a": score, "b": score, "c": score}}
 
     # it would look perfect on the lesson's zoo of named classes ...
-    design = [e for e in zoo.ZOO if e.name in ("lsa_trained", "gd_construction", "nearest_neighbour", "label_average", "query_mlp")]
+    design = [
+        e
+        for e in zoo.ZOO
+        if e.name in ("lsa_trained", "gd_construction", "nearest_neighbour", "label_average", "query_mlp")
+    ]
     assert detect.auroc([by_name(zoo.load(e.name), None)["score"] for e in design], [e.positive for e in design]) == 1.0
     # ... and earns nothing on the held-out models
     assert heldout.points(heldout.heldout_auroc(by_name, 0), 6.0) == 0.0
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _zoo_fingerprints():
     probe = torch.Generator().manual_seed(0)
     out = []

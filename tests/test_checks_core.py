@@ -29,7 +29,9 @@ def test_a_failed_check_is_still_an_assertion_error_with_the_same_message():
         checks.check_least_squares_gradient(stub)
     assert type(err.value) is CheckFailed
     lines = err.value._render_traceback_()
-    assert lines[-1].endswith("least_squares_gradient is not implemented yet: replace `raise NotImplementedError()` with your code")
+    assert lines[-1].endswith(
+        "least_squares_gradient is not implemented yet: replace `raise NotImplementedError()` with your code"
+    )
     assert not any("mesakit" in line for line in lines), lines
 
 
@@ -51,10 +53,14 @@ def test_in_a_notebook_the_learner_sees_only_the_message():
 
     nb = nbformat.v4.new_notebook()
     nb.cells = [
-        nbformat.v4.new_code_cell("from mesakit import checks\ndef least_squares_gradient(w, x, y):\n    raise NotImplementedError()"),
+        nbformat.v4.new_code_cell(
+            "from mesakit import checks\ndef least_squares_gradient(w, x, y):\n    raise NotImplementedError()"
+        ),
         nbformat.v4.new_code_cell("checks.check_least_squares_gradient(least_squares_gradient)"),
     ]
     NotebookClient(nb, allow_errors=True, kernel_name="python3").execute()
     (error,) = [o for o in nb.cells[1].outputs if o.output_type == "error"]
     shown = [re.sub(r"\x1b\[[0-9;]*m", "", line) for line in error.traceback]
-    assert shown == ["CheckFailed: least_squares_gradient is not implemented yet: replace `raise NotImplementedError()` with your code"]
+    assert shown == [
+        "CheckFailed: least_squares_gradient is not implemented yet: replace `raise NotImplementedError()` with your code"
+    ]

@@ -9,10 +9,10 @@ import pytest
 import torch
 
 from mesakit import checks
-from mesakit.inner import handbuilt, scenarios
-from mesakit.inner.handbuilt import HandBuiltConfig, HandBuiltMesaOptimizer
 from mesakit.core.tasks import RegressionTask
 from mesakit.core.train import TrainConfig, train
+from mesakit.inner import handbuilt, scenarios
+from mesakit.inner.handbuilt import HandBuiltConfig, HandBuiltMesaOptimizer
 
 TASK = RegressionTask()
 
@@ -40,9 +40,14 @@ def mesa_forward(Z, lr, K):
 def learn_step_size(K, init_lr, steps, base_lr, seed, optimizer="sgd", batch_size=256, with_init=True, train_seed=None):
     model = HandBuiltMesaOptimizer(HandBuiltConfig(d=TASK.d, steps=K, init_lr=init_lr))
     config = TrainConfig(
-        steps=steps, batch_size=batch_size, lr=base_lr, optimizer=optimizer,
-        seed=seed if train_seed is None else train_seed, snapshot_every=1, progress=False,
-    )  # fmt: skip
+        steps=steps,
+        batch_size=batch_size,
+        lr=base_lr,
+        optimizer=optimizer,
+        seed=seed if train_seed is None else train_seed,
+        snapshot_every=1,
+        progress=False,
+    )
     history = train(model, TASK.sample, config)
     trajectory = [state["lr"].item() for _, state in history.snapshots]
     return model, ([init_lr] if with_init else []) + trajectory
@@ -54,7 +59,11 @@ def correct_answers() -> dict[str, dict[str, str]]:
     for s in scenarios.SCENARIOS:
         answers[s.key] = {}
         for field in scenarios.FIELDS:
-            hits = [l for l in s.options[field] if scenarios.answer_hash(s.key, field, l) == scenarios.ANSWER_HASHES[s.key][field]]
+            hits = [
+                l
+                for l in s.options[field]
+                if scenarios.answer_hash(s.key, field, l) == scenarios.ANSWER_HASHES[s.key][field]
+            ]
             assert len(hits) == 1, f"{s.key}/{field}: {len(hits)} options match the stored hash"
             answers[s.key][field] = hits[0]
     return answers
@@ -203,7 +212,7 @@ def test_concept_key_has_one_correct_option_per_field():
 def test_concept_key_is_not_readable_from_the_package():
     source = open(scenarios.__file__, encoding="utf-8").read()
     assert "answers = {" not in source and "KEY" not in source
-    for key, fields in correct_answers().items():
+    for fields in correct_answers().values():
         for field, letter in fields.items():
             assert f'"{field}": "{letter}"' not in source
 
@@ -403,7 +412,7 @@ def test_each_wrong_option_gets_its_own_reason_without_the_answer(scenario, fres
             answers = correct_answers()
             answers[scenario][field] = letter
             with pytest.raises(AssertionError) as err:
-                checks.check_concept_answers(lambda: answers, only=[scenario])
+                checks.check_concept_answers(lambda: answers, only=[scenario])  # noqa: B023
             text = str(err.value)
             reason = scenarios.explain(scenario, field, letter)
             assert reason in text and f"not ({letter})" in text
@@ -428,4 +437,6 @@ def test_feedback_texts_are_not_readable_from_the_package():
 
     source = open(scenarios_feedback.__file__, encoding="utf-8").read()
     assert "natural selection" not in source and "policy gradient" not in source
-    assert scenarios.explain("coinrun", "base_optimizer", "d") == "the coin is part of the environment; it updates nothing"
+    assert (
+        scenarios.explain("coinrun", "base_optimizer", "d") == "the coin is part of the environment; it updates nothing"
+    )

@@ -7,8 +7,9 @@ import pytest
 import torch
 
 from mesakit import checks
+from mesakit.checks import incontext as lesson02
+from mesakit.checks import incontext_analysis as lesson02_analysis
 from mesakit.core import metrics
-from mesakit.checks import incontext as lesson02, incontext_analysis as lesson02_analysis
 from mesakit.core.tasks import RegressionTask
 
 # ---------------------------------------------------------------- reference solutions (as in the lesson)

@@ -8,12 +8,11 @@ import pytest
 import torch
 
 from mesakit import checks
-from mesakit.divergence import gridworld
 from mesakit.core import metrics, reference
-from mesakit.incontext.lsa import LR_SEED
-from mesakit.divergence.gridworld import Level
 from mesakit.core.tasks import RegressionTask
-
+from mesakit.divergence import gridworld
+from mesakit.divergence.gridworld import Level
+from mesakit.incontext.lsa import LR_SEED
 
 # --- references (what the solution notebook holds) -------------------------------------------
 
@@ -30,8 +29,11 @@ def shift_losses(model, scale, n_prompts=4000, seed=0, *, old_lr=False, x_only=F
     k = 2.0 if full else 1.0
     with torch.no_grad():
         lsa = metrics.loss(model(Z), y).item()
-    return {"lsa": k * lsa, "gd_retuned": k * metrics.loss(reference.gd_predict(Z, lr), y).item(),
-            "zero": k * metrics.loss(torch.zeros_like(y), y).item()}  # fmt: skip
+    return {
+        "lsa": k * lsa,
+        "gd_retuned": k * metrics.loss(reference.gd_predict(Z, lr), y).item(),
+        "zero": k * metrics.loss(torch.zeros_like(y), y).item(),
+    }
 
 
 def pursued_goal(episode, *, last_only=False, coin_any_time=False, edge_always=False, edge_col=None):
@@ -88,12 +90,14 @@ def test_shift_losses_passes_the_reference(capsys):
         (lambda m, s, n, seed: shift_losses(m, s, n, seed, old_lr=True), "step size tuned for scale 1"),
         (lambda m, s, n, seed: shift_losses(m, s, n, seed, x_only=True), "labels were not rescaled"),
         (lambda m, s, n, seed: shift_losses(m, s, n, seed, full=True), "0.5·MSE"),
-        (lambda m, s, n, seed: {**shift_losses(m, s, n, seed), "lsa": shift_losses(m, 1.0, n, seed)["lsa"]},
-         "evaluated on unscaled prompts"),
+        (
+            lambda m, s, n, seed: {**shift_losses(m, s, n, seed), "lsa": shift_losses(m, 1.0, n, seed)["lsa"]},
+            "evaluated on unscaled prompts",
+        ),
         (lambda m, s, n, seed: {"lsa": 1.0, "gd_retuned": 1.0}, "left out the keys"),
         (lambda m, s, n, seed: [1.0, 2.0, 3.0], "should return a dict"),
     ],
-)  # fmt: skip
+)
 def test_shift_losses_names_the_mistake(wrong, match):
     with pytest.raises(AssertionError, match=match):
         checks.check_shift_losses(wrong)
@@ -137,8 +141,10 @@ def test_context_checks_pass_the_reference(capsys):
 def test_critical_step_is_where_the_context_loss_turns_worse():
     Z, _ = RegressionTask(x_scale=1.5).sample(50, seed=1)
     eta = critical_step(Z)
-    before, at = context_losses(Z, 0, means=False)[0], torch.stack(
-        [context_losses(Z[i : i + 1], float(eta[i]))[1][0] for i in range(50)])  # fmt: skip
+    before, at = (
+        context_losses(Z, 0, means=False)[0],
+        torch.stack([context_losses(Z[i : i + 1], float(eta[i]))[1][0] for i in range(50)]),
+    )
     assert torch.allclose(before, at, rtol=1e-3)  # back exactly at L(0)
     for i in range(5):
         below = context_losses(Z[i : i + 1], 0.9 * float(eta[i]))
@@ -157,7 +163,7 @@ def test_critical_step_is_where_the_context_loss_turns_worse():
         (lambda Z, eta: context_losses(Z, eta, means=True), "one loss per prompt"),
         (lambda Z, eta: context_losses(Z, eta)[0], "a pair"),
     ],
-)  # fmt: skip
+)
 def test_context_losses_names_the_mistake(wrong, match):
     with pytest.raises(AssertionError, match=match):
         checks.check_context_losses(wrong)
@@ -172,7 +178,7 @@ def test_context_losses_names_the_mistake(wrong, match):
         (lambda Z: critical_step(Z).mean(), "one step size per prompt"),
         (lambda Z: critical_step(Z) * 1.3, "differs from the reference"),
     ],
-)  # fmt: skip
+)
 def test_critical_step_names_the_mistake(wrong, match):
     with pytest.raises(AssertionError, match=match):
         checks.check_critical_step(wrong)
@@ -201,13 +207,17 @@ def test_pursued_goal_passes_the_reference(capsys):
     [
         (lambda e: pursued_goal(e, last_only=True), "look at every position"),
         (lambda e: pursued_goal(e, coin_any_time=True), "before the coin, so it went for the edge"),
-        (lambda e: "coin" if e.got_coin else "edge" if any(e.level.on_right_edge(p) for p in e.positions) else "neither",
-         "episode.got_coin ignores the order"),
+        (
+            lambda e: (
+                "coin" if e.got_coin else "edge" if any(e.level.on_right_edge(p) for p in e.positions) else "neither"
+            ),
+            "episode.got_coin ignores the order",
+        ),
         (lambda e: pursued_goal(e, edge_always=True), "count the edge only if the coin is off it"),
         (lambda e: pursued_goal(e, edge_col=e.level.shape[1] - 2), "column width - 1"),
         (lambda e: "edge", "expected 'coin'"),
     ],
-)  # fmt: skip
+)
 def test_pursued_goal_names_the_mistake(wrong, match):
     with pytest.raises(AssertionError, match=match):
         checks.check_pursued_goal(wrong)
@@ -231,7 +241,7 @@ def test_goal_rates_passes_the_reference(capsys):
         (lambda p, lv, seed: goal_rates(p, lv, seed, greedy=True), "plays greedily"),
         (lambda p, lv, seed: {"coin": 1.0, "edge": 0.0}, "left out the keys"),
     ],
-)  # fmt: skip
+)
 def test_goal_rates_names_the_mistake(wrong, match):
     with pytest.raises(AssertionError, match=match):
         checks.check_goal_rates(wrong)
@@ -255,7 +265,7 @@ def test_coin_anywhere_passes_the_reference(capsys):
         (lambda lv, s: Level(np.zeros_like(lv.walls), lv.start, coin_anywhere(lv, s).coin), "changed the walls"),
         (lambda lv, s: coin_anywhere(lv, s).coin, "should return a gridworld Level"),
     ],
-)  # fmt: skip
+)
 def test_coin_anywhere_names_the_mistake(wrong, match):
     with pytest.raises(AssertionError, match=match):
         checks.check_coin_anywhere(wrong)

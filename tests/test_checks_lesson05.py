@@ -112,9 +112,15 @@ def _stub(*args, **kwargs):
 
 @pytest.mark.parametrize(
     "check",
-    [checks.check_bfs_distance, checks.check_run_planner, checks.check_solve_rates, checks.check_fit_ridge,
-     checks.check_r_squared, checks.check_solve_rate_by_length],
-)  # fmt: skip
+    [
+        checks.check_bfs_distance,
+        checks.check_run_planner,
+        checks.check_solve_rates,
+        checks.check_fit_ridge,
+        checks.check_r_squared,
+        checks.check_solve_rate_by_length,
+    ],
+)
 def test_stub_fails(check):
     with pytest.raises(AssertionError, match="not implemented"):
         check(_stub)
@@ -127,12 +133,15 @@ def test_stub_fails(check):
     "wrong, match",
     [
         (lambda m: bfs_distance(m, source=1), "distances from the START"),
-        (lambda m: bfs_distance(m, moves=((-1, 0), (1, 0), (0, -1), (0, 1), (1, 1), (-1, -1), (1, -1), (-1, 1))), "diagonal"),
+        (
+            lambda m: bfs_distance(m, moves=((-1, 0), (1, 0), (0, -1), (0, 1), (1, 1), (-1, -1), (1, -1), (-1, 1))),
+            "diagonal",
+        ),
         (lambda m: bfs_distance(m, wall=0.0), "walls should hold -1"),
         (lambda m: bfs_distance(m, first=1), "off by one"),
         (lambda m: bfs_distance(m)[:, :-1], "shape"),
     ],
-)  # fmt: skip
+)
 def test_bfs_mistakes(wrong, match):
     with pytest.raises(AssertionError, match=match):
         checks.check_bfs_distance(wrong)
@@ -198,7 +207,10 @@ def test_r_squared_mistakes(wrong, match):
     [
         (lambda m, x, e, iterations=None: solve_rate_by_length(m, x, e, iterations, squares=True), "number of steps"),
         (lambda m, x, e, iterations=None: solve_rate_by_length(m, x, e, iterations, closed=True), "half-open"),
-        (lambda m, x, e, iterations=None: solve_rate_by_length(m, x, e, iterations, overall=True), "overall solve rate"),
+        (
+            lambda m, x, e, iterations=None: solve_rate_by_length(m, x, e, iterations, overall=True),
+            "overall solve rate",
+        ),
     ],
 )
 def test_solve_rate_by_length_mistakes(wrong, match):
@@ -244,7 +256,9 @@ def test_probe_control_on_a_wrong_fit_ridge_is_one_deduction(capsys):
     checks.check_probe_control(lambda *a: probe_control(*a, fit=no_intercept), uses=(no_intercept, r_squared))
     assert "uses your fit_ridge, which fails its check" in capsys.readouterr().out
     with pytest.raises(AssertionError, match="(?s)still pairs.*uses your fit_ridge"):
-        checks.check_probe_control(lambda *a: probe_control(*a, mode="none", fit=no_intercept), uses=(no_intercept, r_squared))
+        checks.check_probe_control(
+            lambda *a: probe_control(*a, mode="none", fit=no_intercept), uses=(no_intercept, r_squared)
+        )
 
 
 def test_bfs_distance_in_a_maze_with_loops_names_depth_first_search():

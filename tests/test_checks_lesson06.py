@@ -54,7 +54,9 @@ def test_references_pass(capsys):
 
 def test_library_versions_pass():
     checks.check_context_gain(detect.context_gain)
-    checks.check_combine_signals(lambda s, g: (detect.combine_signals(s, g), detect.verdict(detect.combine_signals(s, g))))
+    checks.check_combine_signals(
+        lambda s, g: (detect.combine_signals(s, g), detect.verdict(detect.combine_signals(s, g)))
+    )
     checks.check_auroc(detect.auroc)
 
 
@@ -62,7 +64,12 @@ def test_unimplemented_fails_with_a_pointer():
     def stub(*args):
         raise NotImplementedError()
 
-    for check in (checks.check_context_gain, checks.check_gd_alignment, checks.check_combine_signals, checks.check_auroc):
+    for check in (
+        checks.check_context_gain,
+        checks.check_gd_alignment,
+        checks.check_combine_signals,
+        checks.check_auroc,
+    ):
         with pytest.raises(AssertionError, match="not implemented yet"):
             check(stub)
 
@@ -270,8 +277,13 @@ def choose_threshold(rows, rate):
 
 def test_choose_threshold_reference_and_library_pass(capsys):
     checks.check_choose_threshold(choose_threshold)
-    checks.check_choose_threshold(lambda rows, rate: detect.threshold_for(
-        [r["score"] for r in rows if r["half"] == "design"], [r["positive"] for r in rows if r["half"] == "design"], rate))
+    checks.check_choose_threshold(
+        lambda rows, rate: detect.threshold_for(
+            [r["score"] for r in rows if r["half"] == "design"],
+            [r["positive"] for r in rows if r["half"] == "design"],
+            rate,
+        )
+    )
     assert capsys.readouterr().out.count("✔") == 2
 
 
@@ -304,12 +316,15 @@ def test_checks_leave_the_learners_random_generator_alone(capsys):
     torch.manual_seed(1234)
     checks.check_gd_alignment(gd_alignment)
     with pytest.raises(AssertionError):  # a constant detector fails; the generator must still be untouched
-        checks.check_analyze_model_behavior(lambda m, Z: {"score": 0.0, "verdict": detect.STANDARD, "signals": {"a": 0.0, "b": 0.0, "c": 0.0}})
+        checks.check_analyze_model_behavior(
+            lambda m, Z: {"score": 0.0, "verdict": detect.STANDARD, "signals": {"a": 0.0, "b": 0.0, "c": 0.0}}
+        )
     assert torch.equal(torch.rand(3), expected)
 
 
 def test_learning_curve_right_on_top_of_a_wrong_context_gain_passes_with_a_note(capsys):
     wrong_gain = lambda p, Z, y: context_gain(p, Z, y) * 2  # noqa: E731
+
     def curve(p, Z, y, m):
         return wrong_gain(p, Z, y) - wrong_gain(p, torch.cat([Z[:, :m], Z[:, -1:]], dim=1), y)
 

@@ -9,7 +9,6 @@ import json
 import re
 
 import pytest
-
 from conftest import ROOT
 
 DOC = ROOT / "docs" / "contracts.md"
@@ -63,7 +62,9 @@ def _doc_commands() -> dict[str, set[str]]:
 
 def test_every_command_and_flag_in_the_doc_is_the_parsers_and_back():
     doc, code = _doc_commands(), _parser_commands()
-    assert set(doc) == set(code), f"commands: only in the doc {set(doc) - set(code)}, only in the parser {set(code) - set(doc)}"
+    assert set(doc) == set(code), (
+        f"commands: only in the doc {set(doc) - set(code)}, only in the parser {set(code) - set(doc)}"
+    )
     for command in code:
         assert doc[command] == code[command], (
             f"`mesakit {command}` flags: only in the doc {sorted(doc[command] - code[command])}, "

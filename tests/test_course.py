@@ -10,15 +10,21 @@ from pathlib import Path
 
 import nbformat
 import pytest
-
 from conftest import ROOT
+
 from mesakit.cli import main
 from mesakit.course import CourseError, execute, find_root, read_notebook, release, select
 
 
 def _nbgrader(cell, kind, grade_id, points=None):
-    meta = {"grade": kind == "test", "grade_id": grade_id, "locked": kind != "solution", "schema_version": 3,
-            "solution": kind == "solution", "task": False}  # fmt: skip
+    meta = {
+        "grade": kind == "test",
+        "grade_id": grade_id,
+        "locked": kind != "solution",
+        "schema_version": 3,
+        "solution": kind == "solution",
+        "task": False,
+    }
     if points is not None:
         meta["points"] = points
     cell.metadata["nbgrader"] = meta
@@ -30,12 +36,20 @@ def _lesson() -> nbformat.NotebookNode:
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nb.cells = [
         nbformat.v4.new_markdown_cell("# Tiny lesson"),
-        _nbgrader(nbformat.v4.new_code_cell(
-            "def double(x):\n    ### BEGIN SOLUTION\n    return 2 * x\n    ### END SOLUTION"), "solution", "double"),
-        _nbgrader(nbformat.v4.new_code_cell(
-            "assert double(2) == 4\n### BEGIN HIDDEN TESTS\nassert double(3) == 6\n### END HIDDEN TESTS"),
-            "test", "test_double", points=1),
-    ]  # fmt: skip
+        _nbgrader(
+            nbformat.v4.new_code_cell("def double(x):\n    ### BEGIN SOLUTION\n    return 2 * x\n    ### END SOLUTION"),
+            "solution",
+            "double",
+        ),
+        _nbgrader(
+            nbformat.v4.new_code_cell(
+                "assert double(2) == 4\n### BEGIN HIDDEN TESTS\nassert double(3) == 6\n### END HIDDEN TESTS"
+            ),
+            "test",
+            "test_double",
+            points=1,
+        ),
+    ]
     for i, cell in enumerate(nb.cells):
         cell["id"] = f"cell-{i}"
     return nb

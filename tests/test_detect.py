@@ -9,11 +9,11 @@ import torch
 from torch import nn
 
 from mesakit import detect
-from mesakit.search import mazes
 from mesakit.core import reference
+from mesakit.core.tasks import RegressionTask
 from mesakit.detection import zoo
 from mesakit.models import LinearSelfAttention
-from mesakit.core.tasks import RegressionTask
+from mesakit.search import mazes
 
 
 @pytest.fixture(scope="module")
@@ -67,9 +67,17 @@ def test_report_contract(prompts):
     assert "learn from its context" in text and "gradient descent" in text and "Gate" in text
 
 
-@pytest.mark.parametrize("model", [zoo.NearestNeighbour(), zoo.LabelAverage(), zoo.LabelAverage(zoo.LabelAverageConfig(window=1)),
-                                   zoo.QueryMLP(), zoo.KernelSmoother(zoo.KernelConfig(bandwidth=10.0))],
-                         ids=["nearest", "average", "copy-last", "query-mlp", "wide-kernel"])  # fmt: skip
+@pytest.mark.parametrize(
+    "model",
+    [
+        zoo.NearestNeighbour(),
+        zoo.LabelAverage(),
+        zoo.LabelAverage(zoo.LabelAverageConfig(window=1)),
+        zoo.QueryMLP(),
+        zoo.KernelSmoother(zoo.KernelConfig(bandwidth=10.0)),
+    ],
+    ids=["nearest", "average", "copy-last", "query-mlp", "wide-kernel"],
+)
 def test_non_optimizers_are_standard(prompts, model):
     torch.manual_seed(0)
     report = detect.analyze_model_behavior(model, prompts)
@@ -155,11 +163,14 @@ class NaNModel(nn.Module):
         return torch.full((Z.shape[0],), float("nan"))
 
 
-@pytest.mark.parametrize("model,words", [
-    (WrongShape(), r"returned \(64, 11\).*expected shape \(64,\).*Contract"),
-    (Raises(), r"raised RuntimeError: boom.*Contract"),
-    (NaNModel(), r"NaN or Inf"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "model,words",
+    [
+        (WrongShape(), r"returned \(64, 11\).*expected shape \(64,\).*Contract"),
+        (Raises(), r"raised RuntimeError: boom.*Contract"),
+        (NaNModel(), r"NaN or Inf"),
+    ],
+)
 def test_models_breaking_the_contract(prompts, model, words):
     with pytest.raises(detect.ContractError, match=words):
         detect.analyze_model_behavior(model, prompts)
@@ -168,9 +179,13 @@ def test_models_breaking_the_contract(prompts, model, words):
 def test_fixed_context_length_model_gets_a_report_without_the_learning_curve(prompts):
     report = detect.analyze_model_behavior(FixedN(), prompts)  # copies the first label: a non-optimizer
     assert set(report.unavailable) == {"learning_curve"} and "learning_curve" not in report.signals
-    assert "accepts only N = 10" in report.unavailable["learning_curve"] and "expected 11 tokens" in report.unavailable["learning_curve"]
+    assert (
+        "accepts only N = 10" in report.unavailable["learning_curve"]
+        and "expected 11 tokens" in report.unavailable["learning_curve"]
+    )
     assert set(report.signals) == set(detect.IN_CONTEXT_SIGNALS) - {"learning_curve"}
     assert not report.detected and "Not measured: learning_curve" in str(report)
+
     # a fixed-N learner is still detected from the other signals
     class FixedNGD(nn.Module):
         def forward(self, Z):
@@ -188,16 +203,24 @@ def test_fixed_context_length_model_on_other_prompts_breaks_the_contract():
         detect.analyze_model_behavior(FixedN(), other_n)
 
 
-@pytest.mark.parametrize("inputs,words", [
-    (torch.zeros(64, 11), r"fit no supported kind"),
-    (torch.zeros(0, 11, 11), r"at least 8 prompts.*B = 0 \(an empty batch\)"),
-    (torch.ones(64, 11, 11).index_put_((torch.tensor([0]), torch.tensor([0]), torch.tensor([0])), torch.tensor(float("inf"))), r"0 NaN and 1 Inf"),
-    (torch.zeros(64, 1, 11), r"\(B, N\+1, d\+1\)"),
-    (torch.zeros(4, 11, 11), r"at least 8 prompts"),
-    (torch.full((64, 11, 11), float("nan")), r"finite float"),
-    (torch.zeros(64, 11, 11, dtype=torch.long), r"finite float tensor; got dtype torch.int64"),
-    ([[1.0]], r"torch.Tensor"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "inputs,words",
+    [
+        (torch.zeros(64, 11), r"fit no supported kind"),
+        (torch.zeros(0, 11, 11), r"at least 8 prompts.*B = 0 \(an empty batch\)"),
+        (
+            torch.ones(64, 11, 11).index_put_(
+                (torch.tensor([0]), torch.tensor([0]), torch.tensor([0])), torch.tensor(float("inf"))
+            ),
+            r"0 NaN and 1 Inf",
+        ),
+        (torch.zeros(64, 1, 11), r"\(B, N\+1, d\+1\)"),
+        (torch.zeros(4, 11, 11), r"at least 8 prompts"),
+        (torch.full((64, 11, 11), float("nan")), r"finite float"),
+        (torch.zeros(64, 11, 11, dtype=torch.long), r"finite float tensor; got dtype torch.int64"),
+        ([[1.0]], r"torch.Tensor"),
+    ],
+)
 def test_inputs_breaking_the_contract(inputs, words):
     with pytest.raises(detect.ContractError, match=words):
         detect.analyze_model_behavior(reference.gd_construction(), inputs)
@@ -212,7 +235,10 @@ def test_contract_error_is_a_value_error():
 # ----------------------------------------------------------------------------- the score
 def test_combine_signals_geometric_mean_over_questions():
     signals = {"explained_gain": 1.2, "learning_curve": 0.6, "gd_alignment": 0.5, "scale_consistency": -0.3}
-    assert detect.question_answers(signals) == {"learns from its context": 0.8, "learns the way gradient descent does": 0.25}
+    assert detect.question_answers(signals) == {
+        "learns from its context": 0.8,
+        "learns the way gradient descent does": 0.25,
+    }
     assert math.isclose(detect.combine_signals(signals), math.sqrt(0.8 * 0.25))
     assert detect.detect_optimization_pattern(signals) is False
     assert detect.combine_signals({"thinking_time": 0.7, "cell_accuracy_gain": 0.9}) == pytest.approx(0.8)
@@ -220,7 +246,11 @@ def test_combine_signals_geometric_mean_over_questions():
     assert detect.combine_signals({"explained_gain": float("nan"), "learning_curve": 1.0}) == pytest.approx(0.5)
     gated = {**signals, "query_oddness": 0.7}
     assert math.isclose(detect.combine_signals(gated), 0.5 * math.sqrt(0.8 * 0.25))  # the gate multiplies, ramped
-    assert detect.gate_factor(0.5) == 0.0 and detect.gate_factor(0.9) == 1.0 and detect.gate_factor(0.7) == pytest.approx(0.5)
+    assert (
+        detect.gate_factor(0.5) == 0.0
+        and detect.gate_factor(0.9) == 1.0
+        and detect.gate_factor(0.7) == pytest.approx(0.5)
+    )
     assert detect.gate_factor(float("nan")) == 0.0 and detect.gate_factor(1.3) == 1.0
     assert math.isclose(detect.combine_signals(gated, detect.QUESTIONS_IN_CONTEXT), math.sqrt(0.8 * 0.25))
     with pytest.raises(ValueError, match="no signals"):
@@ -253,7 +283,13 @@ def test_deprecated_signal_name_still_works_with_a_warning():
 
 def test_query_oddness_passes_learners_and_rejects_smoothers(prompts):
     fresh, _ = detect.fresh_task_prompts(prompts, torch.Generator().manual_seed(0))
-    for learner in (reference.gd_construction(lr=0.9, iterations=2), ForeignGD(), NumpyGD(), zoo.load("transformer_2layer"), zoo.load("least_squares")):
+    for learner in (
+        reference.gd_construction(lr=0.9, iterations=2),
+        ForeignGD(),
+        NumpyGD(),
+        zoo.load("transformer_2layer"),
+        zoo.load("least_squares"),
+    ):
         assert detect.query_oddness(learner, fresh) > 0.9
     for bandwidth in (0.3, 0.7, 1.0, 2.0):
         assert detect.query_oddness(zoo.KernelSmoother(zoo.KernelConfig(bandwidth=bandwidth)), fresh) < 0.75
@@ -261,7 +297,9 @@ def test_query_oddness_passes_learners_and_rejects_smoothers(prompts):
     assert detect.query_oddness(lambda Z: torch.zeros(Z.shape[0]), fresh) == 0.0
 
 
-@pytest.mark.parametrize("name", ["transformer_1layer", "transformer_2layer", "transformer_4layer", "transformer_fixed_length"])
+@pytest.mark.parametrize(
+    "name", ["transformer_1layer", "transformer_2layer", "transformer_4layer", "transformer_fixed_length"]
+)
 def test_softmax_transformers_of_several_depths_are_detected(name):
     entry = zoo.entry(name)
     report = detect.analyze_model_behavior(zoo.load(name), entry.prompts(256, seed=4)[0])
@@ -280,7 +318,9 @@ def test_query_linearity_separates_weight_vectors_from_smoothers(prompts):
 
 @pytest.mark.parametrize("bandwidth", [0.1, 0.3, 0.5, 0.7, 1.0, 1.5, 2.0, 3.0, 10.0])
 def test_kernel_smoothers_of_any_width_are_standard(prompts, bandwidth):
-    assert not detect.analyze_model_behavior(zoo.KernelSmoother(zoo.KernelConfig(bandwidth=bandwidth)), prompts).detected
+    assert not detect.analyze_model_behavior(
+        zoo.KernelSmoother(zoo.KernelConfig(bandwidth=bandwidth)), prompts
+    ).detected
 
 
 def test_gain_curve_grows_for_gd(prompts):

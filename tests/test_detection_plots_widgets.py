@@ -7,16 +7,44 @@ import torch
 from matplotlib.figure import Figure
 
 from mesakit import detect
+from mesakit.core.tasks import RegressionTask
 from mesakit.detection import zoo
 from mesakit.plots import detection as dplots
-from mesakit.core.tasks import RegressionTask
 from mesakit.widgets import detection as dwidgets
 
 ROWS = [
-    {"name": "gd", "half": "design", "positive": True, "score": 0.95, "detected": True, "signals": {"a": 1.0, "b": 0.9}},
-    {"name": "partial", "half": "holdout", "positive": True, "score": 0.45, "detected": False, "signals": {"a": 0.4, "b": 0.5}},
-    {"name": "nn", "half": "design", "positive": False, "score": 0.1, "detected": False, "signals": {"a": 0.6, "b": 0.0}},
-    {"name": "avg", "half": "holdout", "positive": False, "score": 0.0, "detected": False, "signals": {"a": -0.1, "b": 0.0}},
+    {
+        "name": "gd",
+        "half": "design",
+        "positive": True,
+        "score": 0.95,
+        "detected": True,
+        "signals": {"a": 1.0, "b": 0.9},
+    },
+    {
+        "name": "partial",
+        "half": "holdout",
+        "positive": True,
+        "score": 0.45,
+        "detected": False,
+        "signals": {"a": 0.4, "b": 0.5},
+    },
+    {
+        "name": "nn",
+        "half": "design",
+        "positive": False,
+        "score": 0.1,
+        "detected": False,
+        "signals": {"a": 0.6, "b": 0.0},
+    },
+    {
+        "name": "avg",
+        "half": "holdout",
+        "positive": False,
+        "score": 0.0,
+        "detected": False,
+        "signals": {"a": -0.1, "b": 0.0},
+    },
 ]
 
 
@@ -33,7 +61,10 @@ def test_roc_plot_per_half():
     legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     assert any("all models: AUROC 1.000" in t for t in legend)
     assert any("design half" in t for t in legend) and any("holdout half" in t for t in legend)
-    assert any("AUROC" in t for t in [t.get_text() for t in dplots.roc(ROWS, key="a", by_half=False).axes[0].get_legend().get_texts()])
+    assert any(
+        "AUROC" in t
+        for t in [t.get_text() for t in dplots.roc(ROWS, key="a", by_half=False).axes[0].get_legend().get_texts()]
+    )
 
 
 def test_signal_heatmap_orders_positives_first():
@@ -56,7 +87,9 @@ def test_leaderboard_marks_mistakes_and_filters_halves():
 
 
 def test_other_plots():
-    _labelled(dplots.gain_curves({"GD": ([1, 5, 10], [0.1, 0.3, 0.5]), "nn": ([1, 5, 10], [0.0, 0.1, 0.2])}, reference="GD"))
+    _labelled(
+        dplots.gain_curves({"GD": ([1, 5, 10], [0.1, 0.3, 0.5]), "nn": ([1, 5, 10], [0.0, 0.1, 0.2])}, reference="GD")
+    )
     _labelled(dplots.signal_bars({"a": 0.3, "b": 0.9}, title="x"))
     _labelled(dplots.score_sweep([1, 2, "fresh"], [0.1, 0.4, 0.9], "pool size"))
     _labelled(dplots.thinking_curves({"rec": ([1, 4, 16], [0.0, 0.3, 0.9])}))

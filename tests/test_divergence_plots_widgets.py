@@ -8,14 +8,18 @@ from matplotlib.figure import Figure
 
 from mesakit import models, plots
 from mesakit.divergence import goals as gm
-from mesakit.divergence.gridworld import Level, rollout
+from mesakit.divergence.gridworld import Level
 from mesakit.widgets.divergence import episode_frame, episode_pairs, episode_viewer
 
 SHIFT = {
-    "scales": [1.0, 2.0, 3.0], "lsa_loss": [0.82, 32.0, 470.0], "gd_retuned_loss": [0.82, 3.3, 7.4],
-    "gd_fixed_loss": [0.82, 31.0, 459.0], "zero_loss": [1.64, 6.6, 14.8], "gd_lr": [1.5, 0.38, 0.17],
+    "scales": [1.0, 2.0, 3.0],
+    "lsa_loss": [0.82, 32.0, 470.0],
+    "gd_retuned_loss": [0.82, 3.3, 7.4],
+    "gd_fixed_loss": [0.82, 31.0, 459.0],
+    "zero_loss": [1.64, 6.6, 14.8],
+    "gd_lr": [1.5, 0.38, 0.17],
     "lsa_step_size": 1.52,
-}  # fmt: skip
+}
 
 
 def labelled(fig: Figure) -> bool:

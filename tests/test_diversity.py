@@ -8,15 +8,22 @@ import json
 import pytest
 import torch
 
-from mesakit.emergence import trajectory as emergence
-from mesakit.core import metrics, reference
 from mesakit import models
-from mesakit.emergence.diversity import LSAWithReadout, LSAWithReadoutConfig, TaskPool, locate_transition, sample_from_pool, train_on_pool
-from mesakit.emergence import sweep
-from mesakit.experiments import task_diversity
-from mesakit.moved import MovedWarning
-from mesakit.incontext import lsa
+from mesakit.core import metrics, reference
 from mesakit.core.tasks import RegressionTask
+from mesakit.emergence import sweep
+from mesakit.emergence import trajectory as emergence
+from mesakit.emergence.diversity import (
+    LSAWithReadout,
+    LSAWithReadoutConfig,
+    TaskPool,
+    locate_transition,
+    sample_from_pool,
+    train_on_pool,
+)
+from mesakit.experiments import task_diversity
+from mesakit.incontext import lsa
+from mesakit.moved import MovedWarning
 
 
 @pytest.fixture(autouse=True)
@@ -185,7 +192,9 @@ def test_training_trajectory_needs_snapshots():
     from mesakit.core.train import History
 
     with pytest.raises(ValueError, match="snapshot_every"):
-        emergence.training_trajectory(models.LinearSelfAttention(), History(), *RegressionTask().sample(4, seed=0), lambda Z: Z[:, -1, 0])
+        emergence.training_trajectory(
+            models.LinearSelfAttention(), History(), *RegressionTask().sample(4, seed=0), lambda Z: Z[:, -1, 0]
+        )
 
 
 def test_appearance_step():
@@ -253,14 +262,12 @@ def test_old_names_of_the_experiment_still_resolve_with_a_warning():
     with pytest.warns(MovedWarning):
         assert task_diversity.load_pretrained_sweep is sweep.load_pretrained_sweep
     with pytest.raises(AttributeError):
-        task_diversity.write_pretrained
+        task_diversity.write_pretrained  # noqa: B018
 
 
 @pytest.mark.slow
 def test_shipped_checkpoint_is_what_the_sweep_trains():
-    model, _ = train_on_pool(
-        sweep.pool_for(4), seed=0, steps=sweep.STEPS, batch_size=sweep.BATCH_SIZE, progress=False
-    )
+    model, _ = train_on_pool(sweep.pool_for(4), seed=0, steps=sweep.STEPS, batch_size=sweep.BATCH_SIZE, progress=False)
     shipped = models.load_pretrained(sweep.pretrained_name(4))
     for name, value in shipped.state_dict().items():
         assert torch.allclose(model.state_dict()[name], value, atol=1e-3), name

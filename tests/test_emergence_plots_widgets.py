@@ -56,7 +56,9 @@ def test_task_diversity_curves_marks_fresh_and_transition():
 def test_task_diversity_curves_draws_the_bayes_yardsticks():
     num_tasks = [1, 4, 64, 512_000]
     dmmse = [3.8, 1.9, 1.5, None]  # no pool for the fresh-task run
-    fig = plots.task_diversity_curves(num_tasks, SWEEP["loss_fresh"], SWEEP["loss_pool"], 0.81, dmmse_fresh=dmmse, ridge_loss=0.005)
+    fig = plots.task_diversity_curves(
+        num_tasks, SWEEP["loss_fresh"], SWEEP["loss_pool"], 0.81, dmmse_fresh=dmmse, ridge_loss=0.005
+    )
     (ax,) = fig.axes
     texts = [t.get_text() for t in ax.get_legend().get_texts()]
     assert any("dMMSE" in t for t in texts) and any("ridge" in t for t in texts)
@@ -93,7 +95,9 @@ def test_task_diversity_curves_shades_the_band_without_marking_a_transition():
 
 
 def test_task_diversity_curves_zoom_is_linear_around_gd():
-    fig = plots.task_diversity_curves([1, 4, 64, 512_000], SWEEP["loss_fresh"], SWEEP["loss_pool"], 0.8, band=0.1, zoom=0.5)
+    fig = plots.task_diversity_curves(
+        [1, 4, 64, 512_000], SWEEP["loss_fresh"], SWEEP["loss_pool"], 0.8, band=0.1, zoom=0.5
+    )
     (ax,) = fig.axes
     assert ax.get_yscale() == "linear" and np.allclose(ax.get_ylim(), (0.4, 1.2))
 

@@ -13,7 +13,7 @@ import torch
 
 from mesakit import experiments, models
 from mesakit.cli import main
-from mesakit.experiments import lsa_gd, multistep
+from mesakit.experiments import multistep
 from mesakit.incontext import lsa
 from mesakit.incontext import multistep as tied
 from mesakit.moved import MovedWarning
@@ -76,6 +76,7 @@ def test_multistep_curriculum_covers_every_step_and_ends_on_the_trained_k(monkey
     def spy(self, Z, iterations=None):
         seen.append(iterations)
         return real(self, Z, iterations)
+
     monkeypatch.setattr(models.LinearSelfAttention, "forward", spy)
     model, history = tied.train_tied(seed=0, steps=12, progress=False)
     n = tied.curriculum_steps(12)
@@ -92,11 +93,13 @@ def test_old_names_of_multistep_still_resolve_with_a_warning():
     with pytest.warns(MovedWarning):
         assert multistep.LR_PROMPTS == tied.LR_PROMPTS
     with pytest.raises(AttributeError):
-        multistep.write_pretrained
+        multistep.write_pretrained  # noqa: B018
 
 
 def test_multistep_reports_divergence_as_null():
-    text = multistep.describe({"k": [1, 5], "trained_k": [1], "loss_by_k": [0.9, None], "gd_loss_by_k": [0.8, 0.4], "train_seconds": 1.0})
+    text = multistep.describe(
+        {"k": [1, 5], "trained_k": [1], "loss_by_k": [0.9, None], "gd_loss_by_k": [0.8, 0.4], "train_seconds": 1.0}
+    )
     assert "diverged" in text and "beyond training" in text
 
 
@@ -125,9 +128,14 @@ def test_every_experiment_module_defines_only_run_and_describe():
     for name in experiments.EXPERIMENTS:
         module = experiments.get(name)
         assert callable(module.run) and callable(module.describe)
-        own = [n for n, obj in vars(module).items()
-               if inspect.isfunction(obj) and obj.__module__ == module.__name__ and not n.startswith("__")]
-        assert sorted(own) == ["describe", "run"], f"{name}: move {sorted(set(own) - {'run', 'describe'})} to its topic package"
+        own = [
+            n
+            for n, obj in vars(module).items()
+            if inspect.isfunction(obj) and obj.__module__ == module.__name__ and not n.startswith("__")
+        ]
+        assert sorted(own) == ["describe", "run"], (
+            f"{name}: move {sorted(set(own) - {'run', 'describe'})} to its topic package"
+        )
 
 
 def test_learned_step_size_reads_the_construction():

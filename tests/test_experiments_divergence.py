@@ -9,10 +9,9 @@ import json
 import pytest
 
 from mesakit import cli, models
-from mesakit.experiments import EXPERIMENTS, get
 from mesakit.divergence import goals as gm
 from mesakit.divergence import shift
-from mesakit.experiments import goal_misgeneralization, scale_shift
+from mesakit.experiments import EXPERIMENTS, get, goal_misgeneralization, scale_shift
 
 pytestmark = pytest.mark.slow
 

@@ -3,10 +3,8 @@ print passes, a drifted one fails and is named, and a seed record or figure_sour
 
 from __future__ import annotations
 
-import nbformat
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
-
 import figures
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 
 def _nb(markdown: str, printed: str):
@@ -21,8 +19,10 @@ def test_a_printed_figure_passes_and_a_drifted_one_is_named():
 
 
 def test_sections_code_latex_citations_and_dropdowns_are_not_figures():
-    text = ("Exercise 2.1 uses `lr = 0.25` and $\\eta = 0.1$ (section 3.2, (1.2)).\n"
-            "Smith et al. (2022) report 0.75.\n<details><summary>Answer</summary>\n\n0.33\n</details>")
+    text = (
+        "Exercise 2.1 uses `lr = 0.25` and $\\eta = 0.1$ (section 3.2, (1.2)).\n"
+        "Smith et al. (2022) report 0.75.\n<details><summary>Answer</summary>\n\n0.33\n</details>"
+    )
     assert figures.quoted(text) == []
 
 

@@ -16,7 +16,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT
 
 HERE = Path(__file__).resolve().parent / "grading"
@@ -93,7 +92,13 @@ def test_every_submission_gets_a_row(corpus):
     for csv_path in (out / "grades.csv", out / "loops" / "grades.csv"):
         with open(csv_path, newline="") as f:
             rows += list(csv.DictReader(f))
-    assert list(rows[0])[:5] == ["student", "lesson", "score", "max_score", "status"]  # then nbgrader's extras (issue 17)
+    assert list(rows[0])[:5] == [
+        "student",
+        "lesson",
+        "score",
+        "max_score",
+        "status",
+    ]  # then nbgrader's extras (issue 17)
     assert sorted(r["student"] for r in rows) == students
     assert all(r["max_score"] == "6" for r in rows)
     for r in results.values():

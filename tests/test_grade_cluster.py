@@ -23,7 +23,15 @@ COURSE, SUBMISSIONS = HERE / "course", HERE / "submissions"
 BWRAP = pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap missing: `make system-deps` installs it")
 TIMEOUT = 60
 # honest, partly right, a cheat, a fault, and the unreadable kinds: each row kind the CSV has
-SAMPLE = ["honest", "partial", "patch_comparisons", "kill_kernel", "corrupt_json", "missing_notebook", "symlink_to_classmate"]
+SAMPLE = [
+    "honest",
+    "partial",
+    "patch_comparisons",
+    "kill_kernel",
+    "corrupt_json",
+    "missing_notebook",
+    "symlink_to_classmate",
+]
 
 
 def _distributed():
@@ -35,8 +43,15 @@ def _distributed():
 
 
 def _local_cluster(n_workers: int = 2, env: dict | None = None):
-    return _distributed().LocalCluster(processes=True, n_workers=n_workers, threads_per_worker=1, host="127.0.0.1",
-                                       dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR, env=env or {})  # fmt: skip
+    return _distributed().LocalCluster(
+        processes=True,
+        n_workers=n_workers,
+        threads_per_worker=1,
+        host="127.0.0.1",
+        dashboard_address="127.0.0.1:0",
+        silence_logs=logging.ERROR,
+        env=env or {},
+    )
 
 
 @pytest.fixture(scope="module")
@@ -92,7 +107,9 @@ def test_a_worker_killed_mid_batch_costs_a_retry_not_a_grade(tmp_path):
 
         def run() -> None:
             try:
-                out["results"] = grade(submitted, COURSE, [], tmp_path / "out", timeout=TIMEOUT, scheduler=cluster.scheduler_address)
+                out["results"] = grade(
+                    submitted, COURSE, [], tmp_path / "out", timeout=TIMEOUT, scheduler=cluster.scheduler_address
+                )
             except BaseException as err:  # noqa: BLE001 — reported below
                 failure.append(err)
 
@@ -115,7 +132,9 @@ def test_a_worker_killed_mid_batch_costs_a_retry_not_a_grade(tmp_path):
     assert not failure, failure
     results = {r.student: (r.score, r.status) for r in out["results"]}
     assert results == {**{name: (6.0, "ok") for name in honest}, "partial": (4.0, "ok")}
-    rows = [",".join(r.split(",")[:5]) for r in (tmp_path / "out" / "grades.csv").read_text().splitlines()]  # the first five columns
+    rows = [
+        ",".join(r.split(",")[:5]) for r in (tmp_path / "out" / "grades.csv").read_text().splitlines()
+    ]  # the first five columns
     assert rows[1:] == [f"{name},01_fixture,6,6,ok" for name in honest] + ["partial,01_fixture,4,6,ok"]
 
 
@@ -137,7 +156,18 @@ def test_unreachable_scheduler_is_a_clear_error_and_overwrites_nothing(tmp_path,
     (out / "grades.csv").write_text("student,lesson,score,max_score,status\nada,01_fixture,6,6,ok\n")
     before = _files(out)
     start = time.monotonic()
-    code = main(["grade", str(submitted), "--course", str(COURSE), "--out", str(out), "--scheduler", f"tcp://127.0.0.1:{_free_port()}"])
+    code = main(
+        [
+            "grade",
+            str(submitted),
+            "--course",
+            str(COURSE),
+            "--out",
+            str(out),
+            "--scheduler",
+            f"tcp://127.0.0.1:{_free_port()}",
+        ]
+    )
     took = time.monotonic() - start
     err = capsys.readouterr().err
     assert code == 2 and "cannot reach the Dask scheduler at 'tcp://127.0.0.1:" in err and "tcp://" in err, err
@@ -150,7 +180,21 @@ def test_scheduler_without_distributed_installed_says_what_to_install(tmp_path, 
 
     monkeypatch.setitem(sys.modules, "distributed", None)  # `import distributed` raises ImportError
     submitted = _copy(["honest"], tmp_path / "submitted")
-    assert main(["grade", str(submitted), "--course", str(COURSE), "--out", str(tmp_path / "o"), "--scheduler", "tcp://127.0.0.1:1"]) == 2
+    assert (
+        main(
+            [
+                "grade",
+                str(submitted),
+                "--course",
+                str(COURSE),
+                "--out",
+                str(tmp_path / "o"),
+                "--scheduler",
+                "tcp://127.0.0.1:1",
+            ]
+        )
+        == 2
+    )
     assert "pip install 'mesakit[cluster]'" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
 
@@ -163,12 +207,27 @@ def test_a_worker_without_bubblewrap_gives_an_explicit_status(tmp_path, capsys):
 
     submitted = _copy(["honest", "partial"], tmp_path / "submitted")
     with _local_cluster(n_workers=1, env={"PATH": "/nonexistent"}) as cluster:
-        code = main(["grade", str(submitted), "--course", str(COURSE), "--out", str(tmp_path / "out"),
-                     "--scheduler", cluster.scheduler_address, "--quiet"])  # fmt: skip
+        code = main(
+            [
+                "grade",
+                str(submitted),
+                "--course",
+                str(COURSE),
+                "--out",
+                str(tmp_path / "out"),
+                "--scheduler",
+                cluster.scheduler_address,
+                "--quiet",
+            ]
+        )
     captured = capsys.readouterr()
     assert code == 1, captured
     assert "has no bubblewrap" in captured.err and "the grader failed on 2" in captured.out
-    rows = [",".join(r.split(",")[:5]) for r in (tmp_path / "out" / "grades.csv").read_text().splitlines()]  # the first five columns
+    rows = [
+        ",".join(r.split(",")[:5]) for r in (tmp_path / "out" / "grades.csv").read_text().splitlines()
+    ]  # the first five columns
     assert rows[1:] == ["honest,01_fixture,0,6,grader-error", "partial,01_fixture,0,6,grader-error"]
     page = (tmp_path / "out" / "feedback" / "honest" / "01_fixture" / "01_fixture.html").read_text()
-    assert "the Dask worker has no bubblewrap: install it on every worker" in page and "apt-get install bubblewrap" in page
+    assert (
+        "the Dask worker has no bubblewrap: install it on every worker" in page and "apt-get install bubblewrap" in page
+    )

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import nbformat
 import pytest
-
 from conftest import ROOT
+
 from mesakit.course import lessons
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "grading"))
@@ -24,7 +24,14 @@ from build_fixture import solved, write_submission  # noqa: E402
 
 ATTACKED = ("01_base_and_mesa", "02_toy_mesa_optimizer")  # the review's attack on the instructor's names
 
-NAMES = ["01_base_and_mesa", "02_toy_mesa_optimizer", "03_emergence", "04_objective_divergence", "05_internal_search", "06_detection"]
+NAMES = [
+    "01_base_and_mesa",
+    "02_toy_mesa_optimizer",
+    "03_emergence",
+    "04_objective_divergence",
+    "05_internal_search",
+    "06_detection",
+]
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap missing: `make system-deps` installs it"),
@@ -77,7 +84,8 @@ def _one_scenario_answered(nb):
             head, _, _ = cell.source.partition("    return {")
             blank = '{"base_optimizer": None, "base_objective": None, "mesa_objective": None}'
             cell.source = (
-                head + '    return {"evolution": {"base_optimizer": "b", "base_objective": "a", "mesa_objective": "c"},\n'
+                head
+                + '    return {"evolution": {"base_optimizer": "b", "base_objective": "a", "mesa_objective": "c"},\n'
                 f'            "handbuilt": {blank}, "coinrun": {blank}, "spam": {blank}}}\n'
             )
             return nb
@@ -90,7 +98,7 @@ def _gradient_sign(nb):
         if cell.metadata.get("nbgrader", {}).get("grade_id") == "least_squares_gradient":
             right = 'return torch.einsum("bn,bnd->bd", residual, x)'
             assert right in cell.source
-            cell.source = cell.source.replace(right, "return -" + right[len("return "):])
+            cell.source = cell.source.replace(right, "return -" + right[len("return ") :])
             return nb
     raise AssertionError("lesson 01 has no least_squares_gradient cell")
 
@@ -109,8 +117,12 @@ def test_one_scenario_answered_earns_that_scenario(graded):
         pytest.skip("lesson 01 is not written yet")
     r = graded[("one_scenario_answered", "01_base_and_mesa")]
     concept = {c["grade_id"]: not c.get("error") for c in r.cells if c["grade_id"].startswith("test_concept_")}
-    assert concept == {"test_concept_evolution": True, "test_concept_handbuilt": False,
-                       "test_concept_coinrun": False, "test_concept_spam": False}, r.cells  # fmt: skip
+    assert concept == {
+        "test_concept_evolution": True,
+        "test_concept_handbuilt": False,
+        "test_concept_coinrun": False,
+        "test_concept_spam": False,
+    }, r.cells
     assert r.status == "ok" and r.score == r.max_score - 3 * 0.75
 
 
@@ -128,7 +140,9 @@ def test_solutions_earn_full_marks_and_the_release_nothing(graded, lesson):
     if lesson not in _ready():
         pytest.skip(f"{lesson} is not written yet (no solutions/ and lessons/ notebook)")
     solved_ = graded[("solved", lesson)]
-    assert solved_.status == "ok" and solved_.score == solved_.max_score > 0, [c for c in solved_.cells if c.get("error")]
+    assert solved_.status == "ok" and solved_.score == solved_.max_score > 0, [
+        c for c in solved_.cells if c.get("error")
+    ]
     unsolved = graded[("unsolved", lesson)]
     assert unsolved.score == 0 and unsolved.status == "ok", unsolved.cells
 
@@ -139,5 +153,10 @@ def test_stand_ins_for_the_instructors_names_earn_nothing(graded, lesson, how):
     if lesson not in _ready():
         pytest.skip(f"{lesson} is not written yet")
     r = graded[(how, lesson)]
-    assert r.score == 0 and r.status == "tampered", (r.score, r.status, r.notes, [c for c in r.cells if not c.get("error")])
+    assert r.score == 0 and r.status == "tampered", (
+        r.score,
+        r.status,
+        r.notes,
+        [c for c in r.cells if not c.get("error")],
+    )
     assert graded[("solved", lesson)].score == graded[("solved", lesson)].max_score  # honest work, same batch

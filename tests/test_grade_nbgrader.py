@@ -37,14 +37,18 @@ STUDENTS = {"ada": "honest", "bob": "partial", "carl": "patch_comparisons", "dan
 QUIZ_STUDENTS = {"ada": "honest", "bob": "partial"}
 LATE = "bob"  # hands in the lesson after its due date; the course's late policy is nbgrader's 'zero'
 
-needs_bwrap = pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap missing: `make system-deps` installs it")
+needs_bwrap = pytest.mark.skipif(
+    shutil.which("bwrap") is None, reason="bubblewrap missing: `make system-deps` installs it"
+)
 
 
 def run(args: list[str], cwd: Path, check: bool = True, home: Path | None = None) -> subprocess.CompletedProcess:
     env = dict(ENV, HOME=str(home or cwd), JUPYTER_CONFIG_DIR=str((home or cwd) / ".jupyter"), OMP_NUM_THREADS="1")
     done = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=900)
     if check and done.returncode != 0:
-        raise AssertionError(f"{' '.join(args)} failed ({done.returncode}):\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+        raise AssertionError(
+            f"{' '.join(args)} failed ({done.returncode}):\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+        )
     return done
 
 
@@ -111,7 +115,18 @@ def classroom(tmp_path_factory):
         nbgrader("collect", name, cwd=course)
     pristine = tmp / "pristine"  # the course as collected, before any grading (for plain nbgrader)
     shutil.copytree(course, pristine)
-    graded = mesakit("grade", "submitted", "--gradebook", "--out", str(tmp / "graded"), "--workers", "2", "--timeout", "120", cwd=course)
+    graded = mesakit(
+        "grade",
+        "submitted",
+        "--gradebook",
+        "--out",
+        str(tmp / "graded"),
+        "--workers",
+        "2",
+        "--timeout",
+        "120",
+        cwd=course,
+    )
     return {"tmp": tmp, "course": course, "homes": homes, "pristine": pristine, "first": graded, "due": due}
 
 
@@ -128,12 +143,21 @@ def test_collected_layout_is_graded_with_timestamps_and_lateness(classroom):
     rows = read_csv(tmp / "graded" / "grades.csv")
     lesson = {s: rows[(s, LESSON, LESSON)] for s in STUDENTS}
     assert {s: r["score"] for s, r in lesson.items()} == {"ada": "6", "bob": "0", "carl": "0", "dan": "0"}
-    assert (lesson["ada"]["status"], lesson["bob"]["status"], lesson["dan"]["status"]) == ("ok", "ok", "invalid-notebook")
+    assert (lesson["ada"]["status"], lesson["bob"]["status"], lesson["dan"]["status"]) == (
+        "ok",
+        "ok",
+        "invalid-notebook",
+    )
     assert [lesson[s]["late"] for s in STUDENTS] == ["on-time", "late", "on-time", "on-time"]
     assert float(lesson["bob"]["seconds_late"]) > 1 and lesson["bob"]["late_penalty"] == "4"  # 'zero': all 4 points
     assert lesson["ada"]["timestamp"].endswith(" UTC")
     qa = rows[("ada", quiz.NAME, "part_a")]
-    assert (qa["score"], qa["max_score"], qa["manual"], qa["late"]) == ("4", "6", "2", "on-time")  # no due date: on time
+    assert (qa["score"], qa["max_score"], qa["manual"], qa["late"]) == (
+        "4",
+        "6",
+        "2",
+        "on-time",
+    )  # no due date: on time
     page = (tmp / "graded" / "feedback" / "bob" / LESSON / f"{LESSON}.html").read_text()
     assert "Submitted late" in page and "4 points taken off" in page
     err = classroom["first"].stderr
@@ -171,8 +195,10 @@ def test_same_cell_scores_as_nbgrader_autograde(classroom):
                 for student in students:
                     sub = gb.find_submission(name, student)
                     for nb in sub.notebooks:
-                        out[(student, name, nb.name)] = (nb.late_submission_penalty or 0.0,
-                                                         {g.name: (g.auto_score, g.needs_manual_grade) for g in nb.grades})  # fmt: skip
+                        out[(student, name, nb.name)] = (
+                            nb.late_submission_penalty or 0.0,
+                            {g.name: (g.auto_score, g.needs_manual_grade) for g in nb.grades},
+                        )
         return out
 
     ours, theirs = cells(classroom["course"]), cells(plain)
@@ -195,7 +221,16 @@ def test_hand_grades_survive_and_feedback_goes_back_through_the_exchange(classro
         gb.find_grade("test_total", "part_a", quiz.NAME, "bob").manual_score = 1.0  # overrides an autograded 0
         gb.find_comment("explain", "part_a", quiz.NAME, "ada").manual_comment = "Good."
         gb.db.commit()
-    again = mesakit("grade", "submitted", "--assignment", quiz.NAME, "--gradebook", "--out", str(classroom["tmp"] / "again"), cwd=course)
+    again = mesakit(
+        "grade",
+        "submitted",
+        "--assignment",
+        quiz.NAME,
+        "--gradebook",
+        "--out",
+        str(classroom["tmp"] / "again"),
+        cwd=course,
+    )
     assert "kept 2 scores the instructor entered by hand" in again.stderr
     with Gradebook(db, "mesakit") as gb:
         ada = gb.find_grade("explain", "part_a", quiz.NAME, "ada")
@@ -225,7 +260,11 @@ def test_hand_grades_survive_and_feedback_goes_back_through_the_exchange(classro
 def test_bad_input_says_what_is_wrong_and_overwrites_nothing(classroom, tmp_path):
     course = classroom["course"]
     unknown = mesakit("grade", "submitted", "--assignment", "week9_quiz", cwd=course, check=False)
-    assert unknown.returncode == 2 and "no lesson or assignment 'week9_quiz'" in unknown.stderr and "week1_quiz" in unknown.stderr
+    assert (
+        unknown.returncode == 2
+        and "no lesson or assignment 'week9_quiz'" in unknown.stderr
+        and "week1_quiz" in unknown.stderr
+    )
 
     # A copy of what was collected, handled by hand: stray files, a missing timestamp, an unknown folder.
     messy = tmp_path / "submitted"
@@ -240,9 +279,13 @@ def test_bad_input_says_what_is_wrong_and_overwrites_nothing(classroom, tmp_path
     done = mesakit("grade", str(messy), "--assignment", LESSON, "--out", str(tmp_path / "out"), cwd=course)
     rows = read_csv(tmp_path / "out" / "grades.csv")
     assert (rows[("ada", LESSON, LESSON)]["score"], rows[("ada", LESSON, LESSON)]["late"]) == ("6", "no-timestamp")
-    for words in ("README.md: not a student folder", "ada/notes.txt: a file outside any assignment folder",
-                  "ada/week2_quiz: not an assignment of this course", f"{LESSON}-Copy1.ipynb: not a notebook of {LESSON}",
-                  "1 submission(s) of assignments with a due date have no timestamp.txt: treated as on time"):  # fmt: skip
+    for words in (
+        "README.md: not a student folder",
+        "ada/notes.txt: a file outside any assignment folder",
+        "ada/week2_quiz: not an assignment of this course",
+        f"{LESSON}-Copy1.ipynb: not a notebook of {LESSON}",
+        "1 submission(s) of assignments with a due date have no timestamp.txt: treated as on time",
+    ):
         assert words in done.stderr, (words, done.stderr)
     page = (tmp_path / "out" / "feedback" / "ada" / LESSON / f"{LESSON}.html").read_text()
     assert "no timestamp.txt in the submission: treated as on time" in page
@@ -264,7 +307,10 @@ def test_bad_input_says_what_is_wrong_and_overwrites_nothing(classroom, tmp_path
 def test_timestamps_read_as_nbgrader_reads_them(tmp_path):
     from mesakit.grade.assignments import read_timestamp
 
-    assert read_timestamp(tmp_path)[1:] == ("no-timestamp", "no timestamp.txt in the submission: treated as on time (as nbgrader does)")
+    assert read_timestamp(tmp_path)[1:] == (
+        "no-timestamp",
+        "no timestamp.txt in the submission: treated as on time (as nbgrader does)",
+    )
     (tmp_path / "timestamp.txt").write_text("\n")
     assert read_timestamp(tmp_path)[1] == "no-timestamp"
     (tmp_path / "timestamp.txt").write_text("yesterday-ish")
@@ -309,7 +355,10 @@ def test_manual_cells_count_as_nbgrader_counts_them():
     answered.cells = [c for c in answered.cells if c.metadata.get("nbgrader", {}).get("grade_id") != "explain"]
     assert "deleted" in plan.manual_verdicts(source_a, release, answered)[0]["error"]
     task = plan.manual_verdicts(source_b, source_b, source_b)
-    assert [(v["grade_id"], v["manual"], v["task"]) for v in task] == [("describe", False, False), ("task_plot", True, True)]
+    assert [(v["grade_id"], v["manual"], v["task"]) for v in task] == [
+        ("describe", False, False),
+        ("task_plot", True, True),
+    ]
 
 
 def test_any_folder_of_notebooks_is_an_assignment(tmp_path):
@@ -330,8 +379,9 @@ def test_any_folder_of_notebooks_is_an_assignment(tmp_path):
         assignments.load(course, quiz.NAME)  # not released yet
     shutil.copytree(course_dir / "solutions" / quiz.NAME, course_dir / "lessons" / quiz.NAME)
     loaded = assignments.load(course, quiz.NAME)
-    assert [(a.name, a.notebook_name, a.files) for a in loaded] == [(quiz.NAME, nb, (("data.csv", quiz.DATA.encode()),))
-                                                                    for nb in ("part_a", "part_b")]  # fmt: skip
+    assert [(a.name, a.notebook_name, a.files) for a in loaded] == [
+        (quiz.NAME, nb, (("data.csv", quiz.DATA.encode()),)) for nb in ("part_a", "part_b")
+    ]
 
 
 def test_instructor_files_replace_the_students(tmp_path):
@@ -341,7 +391,9 @@ def test_instructor_files_replace_the_students(tmp_path):
     (work / "sub").mkdir(parents=True)
     (work / "data.csv").write_text("the student's")
     (work / "sub" / "more.txt").symlink_to("/etc/passwd")
-    sandbox.add_files(work, (("data.csv", b"1,2"), ("sub/more.txt", b"x"), ("../escape.txt", b"no"), ("new/deep.txt", b"y")))
+    sandbox.add_files(
+        work, (("data.csv", b"1,2"), ("sub/more.txt", b"x"), ("../escape.txt", b"no"), ("new/deep.txt", b"y"))
+    )
     assert (work / "data.csv").read_bytes() == b"1,2" and (work / "new" / "deep.txt").read_bytes() == b"y"
     assert not (work / "sub" / "more.txt").is_symlink() and (work / "sub" / "more.txt").read_bytes() == b"x"
     assert not (tmp_path / "escape.txt").exists()

@@ -93,7 +93,9 @@ def batch(tmp_path_factory):
     (submitted / "link_lesson").mkdir()
     (submitted / "link_lesson" / LESSON).symlink_to(SUBMISSIONS / "honest" / LESSON)
     (submitted / "link_notebook" / LESSON).mkdir(parents=True)
-    (submitted / "link_notebook" / LESSON / f"{LESSON}.ipynb").symlink_to(SUBMISSIONS / "honest" / LESSON / f"{LESSON}.ipynb")
+    (submitted / "link_notebook" / LESSON / f"{LESSON}.ipynb").symlink_to(
+        SUBMISSIONS / "honest" / LESSON / f"{LESSON}.ipynb"
+    )
     out = tmp_path_factory.mktemp("graded")
     results, scratch = _grade(submitted, out / "auto", {})
     yield results, out / "auto", scratch
@@ -217,4 +219,3 @@ def test_links_are_refused_at_every_level(batch, name):
 @pytest.mark.parametrize("name", ["moved_setup", "deleted_setup", "duplicated_setup"])
 def test_the_instructors_names_stay_the_instructors(batch, name):
     _assert(batch[0][name], 0.0, "tampered")
-

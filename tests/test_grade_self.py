@@ -10,8 +10,8 @@ from pathlib import Path
 
 import nbformat
 import pytest
-
 from conftest import ROOT
+
 from mesakit.cli import main
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "grading"))
@@ -21,7 +21,22 @@ NAME = "01_base_and_mesa"
 
 
 def test_usage_errors_need_no_sandbox(tmp_path, capsys):
-    assert main(["grade", "--self", "01", "--notebook", str(tmp_path / "missing.ipynb"), "--course", str(ROOT), "--out", str(tmp_path / "o")]) == 2
+    assert (
+        main(
+            [
+                "grade",
+                "--self",
+                "01",
+                "--notebook",
+                str(tmp_path / "missing.ipynb"),
+                "--course",
+                str(ROOT),
+                "--out",
+                str(tmp_path / "o"),
+            ]
+        )
+        == 2
+    )
     assert "notebook not found" in capsys.readouterr().err
     assert main(["grade", "--self", "09", "--course", str(ROOT)]) == 2
     assert "no lesson '09'" in capsys.readouterr().err

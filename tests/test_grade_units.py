@@ -79,7 +79,7 @@ def test_wire_refuses_classes_outside_mesakit():
 def test_remote_refuses_protocol_dunders():
     proxy = remote.Remote(remote.Link(-1, -1), wire.Handle(1, "function"))
     with pytest.raises(AttributeError):
-        proxy.__array_interface__
+        proxy.__array_interface__  # noqa: B018
     with pytest.raises(AttributeError):
         proxy.x = 1
 
@@ -129,7 +129,12 @@ def test_plan_puts_back_deleted_tests_and_restores_edited_ones():
 
 @pytest.mark.parametrize(
     "content, words",
-    [(b"", "empty"), (b"{", "not notebook JSON"), (b'{"nbformat": 3}', "nbformat 4"), (b"\xff\xfe", "not notebook JSON")],
+    [
+        (b"", "empty"),
+        (b"{", "not notebook JSON"),
+        (b'{"nbformat": 3}', "nbformat 4"),
+        (b"\xff\xfe", "not notebook JSON"),
+    ],
 )
 def test_unreadable_submissions_say_why(tmp_path, content, words):
     path = tmp_path / "x.ipynb"
@@ -140,7 +145,14 @@ def test_unreadable_submissions_say_why(tmp_path, content, words):
 
 def test_report_escapes_everything_and_hides_hidden_output(tmp_path):
     cells = [
-        {"grade_id": "t1", "points": 2, "score": 0.0, "where": "hidden", "error": "<script>x</script>", "output": "HIDDEN OUT"},
+        {
+            "grade_id": "t1",
+            "points": 2,
+            "score": 0.0,
+            "where": "hidden",
+            "error": "<script>x</script>",
+            "output": "HIDDEN OUT",
+        },
         {"grade_id": "t2", "points": 1, "score": 1.0, "where": None, "error": None, "output": "✔ ok"},
     ]
     r = Result("eve<b>", "01_fixture", 1.0, 3.0, "tampered", cells, ["cell 'x' was edited"])
@@ -148,8 +160,10 @@ def test_report_escapes_everything_and_hides_hidden_output(tmp_path):
     assert "<script>" not in html and "&lt;script&gt;" in html and "HIDDEN OUT" not in html
     assert "hidden test" in html and "✔ ok" in html
     report.write_csv([r], tmp_path / "g.csv")
-    assert (tmp_path / "g.csv").read_text() == ("student,lesson,score,max_score,status,notebook,timestamp,late,seconds_late,"
-                                                "late_penalty,manual\neve<b>,01_fixture,1,3,tampered,01_fixture,,,0,0,0\n")
+    assert (tmp_path / "g.csv").read_text() == (
+        "student,lesson,score,max_score,status,notebook,timestamp,late,seconds_late,"
+        "late_penalty,manual\neve<b>,01_fixture,1,3,tampered,01_fixture,,,0,0,0\n"
+    )
 
 
 # ------------------------------------------------------------------ issue 12: hardening, unit level
@@ -167,7 +181,9 @@ def nest(path, depth: int) -> None:
 
 
 def test_csv_neutralises_formulas(tmp_path):
-    rows = [Result(name, "01_fixture", 1.0, 3.0, "ok") for name in ("=cmd()", "+1", "-1", "@SUM(A1)", "\tx", "\rx", "ada")]
+    rows = [
+        Result(name, "01_fixture", 1.0, 3.0, "ok") for name in ("=cmd()", "+1", "-1", "@SUM(A1)", "\tx", "\rx", "ada")
+    ]
     report.write_csv(rows, tmp_path / "g.csv")
     import csv
 
@@ -185,14 +201,18 @@ def test_plan_puts_a_moved_locked_cell_back_in_its_place_and_notes_it():
     ids = [c.get("grade_id") for c in p.cells if c["kind"] != "student"]
     assert ids.index("setup") < ids.index("test_scale")
     assert any("moved" in n for n in p.notes)
-    assert [c["order"] for c in p.cells if c["kind"] != "student"] == sorted(c["order"] for c in p.cells if c["kind"] != "student")
+    assert [c["order"] for c in p.cells if c["kind"] != "student"] == sorted(
+        c["order"] for c in p.cells if c["kind"] != "student"
+    )
     honest = plan.make_plan(source, release, release)
     assert honest.notes == []
 
 
 def test_reader_refuses_deep_nesting_and_links(tmp_path):
     source, release = _fixture()
-    text = nbformat.writes(release).replace('"metadata": {', '"metadata": {"deep": ' + "[" * 100_000 + "]" * 100_000 + ", ", 1)
+    text = nbformat.writes(release).replace(
+        '"metadata": {', '"metadata": {"deep": ' + "[" * 100_000 + "]" * 100_000 + ", ", 1
+    )
     path = tmp_path / "s" / "l" / "l.ipynb"
     path.parent.mkdir(parents=True)
     path.write_text(text)
@@ -331,17 +351,36 @@ def test_a_hidden_tests_lambda_runs_in_the_judge_and_autograd_goes_through_it():
         "assert torch.allclose(sensitivity(lambda Z: reference.gd_predict(Z, 0.9), Z), reference.gd_weights(Z, 0.9))\n"
         "### END HIDDEN TESTS"
     )
-    plan_ = {"answer_names": ["sensitivity"], "cells": [
-        {"kind": "locked", "source": "import torch\nfrom mesakit import reference", "grade_id": "setup", "order": 0},
-        {"kind": "student", "source": student, "grade_id": None},
-        {"kind": "graded", "source": test, "grade_id": "t", "points": 1.0, "hidden": [2, 5], "visible_source": "x = 1", "order": 1},
-    ]}  # fmt: skip
+    plan_ = {
+        "answer_names": ["sensitivity"],
+        "cells": [
+            {
+                "kind": "locked",
+                "source": "import torch\nfrom mesakit import reference",
+                "grade_id": "setup",
+                "order": 0,
+            },
+            {"kind": "student", "source": student, "grade_id": None},
+            {
+                "kind": "graded",
+                "source": test,
+                "grade_id": "t",
+                "points": 1.0,
+                "hidden": [2, 5],
+                "visible_source": "x = 1",
+                "order": 1,
+            },
+        ],
+    }
     a_r, a_w = os.pipe()
     b_r, b_w = os.pipe()
     e_r, e_w = os.pipe()
     worker = subprocess.Popen([sys.executable, "-m", "mesakit.grade.worker", str(a_r), str(b_w)], pass_fds=(a_r, b_w))
-    judge = subprocess.Popen([sys.executable, "-m", "mesakit.grade.judge", str(e_w), str(a_w), str(b_r)],
-                             pass_fds=(e_w, a_w, b_r), stdin=subprocess.PIPE)  # fmt: skip
+    judge = subprocess.Popen(
+        [sys.executable, "-m", "mesakit.grade.judge", str(e_w), str(a_w), str(b_r)],
+        pass_fds=(e_w, a_w, b_r),
+        stdin=subprocess.PIPE,
+    )
     for fd in (a_r, a_w, b_r, b_w, e_w):
         os.close(fd)
     judge.communicate(json.dumps(plan_).encode(), timeout=300)

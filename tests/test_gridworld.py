@@ -7,9 +7,20 @@ import numpy as np
 import pytest
 import torch
 
-from mesakit.divergence import gridworld as gw
 from mesakit import models
-from mesakit.divergence.gridpolicy import GridPolicy, GridPolicyConfig, LevelBatch, ReinforceConfig, blocked_moves, goal_rates, make_levels, play_batch, reinforce_loss, train_policy
+from mesakit.divergence import gridworld as gw
+from mesakit.divergence.gridpolicy import (
+    GridPolicy,
+    GridPolicyConfig,
+    LevelBatch,
+    ReinforceConfig,
+    blocked_moves,
+    goal_rates,
+    make_levels,
+    play_batch,
+    reinforce_loss,
+    train_policy,
+)
 
 
 def open_level(coin=(2, 4), start=(2, 0)) -> gw.Level:
@@ -115,8 +126,9 @@ def test_moves_into_walls_are_masked():
 
 def test_play_batch_records_every_move_and_the_coin():
     levels = [open_level(coin=(2, 3), start=(2, 0)), open_level(coin=(0, 0), start=(4, 4))]
-    views, actions, episode, t, reached = play_batch(GoRight(), LevelBatch(levels), torch.tensor([0, 1]), 6,
-                                                     torch.Generator().manual_seed(0))  # fmt: skip
+    views, actions, episode, t, reached = play_batch(
+        GoRight(), LevelBatch(levels), torch.tensor([0, 1]), 6, torch.Generator().manual_seed(0)
+    )
     assert reached.tolist() == [3, -1]  # three moves right reach the first coin; the second is never reached
     assert episode.tolist().count(0) == 3 and episode.tolist().count(1) == 6
     assert views.shape == (9, 3, 5, 5) and (actions == gw.RIGHT).all()

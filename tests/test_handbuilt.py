@@ -6,11 +6,11 @@ from __future__ import annotations
 import pytest
 import torch
 
-from mesakit.inner import handbuilt
-from mesakit.core import metrics, reference
 from mesakit import models
-from mesakit.inner.handbuilt import HandBuiltConfig, HandBuiltMesaOptimizer
+from mesakit.core import metrics, reference
 from mesakit.core.tasks import RegressionTask, split_prompt
+from mesakit.inner import handbuilt
+from mesakit.inner.handbuilt import HandBuiltConfig, HandBuiltMesaOptimizer
 
 
 def _problem(B=3, N=12, d=4, seed=0):
@@ -82,7 +82,9 @@ def test_model_ignores_the_query_label_slot_and_works_for_any_n():
 
 def test_more_inner_steps_lower_the_query_loss():
     Z, y = RegressionTask().sample(2000, seed=3)
-    losses = [metrics.loss(HandBuiltMesaOptimizer(HandBuiltConfig(steps=K, init_lr=0.5))(Z), y).item() for K in (0, 1, 2, 5)]
+    losses = [
+        metrics.loss(HandBuiltMesaOptimizer(HandBuiltConfig(steps=K, init_lr=0.5))(Z), y).item() for K in (0, 1, 2, 5)
+    ]
     assert abs(losses[0] - 1.67) < 0.1  # predicting 0 (COURSE.md's reference figure)
     assert losses == sorted(losses, reverse=True)
 

@@ -7,9 +7,9 @@ import pytest
 import torch
 from matplotlib.figure import Figure
 
+from mesakit.core.tasks import RegressionTask
 from mesakit.inner import handbuilt
 from mesakit.plots import inner
-from mesakit.core.tasks import RegressionTask
 from mesakit.widgets.inner import inner_loop_explorer, inner_loop_frame
 
 

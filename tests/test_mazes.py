@@ -5,7 +5,20 @@ from __future__ import annotations
 import pytest
 import torch
 
-from mesakit.search.mazes import GOAL, MOVES, START, WALL, MazeConfig, Mazes, check_mazes, distance_map, generate_mazes, next_move_map, path_lengths, shortest_path  # fmt: skip
+from mesakit.search.mazes import (
+    GOAL,
+    MOVES,
+    START,
+    WALL,
+    MazeConfig,
+    Mazes,
+    check_mazes,
+    distance_map,
+    generate_mazes,
+    next_move_map,
+    path_lengths,
+    shortest_path,
+)
 
 torch.set_num_threads(1)
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from mesakit.core import metrics, reference
 from mesakit import models
-from mesakit.models import LinearSelfAttention, LSAConfig
+from mesakit.core import metrics, reference
 from mesakit.core.tasks import RegressionTask
+from mesakit.models import LinearSelfAttention, LSAConfig
 
 
 def explicit_lsa(Z: torch.Tensor, W_KQ: torch.Tensor, W_PV: torch.Tensor, iterations: int = 1, damping: float = 0.0):
@@ -89,7 +89,13 @@ def test_bad_prompts_raise_clear_errors():
 
 @pytest.mark.parametrize(
     "kwargs, match",
-    [({"d": 0}, ">= 1"), ({"n_layers": 0}, ">= 1"), ({"iterations": 0}, ">= 1"), ({"damping": -1}, "damping"), ({"init_std": -1}, "init_std")],
+    [
+        ({"d": 0}, ">= 1"),
+        ({"n_layers": 0}, ">= 1"),
+        ({"iterations": 0}, ">= 1"),
+        ({"damping": -1}, "damping"),
+        ({"init_std": -1}, "init_std"),
+    ],
 )
 def test_bad_configs_are_refused(kwargs, match):
     with pytest.raises(ValueError, match=match):

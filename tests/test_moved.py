@@ -139,9 +139,11 @@ def test_the_warning_points_at_the_learners_line_and_can_be_made_an_error():
 
 @SUBPROCESS
 def test_new_paths_do_not_warn():
-    done = _run("import warnings; warnings.simplefilter('error')\n"
-                "from mesakit import checks, models, detect, plots, widgets\n"
-                "from mesakit.divergence import gridworld\nfrom mesakit.core import tasks\n")
+    done = _run(
+        "import warnings; warnings.simplefilter('error')\n"
+        "from mesakit import checks, models, detect, plots, widgets\n"
+        "from mesakit.divergence import gridworld\nfrom mesakit.core import tasks\n"
+    )
     assert done.returncode == 0, done.stderr[-2000:]
 
 
@@ -156,7 +158,6 @@ def old_paths_in(source: str, aliases: dict[str, str] | None = None) -> list[str
     """The 0.1 paths a piece of notebook code uses: old modules, and moved names read off a module.
     ``aliases`` (name -> module) carries the imports of earlier cells and is updated."""
     import ast
-
     import re
 
     tree = ast.parse(re.sub(r"^(\s*)[%!]", r"\1#", source, flags=re.M))  # IPython magics are not Python
@@ -186,12 +187,16 @@ def old_paths_in(source: str, aliases: dict[str, str] | None = None) -> list[str
 
 
 def test_the_finder_of_old_paths_finds_them():
-    assert old_paths_in("from mesakit import gridworld\nfrom mesakit.experiments import lsa_gd\nlsa_gd.train_lsa(0)") == [
-        "mesakit.gridworld", "mesakit.experiments.lsa_gd.train_lsa"]
+    assert old_paths_in(
+        "from mesakit import gridworld\nfrom mesakit.experiments import lsa_gd\nlsa_gd.train_lsa(0)"
+    ) == ["mesakit.gridworld", "mesakit.experiments.lsa_gd.train_lsa"]
     aliases: dict[str, str] = {}
     assert old_paths_in("from mesakit.experiments import lsa_gd", aliases) == []
     assert old_paths_in("lsa_gd.LR_SEED", aliases) == ["mesakit.experiments.lsa_gd.LR_SEED"]
-    assert old_paths_in("from mesakit.divergence import gridworld\nfrom mesakit.incontext import lsa\nlsa.train_lsa(0)") == []
+    assert (
+        old_paths_in("from mesakit.divergence import gridworld\nfrom mesakit.incontext import lsa\nlsa.train_lsa(0)")
+        == []
+    )
 
 
 def test_the_course_notebooks_use_only_the_new_paths():

@@ -5,7 +5,6 @@ rejections in each lesson name the mistake (issue 15)."""
 from __future__ import annotations
 
 import pytest
-
 from mutants import all_mutants, run
 
 MUTANTS = [(lesson, m) for lesson, ms in all_mutants().items() for m in ms]
@@ -41,8 +40,9 @@ def test_each_lesson_has_both_kinds_of_mutant(lesson):
     assert any(m.valid for m in ms), "add at least one valid alternative"
     assert sum(not m.valid for m in ms) >= 5, "add realistic wrong answers"
     checked = {m.check for m in ms}
-    assert all(any(m.check == c and m.valid for m in ms) for c in checked), \
+    assert all(any(m.check == c and m.valid for m in ms) for c in checked), (
         f"every check needs a valid alternative: {sorted(c for c in checked if not any(m.check == c and m.valid for m in ms))}"
+    )
 
 
 @pytest.mark.parametrize("lesson", sorted(all_mutants()))

@@ -10,12 +10,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import figures
 import nbformat
 import pytest
-
-import figures
-
 from conftest import ROOT, executed
+
 from mesakit.course import lessons, release
 
 SOLUTIONS = lessons(ROOT, solutions=True)
@@ -57,8 +56,10 @@ def test_every_quoted_figure_is_printed_recorded_or_sourced(lesson):
     here, naming the sentence (tests/figures.py says what counts as shown)."""
     nb = executed(str(lesson.path), allow_errors=False)
     misses = figures.unshown(lesson.name, nb)
-    assert not misses, "figures quoted in the text that no cell prints, no seed record holds and " \
+    assert not misses, (
+        "figures quoted in the text that no cell prints, no seed record holds and "
         "tests/figure_sources.py does not derive:\n" + "\n".join(misses)
+    )
 
 
 @pytest.mark.slow
@@ -67,7 +68,9 @@ def test_released_lesson_fails_every_graded_cell(lesson):
     nb = executed(str(lesson.path), allow_errors=True)
     graded = [c for c in nb.cells if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade")]
     assert graded
-    passing = [c.metadata["nbgrader"]["grade_id"] for c in graded if not any(o.output_type == "error" for o in c.outputs)]
+    passing = [
+        c.metadata["nbgrader"]["grade_id"] for c in graded if not any(o.output_type == "error" for o in c.outputs)
+    ]
     assert not passing, f"graded cells that pass on the unsolved lesson: {passing}"
     assert all("BEGIN HIDDEN TESTS" not in c.source for c in nb.cells), "hidden tests leaked into the release"
     assert all("BEGIN SOLUTION" not in c.source for c in nb.cells), "a solution leaked into the release"
@@ -96,6 +99,10 @@ def test_nbgrader_validate_passes_on_solution(lesson):
     env = dict(os.environ, PATH=str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"])
     done = subprocess.run(
         [sys.executable, "-m", "nbgrader", "validate", str(lesson.path)],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=900,
-    )  # fmt: skip
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert done.returncode == 0 and "Success!" in done.stdout, done.stdout + done.stderr

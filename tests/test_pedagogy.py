@@ -12,13 +12,19 @@ import re
 
 import nbformat
 import pytest
-
 from conftest import ROOT
+
 from mesakit.course import lessons
 from mesakit.handout import hide_worked_solutions
 
-LAYERED = ["01_base_and_mesa", "02_toy_mesa_optimizer", "03_emergence", "04_objective_divergence",
-           "05_internal_search", "06_detection"]
+LAYERED = [
+    "01_base_and_mesa",
+    "02_toy_mesa_optimizer",
+    "03_emergence",
+    "04_objective_divergence",
+    "05_internal_search",
+    "06_detection",
+]
 
 
 def _cells(kind: str, name: str):

@@ -10,7 +10,19 @@ from mesakit.experiments import EXPERIMENTS
 from mesakit.moved import MovedWarning
 from mesakit.search import thinking as tt
 from mesakit.search.mazes import MazeConfig, generate_mazes, next_move_map
-from mesakit.search.planner import FeedForwardConfig, FeedForwardPlanner, PlannerConfig, RecurrentPlanner, predict_paths, solve_rate, solve_rate_by_length, solved, trace_paths, BLOCKED, neighbour_logits  # fmt: skip
+from mesakit.search.planner import (
+    BLOCKED,
+    FeedForwardConfig,
+    FeedForwardPlanner,
+    PlannerConfig,
+    RecurrentPlanner,
+    neighbour_logits,
+    predict_paths,
+    solve_rate,
+    solve_rate_by_length,
+    solved,
+    trace_paths,
+)
 from mesakit.search.probe import RidgeProbe, fit_ridge, open_square_features, probe_value_map, r2_score
 
 torch.set_num_threads(1)
@@ -204,7 +216,9 @@ def test_move_loss_smoothing_caps_the_score_gap():
     # without smoothing it is the plain cross-entropy; squares with no target (-1) are ignored
     logits = torch.randn(2, 4, 3, 3)
     moves = torch.randint(-1, 4, (2, 3, 3))
-    assert torch.allclose(tt.move_loss(logits, moves, 0.0), torch.nn.functional.cross_entropy(logits, moves, ignore_index=-1))
+    assert torch.allclose(
+        tt.move_loss(logits, moves, 0.0), torch.nn.functional.cross_entropy(logits, moves, ignore_index=-1)
+    )
     with pytest.raises(ValueError, match="smoothing"):
         tt.move_loss(logits, moves, 1.0)
 
@@ -217,7 +231,7 @@ def test_thinking_time_keeps_0_1_names_with_a_warning():
     with pytest.warns(MovedWarning):
         assert thinking_time.train_planner is tt.train_planner and thinking_time.TRAIN_ITERATIONS == tt.TRAIN_ITERATIONS
     with pytest.raises(AttributeError):
-        thinking_time.write_pretrained  # replaced by thinking.PRETRAINED (make pretrained)
+        thinking_time.write_pretrained  # noqa: B018 — replaced by thinking.PRETRAINED (make pretrained)
 
 
 def test_short_training_run_learns_something():
@@ -277,7 +291,6 @@ def test_score_drift_is_measured_in_steps_of_distance():
 def test_lesson_05_states_what_the_loss_supervised():
     """The lesson quotes the training recipe; it must match the code that made the shipped planner."""
     import nbformat
-
     from conftest import ROOT
 
     nb = nbformat.read(ROOT / "solutions" / "05_internal_search" / "05_internal_search.ipynb", as_version=4)
@@ -287,7 +300,10 @@ def test_lesson_05_states_what_the_loss_supervised():
     warmup, window = tt._warmup_and_window(T)
     supervised = tt.max_supervised_iterations(T)
     assert f"0 to {warmup}, **without** gradients, then {window} more with gradients" in text
-    assert f"output after **{window} to {supervised} iterations**" in text and f"never after more than {supervised}" in text
+    assert (
+        f"output after **{window} to {supervised} iterations**" in text
+        and f"never after more than {supervised}" in text
+    )
     assert f"{tt.OFFSET_PENALTY} × the goal square's score" in text
     assert f"at {4 * supervised} iterations" in text  # the long runs: 4× the most supervised count
     assert f"0.{int(round(10 * (1 - tt.SMOOTHING)))} on the right move" in text

@@ -5,22 +5,36 @@ from __future__ import annotations
 
 import nbformat
 import pytest
-
 from conftest import ROOT, executed
+
 from mesakit import progress
 from mesakit.cli import main
 
 
 def _solution(grade_id, body):
     cell = nbformat.v4.new_code_cell(f"def f():\n    ### BEGIN SOLUTION\n    {body}\n    ### END SOLUTION")
-    cell.metadata["nbgrader"] = {"grade_id": grade_id, "solution": True, "grade": False, "locked": False, "schema_version": 3, "task": False}
+    cell.metadata["nbgrader"] = {
+        "grade_id": grade_id,
+        "solution": True,
+        "grade": False,
+        "locked": False,
+        "schema_version": 3,
+        "task": False,
+    }
     return cell
 
 
 def _check(grade_id, points, outputs):
     cell = nbformat.v4.new_code_cell(f"checks.check_{grade_id}(f)")
-    cell.metadata["nbgrader"] = {"grade_id": f"test_{grade_id}", "solution": False, "grade": True, "locked": True,
-                                 "points": points, "schema_version": 3, "task": False}  # fmt: skip
+    cell.metadata["nbgrader"] = {
+        "grade_id": f"test_{grade_id}",
+        "solution": False,
+        "grade": True,
+        "locked": True,
+        "points": points,
+        "schema_version": 3,
+        "task": False,
+    }
     cell.outputs = outputs
     return cell
 
@@ -32,11 +46,21 @@ ERR = [nbformat.v4.new_output("error", ename="CheckFailed", evalue="\x1b[0;31mf:
 def _notebook():
     nb = nbformat.v4.new_notebook()
     nb.cells = [
-        nbformat.v4.new_markdown_cell("## 1. Part\n\n### Exercise 1.1 — a passing one\nGoal."), _solution("a", "return 1"), _check("a", 2, OK),
-        nbformat.v4.new_markdown_cell("### Exercise 1.2 — a failing one"), _solution("b", "return 2"), _check("b", 1, ERR),
-        nbformat.v4.new_markdown_cell("### Exercise 1.3 — a stub"), _solution("c", "raise NotImplementedError()"), _check("c", 3, ERR),
-        nbformat.v4.new_markdown_cell("### Exercise 1.4 — never run"), _solution("d", "return 4"), _check("d", 1, []),
-        _solution("e", "return 5"), _check("e", 1, OK), _check("e2", 1, []),  # one of two checks not run: not passed
+        nbformat.v4.new_markdown_cell("## 1. Part\n\n### Exercise 1.1 — a passing one\nGoal."),
+        _solution("a", "return 1"),
+        _check("a", 2, OK),
+        nbformat.v4.new_markdown_cell("### Exercise 1.2 — a failing one"),
+        _solution("b", "return 2"),
+        _check("b", 1, ERR),
+        nbformat.v4.new_markdown_cell("### Exercise 1.3 — a stub"),
+        _solution("c", "raise NotImplementedError()"),
+        _check("c", 3, ERR),
+        nbformat.v4.new_markdown_cell("### Exercise 1.4 — never run"),
+        _solution("d", "return 4"),
+        _check("d", 1, []),
+        _solution("e", "return 5"),
+        _check("e", 1, OK),
+        _check("e2", 1, []),  # one of two checks not run: not passed
     ]
     return nb
 
@@ -44,8 +68,12 @@ def _notebook():
 def test_statuses_from_saved_outputs():
     found = progress.exercises(_notebook())
     assert [(e.title, e.status) for e in found] == [
-        ("Exercise 1.1 — a passing one", "passed"), ("Exercise 1.2 — a failing one", "failed"),
-        ("Exercise 1.3 — a stub", "not attempted"), ("Exercise 1.4 — never run", "not attempted"), ("e", "not attempted")]  # fmt: skip
+        ("Exercise 1.1 — a passing one", "passed"),
+        ("Exercise 1.2 — a failing one", "failed"),
+        ("Exercise 1.3 — a stub", "not attempted"),
+        ("Exercise 1.4 — never run", "not attempted"),
+        ("e", "not attempted"),
+    ]
     assert found[1].message == "CheckFailed: f: wrong sign"  # colour codes stripped
     assert [e.points for e in found] == [2, 1, 3, 1, 2]
 

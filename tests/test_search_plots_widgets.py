@@ -7,9 +7,9 @@ import pytest
 import torch
 from matplotlib.figure import Figure
 
+from mesakit.plots import search
 from mesakit.search.mazes import generate_mazes
 from mesakit.search.planner import PlannerConfig, RecurrentPlanner
-from mesakit.plots import search
 from mesakit.search.probe import probe_value_map
 from mesakit.widgets.search import thinking_frame, thinking_stepper
 
@@ -39,7 +39,9 @@ def test_maze_figure(setup):
     _, _, mazes = setup
     fig = search.maze(mazes.inputs[0], path=mazes.paths[0], values=mazes.distances[0], title="t")
     _labelled(fig, images=True)
-    assert any(c.get_label() == "steps to the goal" or "steps" in c.get_ylabel() for c in fig.axes if c is not fig.axes[0])
+    assert any(
+        c.get_label() == "steps to the goal" or "steps" in c.get_ylabel() for c in fig.axes if c is not fig.axes[0]
+    )
     with pytest.raises(ValueError, match=r"\(3, H, W\)"):
         search.maze(mazes.inputs)
 

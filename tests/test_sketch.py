@@ -7,19 +7,28 @@ import re
 
 import nbformat
 import pytest
-
 from conftest import ROOT
-from mesakit.core import reference
-from mesakit.detection import zoo
-from mesakit.core.tasks import RegressionTask
 
-NOTEBOOKS = [f"{folder}/{name}/{name}.ipynb" for folder in ("solutions", "lessons") for name in ("01_base_and_mesa", "06_detection")]
+from mesakit.core import reference
+from mesakit.core.tasks import RegressionTask
+from mesakit.detection import zoo
+
+NOTEBOOKS = [
+    f"{folder}/{name}/{name}.ipynb"
+    for folder in ("solutions", "lessons")
+    for name in ("01_base_and_mesa", "06_detection")
+]
 
 
 def _sketch(path: str) -> str:
     nb = nbformat.read(ROOT / path, as_version=4)
-    blocks = [b for c in nb.cells if c.cell_type == "markdown" for b in re.findall(r"```python\n(.*?)```", c.source, re.S)
-              if "def analyze_model_behavior" in b]  # fmt: skip
+    blocks = [
+        b
+        for c in nb.cells
+        if c.cell_type == "markdown"
+        for b in re.findall(r"```python\n(.*?)```", c.source, re.S)
+        if "def analyze_model_behavior" in b
+    ]
     assert len(blocks) == 1, f"{path}: expected one sketch of analyze_model_behavior in the text, found {len(blocks)}"
     return blocks[0]
 

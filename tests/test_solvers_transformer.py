@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from mesakit import models
-from mesakit.detection import solvers
 from mesakit.core.tasks import RegressionTask
+from mesakit.detection import solvers
 from mesakit.detection.transformer import ICLTransformer, TransformerConfig, train_transformer
 
 
@@ -27,7 +27,9 @@ def test_least_squares_ridge_cg_and_newton_agree_where_they_should(data):
     assert torch.allclose(exact, y, atol=1e-8)  # noiseless and N > d: least squares recovers the task
     assert torch.allclose(solvers.RidgeSolver(solvers.SolverConfig(d=4))(Z), exact, atol=1e-8)
     assert torch.allclose(solvers.RidgeSolver(solvers.SolverConfig(d=4, ridge=1e-9))(Z), exact, atol=1e-5)
-    assert torch.allclose(solvers.ConjugateGradient(solvers.SolverConfig(d=4, steps=4))(Z), exact, atol=1e-6)  # d steps: exact
+    assert torch.allclose(
+        solvers.ConjugateGradient(solvers.SolverConfig(d=4, steps=4))(Z), exact, atol=1e-6
+    )  # d steps: exact
     newton = solvers.NewtonSolver(solvers.SolverConfig(d=4, ridge=0.1, steps=1, damping=1.0))(Z)
     assert torch.allclose(newton, solvers.RidgeSolver(solvers.SolverConfig(d=4, ridge=0.1))(Z), atol=1e-8)
     # one CG step is an exactly line-searched GD step: w = α Xᵀy/N with α = |b|² / bᵀHb
@@ -51,17 +53,32 @@ def test_kernel_ridge_fits_its_context():
     assert torch.allclose(model(probe), Z[:, 0, -1], atol=1e-4)
 
 
-@pytest.mark.parametrize("bad", [lambda: solvers.SolverConfig(ridge=-1.0), lambda: solvers.SolverConfig(steps=0),
-                                 lambda: solvers.SolverConfig(damping=1.5), lambda: solvers.KernelRidgeConfig(bandwidth=0.0),
-                                 lambda: TransformerConfig(d_model=30, n_heads=4), lambda: TransformerConfig(max_len=1)])  # fmt: skip
+@pytest.mark.parametrize(
+    "bad",
+    [
+        lambda: solvers.SolverConfig(ridge=-1.0),
+        lambda: solvers.SolverConfig(steps=0),
+        lambda: solvers.SolverConfig(damping=1.5),
+        lambda: solvers.KernelRidgeConfig(bandwidth=0.0),
+        lambda: TransformerConfig(d_model=30, n_heads=4),
+        lambda: TransformerConfig(max_len=1),
+    ],
+)
 def test_configs_validate(bad):
     with pytest.raises(ValueError):
         bad()
 
 
-@pytest.mark.parametrize("model", [solvers.RidgeSolver(solvers.SolverConfig(d=4, ridge=0.1)), solvers.ConjugateGradient(solvers.SolverConfig(d=4)),
-                                   solvers.NewtonSolver(solvers.SolverConfig(d=4)), solvers.KernelRidge(),
-                                   ICLTransformer(TransformerConfig(d=4, d_model=16, n_layers=1, n_heads=2, d_ff=16))])  # fmt: skip
+@pytest.mark.parametrize(
+    "model",
+    [
+        solvers.RidgeSolver(solvers.SolverConfig(d=4, ridge=0.1)),
+        solvers.ConjugateGradient(solvers.SolverConfig(d=4)),
+        solvers.NewtonSolver(solvers.SolverConfig(d=4)),
+        solvers.KernelRidge(),
+        ICLTransformer(TransformerConfig(d=4, d_model=16, n_layers=1, n_heads=2, d_ff=16)),
+    ],
+)
 def test_any_n_and_round_trip(model, tmp_path):
     for n in (2, 7):
         Z, _ = RegressionTask(d=4, n_context=n).sample(5, seed=n)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from mesakit.core import metrics
 from mesakit import models
+from mesakit.core import metrics
 from mesakit.core.tasks import RegressionTask
 from mesakit.core.train import History, TrainConfig, train
 

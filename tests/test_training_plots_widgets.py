@@ -11,9 +11,9 @@ from matplotlib.figure import Figure
 
 from mesakit import models, plots
 from mesakit.core import reference
-from mesakit.plots import incontext as tplots
 from mesakit.core.tasks import RegressionTask
 from mesakit.core.train import History, TrainConfig, train
+from mesakit.plots import incontext as tplots
 from mesakit.widgets import incontext as twidgets
 
 
@@ -30,7 +30,11 @@ def _legend_texts(ax) -> list[str]:
 def history() -> History:
     torch.manual_seed(0)
     model = models.LinearSelfAttention(models.LSAConfig(d=3))
-    return train(model, RegressionTask(d=3).sample, TrainConfig(steps=60, batch_size=64, lr=1e-2, progress=False, snapshot_every=20))
+    return train(
+        model,
+        RegressionTask(d=3).sample,
+        TrainConfig(steps=60, batch_size=64, lr=1e-2, progress=False, snapshot_every=20),
+    )
 
 
 def test_loss_curve_shows_the_gd_line(history):

@@ -22,8 +22,8 @@ import inspect
 import io
 import pkgutil
 import re
+from collections.abc import Callable
 from types import ModuleType
-from typing import Callable
 
 import pytest
 import torch
@@ -60,11 +60,11 @@ def _all_builders() -> list[tuple[str, str]]:
 # ---- arguments for required parameters, by annotated type (small, fast, seeded) ----------------
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _history():
-    from mesakit.models import LinearSelfAttention, LSAConfig
     from mesakit.core.tasks import RegressionTask
     from mesakit.core.train import TrainConfig, train
+    from mesakit.models import LinearSelfAttention, LSAConfig
 
     torch.manual_seed(0)
     torch.set_num_threads(1)
@@ -74,14 +74,14 @@ def _history():
     return train(model, sample, TrainConfig(steps=40, batch_size=32, snapshot_every=20, progress=False, seed=0))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _prompts():
     from mesakit.core.tasks import RegressionTask
 
     return RegressionTask().sample(64, seed=0)[0]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _model():
     from mesakit.models import LinearSelfAttention, LSAConfig
 
@@ -102,8 +102,10 @@ EXAMPLE_ARGUMENTS: dict[str, Callable[[], object]] = {  # annotation (class name
 
 def _zoo_rows() -> list[dict]:
     signals = lambda a, b: {"explained_gain": a, "learning_curve": a, "gd_alignment": b, "scale_consistency": b}  # noqa: E731
-    return [{"name": "gd", "half": "design", "positive": True, "score": 0.95, "signals": signals(1.0, 0.9)},
-            {"name": "nn", "half": "holdout", "positive": False, "score": 0.1, "signals": signals(0.5, 0.0)}]  # fmt: skip
+    return [
+        {"name": "gd", "half": "design", "positive": True, "score": 0.95, "signals": signals(1.0, 0.9)},
+        {"name": "nn", "half": "holdout", "positive": False, "score": 0.1, "signals": signals(0.5, 0.0)},
+    ]
 
 
 def _episode_pairs() -> dict:
@@ -138,12 +140,18 @@ HEADLESS_EXAMPLES: dict[str, dict[str, Callable[[], dict]]] = {
     "mesakit.widgets.divergence": {"episode_viewer": _episode_pairs},
     "mesakit.widgets.emergence": {  # numbers shaped like the sweep's
         "pool_size_explorer": lambda: {
-            "sweep": {"pool_sizes": [1, 16, None], "loss_fresh": [2.2, 1.3, 0.82], "loss_pool": [0.004, 0.3, 0.82],
-                      "gd_loss": 0.82, "lsa_rms": [0.15, 0.7, 1.05], "memory_rms": [1.75, 1.0, 0.45]},
+            "sweep": {
+                "pool_sizes": [1, 16, None],
+                "loss_fresh": [2.2, 1.3, 0.82],
+                "loss_pool": [0.004, 0.3, 0.82],
+                "gd_loss": 0.82,
+                "lsa_rms": [0.15, 0.7, 1.05],
+                "memory_rms": [1.75, 1.0, 0.45],
+            },
         },
     },
     "mesakit.widgets.search": {"thinking_stepper": _thinking_example},
-}  # fmt: skip
+}
 
 
 def example_kwargs(module: ModuleType, name: str, fn: Callable) -> tuple[dict, bool]:
@@ -155,8 +163,12 @@ def example_kwargs(module: ModuleType, name: str, fn: Callable) -> tuple[dict, b
     for param in inspect.signature(fn).parameters.values():
         if param.default is not inspect.Parameter.empty or param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
             continue
-        annotation = param.annotation if isinstance(param.annotation, str) else getattr(param.annotation, "__name__", "")
-        maker = next((make for type_name, make in EXAMPLE_ARGUMENTS.items() if re.search(rf"\b{type_name}\b", annotation)), None)
+        annotation = (
+            param.annotation if isinstance(param.annotation, str) else getattr(param.annotation, "__name__", "")
+        )
+        maker = next(
+            (make for type_name, make in EXAMPLE_ARGUMENTS.items() if re.search(rf"\b{type_name}\b", annotation)), None
+        )
         if maker is None:
             pytest.fail(
                 f"{module.__name__}.{name}: cannot build it headless, its parameter {param.name!r} "
@@ -201,7 +213,9 @@ def problems_driving(box, label: str) -> list[str]:
     """What is wrong with ``box`` (an ``interactive_figure``) when its first slider moves."""
     missing = [attr for attr in ("controls", "update", "last_figure") if not hasattr(box, attr)]
     if missing:
-        return [f"{label} returned {type(box).__name__} without {missing}: build it with widgets.base.interactive_figure"]
+        return [
+            f"{label} returned {type(box).__name__} without {missing}: build it with widgets.base.interactive_figure"
+        ]
     if not isinstance(box.last_figure, Figure):
         return [f"{label}: its first frame is {type(box.last_figure).__name__}, not a matplotlib Figure"]
     name, control = first_control(box.controls)
@@ -234,7 +248,7 @@ def unlabelled_axes(fig: Figure) -> list[str]:
 
 def _shared_label(fig: Figure, ax, axis: str) -> bool:
     """A panel in a row/column of subplots may rely on its neighbour's or the figure's label."""
-    if (fig.get_supxlabel() if axis == "x" else fig.get_supylabel()):
+    if fig.get_supxlabel() if axis == "x" else fig.get_supylabel():
         return True
     group = ax.get_shared_x_axes() if axis == "x" else ax.get_shared_y_axes()
     siblings = [a for a in group.get_siblings(ax) if a is not ax]
@@ -254,7 +268,9 @@ def test_widget_modules_are_found():
 
 def test_examples_name_real_builders_and_live_in_the_tests():
     for module in widget_modules():  # the package ships no test data
-        assert not hasattr(importlib.import_module(module), "HEADLESS_EXAMPLES"), f"{module}: move HEADLESS_EXAMPLES to this file"
+        assert not hasattr(importlib.import_module(module), "HEADLESS_EXAMPLES"), (
+            f"{module}: move HEADLESS_EXAMPLES to this file"
+        )
     stale = {(m, n) for m, examples in HEADLESS_EXAMPLES.items() for n in examples} - set(BUILDERS)
     assert not stale, f"HEADLESS_EXAMPLES for builders that do not exist: {sorted(stale)}"
 

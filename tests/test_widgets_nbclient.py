@@ -103,7 +103,9 @@ def test_under_nbclient_a_widget_cell_sends_nothing_on_the_shell_channel(monkeyp
         return original(self, msg_type, *args, **kwargs)
 
     monkeypatch.setattr(OutputWidget, "_publish_msg", spy)
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("%matplotlib inline"), nbformat.v4.new_code_cell(WIDGET_CELL)])
+    nb = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_code_cell("%matplotlib inline"), nbformat.v4.new_code_cell(WIDGET_CELL)]
+    )
     client = NotebookClient(nb, kernel_name="python3", timeout=120)
     client.execute()
     assert sent == [], f"nbclient sent {len(sent)} message(s) on the shell channel during the widget cell: {sent}"

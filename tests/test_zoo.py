@@ -11,10 +11,9 @@ import torch
 
 from mesakit import detect, models
 from mesakit.core import metrics, reference
-from mesakit.detection import zoo
 from mesakit.core.seeding import seeded
-from mesakit.detection import builders
 from mesakit.core.tasks import RegressionTask
+from mesakit.detection import builders, zoo
 
 
 def test_entries_are_labelled_and_split():
@@ -26,7 +25,13 @@ def test_entries_are_labelled_and_split():
     assert len(zoo.entries()) == len(zoo.ZOO)
     assert all(e.half in ("design", "holdout") for e in zoo.ZOO)
     families = {e.family for e in zoo.entries(positive=False)}
-    assert {"random weights", "query-only MLP", "fit to one fixed task", "memorizer", "context-using non-optimizer"} <= families
+    assert {
+        "random weights",
+        "query-only MLP",
+        "fit to one fixed task",
+        "memorizer",
+        "context-using non-optimizer",
+    } <= families
     assert set(builders.BUILDERS) == set(names)
 
 
@@ -34,7 +39,12 @@ def test_halves_are_split_by_family():
     design = {e.family for e in zoo.entries("design")}
     holdout = {e.family for e in zoo.entries("holdout")}
     assert not design & holdout, f"families in both halves: {design & holdout}"
-    assert {"softmax transformer", "exact least squares / ridge", "conjugate gradient / Newton", "fixed-context-length model"} <= holdout
+    assert {
+        "softmax transformer",
+        "exact least squares / ridge",
+        "conjugate gradient / Newton",
+        "fixed-context-length model",
+    } <= holdout
     transformers = [e for e in zoo.ZOO if e.family == "softmax transformer"]
     assert {e.positive for e in transformers} == {True, False}  # negatives of the same architecture too
 
@@ -94,9 +104,16 @@ def test_shipped_checkpoint_honours_the_contract(entry):
     assert out.shape == (16,) and torch.isfinite(out).all()
 
 
-@pytest.mark.parametrize("model", [zoo.NearestNeighbour(zoo.NearestNeighbourConfig(k=3)), zoo.LabelAverage(),
-                                   zoo.QueryMLP(zoo.MLPConfig(d=4)), zoo.SetMLP(zoo.MLPConfig(d=4)),
-                                   zoo.KernelSmoother()])  # fmt: skip
+@pytest.mark.parametrize(
+    "model",
+    [
+        zoo.NearestNeighbour(zoo.NearestNeighbourConfig(k=3)),
+        zoo.LabelAverage(),
+        zoo.QueryMLP(zoo.MLPConfig(d=4)),
+        zoo.SetMLP(zoo.MLPConfig(d=4)),
+        zoo.KernelSmoother(),
+    ],
+)
 def test_zoo_classes_shapes_any_n_and_round_trip(model, tmp_path):
     for n in (1, 5, 12):
         Z, _ = RegressionTask(d=4, n_context=n).sample(6, seed=n)
@@ -112,8 +129,12 @@ def test_zoo_classes_reject_bad_input():
         zoo.NearestNeighbour()(torch.zeros(3, 4))
     with pytest.raises(ValueError, match=r"\(B, N\+1, 5\)"):
         zoo.QueryMLP(zoo.MLPConfig(d=4))(torch.zeros(3, 4, 3))
-    for bad in (lambda: zoo.NearestNeighbourConfig(k=0), lambda: zoo.LabelAverageConfig(window=-1),
-                lambda: zoo.KernelConfig(bandwidth=0.0), lambda: zoo.MLPConfig(hidden=0)):  # fmt: skip
+    for bad in (
+        lambda: zoo.NearestNeighbourConfig(k=0),
+        lambda: zoo.LabelAverageConfig(window=-1),
+        lambda: zoo.KernelConfig(bandwidth=0.0),
+        lambda: zoo.MLPConfig(hidden=0),
+    ):
         with pytest.raises(ValueError):
             bad()
 
@@ -132,23 +153,68 @@ def test_nearest_neighbour_and_averages_compute_what_they_say():
 
 def test_summary_of_rows():
     rows = [
-        {"name": "a", "half": "design", "positive": True, "score": 0.9, "detected": True, "signals": {"s": 0.8}, "seconds": 0.1},
-        {"name": "b", "half": "design", "positive": False, "score": 0.6, "detected": True, "signals": {"s": 0.9}, "seconds": 0.1},
-        {"name": "c", "half": "holdout", "positive": False, "score": 0.1, "detected": False, "signals": {"s": 0.1}, "seconds": 0.1},
+        {
+            "name": "a",
+            "half": "design",
+            "positive": True,
+            "score": 0.9,
+            "detected": True,
+            "signals": {"s": 0.8},
+            "seconds": 0.1,
+        },
+        {
+            "name": "b",
+            "half": "design",
+            "positive": False,
+            "score": 0.6,
+            "detected": True,
+            "signals": {"s": 0.9},
+            "seconds": 0.1,
+        },
+        {
+            "name": "c",
+            "half": "holdout",
+            "positive": False,
+            "score": 0.1,
+            "detected": False,
+            "signals": {"s": 0.1},
+            "seconds": 0.1,
+        },
     ]
     out = builders.summarise(rows)
     assert out == {"auroc": 1.0, "accuracy": pytest.approx(2 / 3), "per_signal_auroc": {"s": 0.5}}
     rows[2]["signals"] = {}  # a signal one model could not measure is scored on the others
-    rows.append({"name": "d", "half": "holdout", "positive": True, "score": 0.7, "detected": True, "signals": {"s": 0.95}, "seconds": 0.1})
+    rows.append(
+        {
+            "name": "d",
+            "half": "holdout",
+            "positive": True,
+            "score": 0.7,
+            "detected": True,
+            "signals": {"s": 0.95},
+            "seconds": 0.1,
+        }
+    )
     assert builders.summarise(rows)["per_signal_auroc"] == {"s": 0.5}
     fam = builders.per_family([{**r, "family": "f" if r["name"] in "ab" else "g"} for r in rows])
-    assert fam["f"] == {"half": "design", "n_mesa": 1, "n_other": 1, "min_mesa_score": 0.9, "max_other_score": 0.6, "accuracy": 0.5}
+    assert fam["f"] == {
+        "half": "design",
+        "n_mesa": 1,
+        "n_other": 1,
+        "min_mesa_score": 0.9,
+        "max_other_score": 0.6,
+        "accuracy": 0.5,
+    }
 
 
 @pytest.mark.slow
 def test_reproduce_detector_json_on_the_shipped_zoo():
-    done = subprocess.run([sys.executable, "-m", "mesakit.cli", "reproduce", "detector", "--json"],
-                          capture_output=True, text=True, timeout=600)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "mesakit.cli", "reproduce", "detector", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     result = json.loads(done.stdout)
     assert {"auroc", "holdout_auroc", "per_family", "accuracy", "per_signal_auroc", "seconds_per_model"} <= set(result)
@@ -159,7 +225,10 @@ def test_reproduce_detector_json_on_the_shipped_zoo():
     assert result["design"]["auroc"] >= 0.98
 
 
-@pytest.mark.parametrize("name", ["gd_construction", "set_mlp_random", "lsa_random_large", "nearest_neighbour_3", "newton", "flat_mlp_random"])
+@pytest.mark.parametrize(
+    "name",
+    ["gd_construction", "set_mlp_random", "lsa_random_large", "nearest_neighbour_3", "newton", "flat_mlp_random"],
+)
 def test_shipped_checkpoints_are_reproducible(name, tmp_path):
     with seeded(0, threads=1):  # as tools/pretrained.py builds them
         rebuilt = builders.PRETRAINED[f"zoo_{name}"]()

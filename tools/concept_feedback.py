@@ -17,7 +17,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from mesakit.inner.scenarios import FIELDS, SCENARIOS, answer_hash, feedback_keystream  # noqa: E402
+from mesakit.inner.scenarios import FIELDS, SCENARIOS, feedback_keystream  # noqa: E402
 
 TEXT = {
     "evolution": {

@@ -20,8 +20,14 @@ NB = Path(__file__).resolve().parent.parent / "solutions" / "04_objective_diverg
 def meta(grade_id: str | None = None, solution: bool = False, grade: bool = False, points: float = 0.0) -> dict:
     if grade_id is None:
         return {}
-    nbg = {"grade": grade, "grade_id": grade_id, "locked": not solution, "schema_version": 3,
-           "solution": solution, "task": False}  # fmt: skip
+    nbg = {
+        "grade": grade,
+        "grade_id": grade_id,
+        "locked": not solution,
+        "schema_version": 3,
+        "solution": solution,
+        "task": False,
+    }
     if grade:
         nbg["points"] = points
     return {"nbgrader": nbg}
@@ -234,7 +240,9 @@ setting.
 
 def find(nb, marker: str) -> int:
     """The one cell whose nbgrader grade_id or id is ``marker``, else the one whose source contains it."""
-    hits = [i for i, c in enumerate(nb.cells) if marker in (c.metadata.get("nbgrader", {}).get("grade_id"), c.get("id"))]
+    hits = [
+        i for i, c in enumerate(nb.cells) if marker in (c.metadata.get("nbgrader", {}).get("grade_id"), c.get("id"))
+    ]
     hits = hits or [i for i, c in enumerate(nb.cells) if marker in c.source]
     if len(hits) != 1:
         raise SystemExit(f"expected one cell matching {marker!r}, found {len(hits)}")
@@ -249,29 +257,47 @@ def main() -> None:
     # Drop the old closing paragraph of section 1 if it is still glued to the look-for cell.
     if not any(c.metadata.get("nbgrader", {}).get("grade_id") == "context_losses" for c in nb.cells):
         at = find(nb, "*What to look for:* at scale 1 (shaded)") + 1
-        new = [md(EX12), code(CONTEXT_LOSSES, "context_losses", solution=True),
-               code(TEST_CONTEXT_LOSSES, "test_context_losses", grade=True, points=2.0), md(HINT12),
-               md(EX13), code(CRITICAL_STEP, "critical_step", solution=True),
-               code(TEST_CRITICAL_STEP, "test_critical_step", grade=True, points=2.0), md(HINT13),
-               code(CONTEXT_ANALYSIS), md(LOOK_CONTEXT)]  # fmt: skip
+        new = [
+            md(EX12),
+            code(CONTEXT_LOSSES, "context_losses", solution=True),
+            code(TEST_CONTEXT_LOSSES, "test_context_losses", grade=True, points=2.0),
+            md(HINT12),
+            md(EX13),
+            code(CRITICAL_STEP, "critical_step", solution=True),
+            code(TEST_CRITICAL_STEP, "test_critical_step", grade=True, points=2.0),
+            md(HINT13),
+            code(CONTEXT_ANALYSIS),
+            md(LOOK_CONTEXT),
+        ]
         for k, cell in enumerate(new):  # stable ids, so that a rerun from the same source is byte-identical
             cell.id = cell.metadata.get("nbgrader", {}).get("grade_id", f"capability-{k}")
         nb.cells[at:at] = new
     else:
-        for gid, text in (("context_losses", CONTEXT_LOSSES), ("test_context_losses", TEST_CONTEXT_LOSSES),
-                          ("critical_step", CRITICAL_STEP), ("test_critical_step", TEST_CRITICAL_STEP)):  # fmt: skip
+        for gid, text in (
+            ("context_losses", CONTEXT_LOSSES),
+            ("test_context_losses", TEST_CONTEXT_LOSSES),
+            ("critical_step", CRITICAL_STEP),
+            ("test_critical_step", TEST_CRITICAL_STEP),
+        ):
             nb.cells[find(nb, gid)].source = text.strip("\n")
-        for marker, text in (("### Exercise 1.2", EX12), ("### Exercise 1.3", EX13), ("`torch.einsum(\"bn,bnd->bd\", y, x) / N`", HINT12),
-                             ("which is\n0 again at", HINT13), ("crit_1 = critical_step", CONTEXT_ANALYSIS),
-                             ("*What to look for:* at scale 1 the LSA's step", LOOK_CONTEXT)):  # fmt: skip
+        for marker, text in (
+            ("### Exercise 1.2", EX12),
+            ("### Exercise 1.3", EX13),
+            ('`torch.einsum("bn,bnd->bd", y, x) / N`', HINT12),
+            ("which is\n0 again at", HINT13),
+            ("crit_1 = critical_step", CONTEXT_ANALYSIS),
+            ("*What to look for:* at scale 1 the LSA's step", LOOK_CONTEXT),
+        ):
             nb.cells[find(nb, marker)].source = text.strip("\n")
     for old, new in SECTION2_EDITS:
         nb.cells[find(nb, old[0])].source = fill(new).strip("\n")
     section2_cells(nb)
     setup = nb.cells[find(nb, "setup")]
     if "GridPolicy" not in setup.source:
-        setup.source = setup.source.replace("from mesakit.divergence.gridpolicy import goal_rates as library_goal_rates",
-                                            "from mesakit.divergence.gridpolicy import GridPolicy\nfrom mesakit.divergence.gridpolicy import goal_rates as library_goal_rates")
+        setup.source = setup.source.replace(
+            "from mesakit.divergence.gridpolicy import goal_rates as library_goal_rates",
+            "from mesakit.divergence.gridpolicy import GridPolicy\nfrom mesakit.divergence.gridpolicy import goal_rates as library_goal_rates",
+        )
     nbformat.write(nb, NB)
     print(f"wrote {NB}")
 
@@ -379,7 +405,7 @@ SUMMARY = r"""
 SECTION2_EDITS: list[tuple[tuple[str], str]] = [
     (("## 2. Goal misgeneralization",), SECTION2),
     (("*What to look for:* on levels like its training levels",), LOOK_RATES),
-    (("`gridworld.make_level(GridConfig(coin=\"anywhere\"))` draws",), DIVERSE_INTRO),
+    (('`gridworld.make_level(GridConfig(coin="anywhere"))` draws',), DIVERSE_INTRO),
     (("*What to look for:* the diversely trained agent",), LOOK_DIVERSE),
     (("## Summary",), SUMMARY),
 ]

@@ -36,11 +36,15 @@ CELLS: dict[str, str] = {}
 
 # partial edits inside a cell: (old text, new text); skipped once the new text is in
 REPLACE = [
-    ("as shipped checkpoints, trained by `mesakit.experiments.thinking_time` (about a minute on one core).",
-     "as shipped checkpoints, trained by `mesakit.experiments.thinking_time` ({train_cpu} s of one CPU\n"
-     "core for the recurrent planner, across seeds 0 to 7 on a busy machine)."),
-    ("from mesakit.search.probe import open_square_features, probe_value_map\n",
-     "from mesakit.search.probe import open_square_features, probe_value_map, r2_score\n"),
+    (
+        "as shipped checkpoints, trained by `mesakit.experiments.thinking_time` (about a minute on one core).",
+        "as shipped checkpoints, trained by `mesakit.experiments.thinking_time` ({train_cpu} s of one CPU\n"
+        "core for the recurrent planner, across seeds 0 to 7 on a busy machine).",
+    ),
+    (
+        "from mesakit.search.probe import open_square_features, probe_value_map\n",
+        "from mesakit.search.probe import open_square_features, probe_value_map, r2_score\n",
+    ),
 ]
 
 CELLS["**Training.**"] = """\
@@ -114,7 +118,8 @@ print(f"{LONG} iterations: 5×5 {long_rate:.2f} (at T = {T}: {curve[grid.index(T
       f"7×7 {long_rate_large:.2f} (at 2T = {2 * T}: {curve_large[-1]:.2f})")
 print(f"score map drift from {T} to {LONG} iterations: {thinking_time.score_drift(planner, test_mazes[:100], T, LONG):+.4f} steps per iteration")"""
 
-CELLS["*What to look for:* the solve rate at"] = """\
+CELLS["*What to look for:* the solve rate at"] = (
+    """\
 *What to look for:* the solve rate at `LONG` next to the one at `T`, and a drift close to 0.
 Across seeds 0 to 7, `mesakit reproduce thinking-time` gives {long} on 5×5 mazes at 128
 iterations, never more than {long_drop} below the rate at `T`, with a drift {drift} steps of
@@ -127,7 +132,8 @@ with warm-ups up to 32), lifted its whole map by more than a step of distance pe
 `T`; inside the supervised range that did no harm, but far beyond it the growing state bent the map
 out of shape and the solve rate fell well below its value at `T` (to train one yourself:
 `thinking_time.train_planner(seed=0, offset_penalty=0.0)`, about a minute of one core). Bansal et al. (2022) call this failure *overthinking*.
-""" + r"""
+"""
+    + r"""
 ## 4. Reading the value map: a linear probe
 
 Does the hidden state hold the distance to the goal? A **probe** answers with a linear map from
@@ -138,6 +144,7 @@ $R^2 = 1 - \sum (y - \hat y)^2 / \sum (y - \bar y)^2$ (1 = perfect, 0 = no bette
 ### Exercise 4.1 — ridge regression
 Goal: the weights and intercept minimising $\lVert X w + b - y\rVert^2 + \alpha \lVert w\rVert^2$
 (the intercept is not penalised)."""
+)
 
 CELLS["**What the probe says here.**"] = """\
 *What to look for:* if the hidden state held BFS's value map, the dots would hug the dashed

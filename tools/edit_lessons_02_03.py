@@ -39,39 +39,63 @@ def insert_after(nb, anchor: str, cell) -> None:
 
 
 def lesson02(nb) -> None:
-    replace(nb, "A single LSA layer can do no better than one\nGD step on this task (von Oswald et al.), and training finds that limit.",
-            "That a single LSA layer does no better than one\ntuned GD step on this task was observed by von Oswald et al. (2022); Ahn et al. (2023) and\n"
-            "Mahankali et al. (2023) later proved it for Gaussian inputs: the best one layer of linear\n"
-            "self-attention can do in context is one step of (preconditioned) gradient descent. Training finds that limit.")
-    replace(nb, "Loss within a percent, cosine above\n0.99: this is the signature von Oswald et al. report.",
-            "Loss within about a percent, cosine above\n0.99 (printed above; `mesakit reproduce lsa-gd --seed S` finds the same on seeds 0–7): this is\nthe signature von Oswald et al. report.")
-    replace(nb, "- von Oswald, J., Niklasson, E., Randazzo, E., Sacramento, J., Mordvintsev, A., Zhmoginov, A.,\n"
-                "  Vladymyrov, M. (2022). *Transformers learn in-context by gradient descent.* ICML 2023.",
-            "- von Oswald, J., Niklasson, E., Randazzo, E., Sacramento, J., Mordvintsev, A., Zhmoginov, A.,\n"
-            "  Vladymyrov, M. (2022). *Transformers learn in-context by gradient descent.* ICML.\n"
-            "- Ahn, K., Cheng, X., Daneshmand, H., Sra, S. (2023). *Transformers learn to implement preconditioned\n"
-            "  gradient descent for in-context learning.* NeurIPS.\n"
-            "- Mahankali, A., Hashimoto, T. B., Ma, T. (2023). *One step of gradient descent is provably the optimal\n"
-            "  in-context learner with one layer of linear self-attention.*")
-    replace(nb, "*What can Transformers learn in-context? A case\n  study of simple function classes.* NeurIPS 2022.",
-            "*What can Transformers learn in-context? A case\n  study of simple function classes.* NeurIPS.")
-    replace(nb, "*What learning algorithm is\n  in-context learning? Investigations with linear models.* ICLR 2023.",
-            "*What learning algorithm is\n  in-context learning? Investigations with linear models.* ICLR.")
+    replace(
+        nb,
+        "A single LSA layer can do no better than one\nGD step on this task (von Oswald et al.), and training finds that limit.",
+        "That a single LSA layer does no better than one\ntuned GD step on this task was observed by von Oswald et al. (2022); Ahn et al. (2023) and\n"
+        "Mahankali et al. (2023) later proved it for Gaussian inputs: the best one layer of linear\n"
+        "self-attention can do in context is one step of (preconditioned) gradient descent. Training finds that limit.",
+    )
+    replace(
+        nb,
+        "Loss within a percent, cosine above\n0.99: this is the signature von Oswald et al. report.",
+        "Loss within about a percent, cosine above\n0.99 (printed above; `mesakit reproduce lsa-gd --seed S` finds the same on seeds 0–7): this is\nthe signature von Oswald et al. report.",
+    )
+    replace(
+        nb,
+        "- von Oswald, J., Niklasson, E., Randazzo, E., Sacramento, J., Mordvintsev, A., Zhmoginov, A.,\n"
+        "  Vladymyrov, M. (2022). *Transformers learn in-context by gradient descent.* ICML 2023.",
+        "- von Oswald, J., Niklasson, E., Randazzo, E., Sacramento, J., Mordvintsev, A., Zhmoginov, A.,\n"
+        "  Vladymyrov, M. (2022). *Transformers learn in-context by gradient descent.* ICML.\n"
+        "- Ahn, K., Cheng, X., Daneshmand, H., Sra, S. (2023). *Transformers learn to implement preconditioned\n"
+        "  gradient descent for in-context learning.* NeurIPS.\n"
+        "- Mahankali, A., Hashimoto, T. B., Ma, T. (2023). *One step of gradient descent is provably the optimal\n"
+        "  in-context learner with one layer of linear self-attention.*",
+    )
+    replace(
+        nb,
+        "*What can Transformers learn in-context? A case\n  study of simple function classes.* NeurIPS 2022.",
+        "*What can Transformers learn in-context? A case\n  study of simple function classes.* NeurIPS.",
+    )
+    replace(
+        nb,
+        "*What learning algorithm is\n  in-context learning? Investigations with linear models.* ICLR 2023.",
+        "*What learning algorithm is\n  in-context learning? Investigations with linear models.* ICLR.",
+    )
 
     replace(nb, OLD_56, NEW_56)
-    replace(nb, 'for k, a, b in zip(ks, tied_losses, gd_losses_k):\n    print(f"K={k}: tied LSA {a:10.4g}   K GD steps {b:.4f}")',
-            'for k, a, b in zip(ks, tied_losses, gd_losses_k):\n    print(f"K={k}: tied LSA {a:10.4g}   K GD steps {b:.4f}")\n'
-            'with torch.no_grad():  # far beyond the trained range\n'
-            '    far = {k: metrics.loss(tied(Z_eval, iterations=k), y_eval).item() for k in (16, 32, 64)}\n'
-            'print("far beyond training:", "   ".join(f"K={k}: tied LSA {v:.4g}" for k, v in far.items()))')
+    replace(
+        nb,
+        'for k, a, b in zip(ks, tied_losses, gd_losses_k):\n    print(f"K={k}: tied LSA {a:10.4g}   K GD steps {b:.4f}")',
+        'for k, a, b in zip(ks, tied_losses, gd_losses_k):\n    print(f"K={k}: tied LSA {a:10.4g}   K GD steps {b:.4f}")\n'
+        "with torch.no_grad():  # far beyond the trained range\n"
+        "    far = {k: metrics.loss(tied(Z_eval, iterations=k), y_eval).item() for k in (16, 32, 64)}\n"
+        'print("far beyond training:", "   ".join(f"K={k}: tied LSA {v:.4g}" for k, v in far.items()))',
+    )
     replace(nb, OLD_58, NEW_58)
-    replace(nb, "see that a weight-tied layer applied\n   K times runs K GD steps — but only as many as it was trained for.",
-            "see that a weight-tied layer applied\n   K times runs K GD steps, and measure what it does beyond the K it was trained for.")
-    replace(nb, "- Tied layers iterate the algorithm: more iterations, more GD steps — but only within the range the\n"
-                "  base optimizer trained; beyond it the learned optimizer breaks.",
-            "- Tied layers iterate the algorithm: more iterations, more GD steps (here even better than plain GD).\n"
-            "  Beyond the trained range nothing was supervised: whether the iteration holds up there depends on\n"
-            "  how it was trained, and has to be measured.")
+    replace(
+        nb,
+        "see that a weight-tied layer applied\n   K times runs K GD steps — but only as many as it was trained for.",
+        "see that a weight-tied layer applied\n   K times runs K GD steps, and measure what it does beyond the K it was trained for.",
+    )
+    replace(
+        nb,
+        "- Tied layers iterate the algorithm: more iterations, more GD steps — but only within the range the\n"
+        "  base optimizer trained; beyond it the learned optimizer breaks.",
+        "- Tied layers iterate the algorithm: more iterations, more GD steps (here even better than plain GD).\n"
+        "  Beyond the trained range nothing was supervised: whether the iteration holds up there depends on\n"
+        "  how it was trained, and has to be measured.",
+    )
 
 
 OLD_56 = """Does *training* find this too? mesakit ships a weight-tied LSA trained with $K$ drawn from 1–4 at
@@ -109,44 +133,77 @@ an iteration diverges.)"""
 
 
 def lesson03(nb) -> None:
-    replace(nb, "to memorize (after Raventós et al., 2023).\n",
-            "to memorize (after Raventós et al., 2023).\n\n"
-            "Two things up front. Our model's memory has a fixed number of slots (8): that is our\n"
-            "architectural choice, and it sets where the transition can happen — a pool the memory can hold\n"
-            "outright is best memorized. And we judge the trained models by the paper's yardstick, the\n"
-            "Bayes-optimal predictors: *dMMSE* for tasks drawn from the pretraining pool, *ridge regression*\n"
-            "for tasks drawn from the whole Gaussian prior.\n")
-    replace(nb, 'f"one GD step {gd_loss:.3f}, predicting 0 {zero_loss:.3f}")',
-            'f"one GD step {gd_loss:.3f}, predicting 0 {zero_loss:.3f}")\n'
-            'print(f"in-context gain of one GD step: {gd_gain:.2f}")')
-    replace(nb, "about\n  1.2 for one GD step on our task (fed",
-            "about\n  1.2 for one GD step on our task (printed above; fed")
-    replace(nb, "appears = emergence.appearance_step(trajectory)  # first step from which the cosine stays >= 0.9\n",
-            "appears = emergence.appearance_step(trajectory)  # first step from which the cosine stays >= 0.9\n"
-            'print(f"the sensitivity cosine with GD stays >= 0.9 from step {appears} on")\n')
-    replace(nb, "(cosine past 0.9 at the orange line, around step 450)\nwhile the loss has only come down half way:",
-            "(cosine past 0.9 at the orange line, the step printed above)\nwhile the loss is still well above GD's line:")
+    replace(
+        nb,
+        "to memorize (after Raventós et al., 2023).\n",
+        "to memorize (after Raventós et al., 2023).\n\n"
+        "Two things up front. Our model's memory has a fixed number of slots (8): that is our\n"
+        "architectural choice, and it sets where the transition can happen — a pool the memory can hold\n"
+        "outright is best memorized. And we judge the trained models by the paper's yardstick, the\n"
+        "Bayes-optimal predictors: *dMMSE* for tasks drawn from the pretraining pool, *ridge regression*\n"
+        "for tasks drawn from the whole Gaussian prior.\n",
+    )
+    replace(
+        nb,
+        'f"one GD step {gd_loss:.3f}, predicting 0 {zero_loss:.3f}")',
+        'f"one GD step {gd_loss:.3f}, predicting 0 {zero_loss:.3f}")\n'
+        'print(f"in-context gain of one GD step: {gd_gain:.2f}")',
+    )
+    replace(
+        nb,
+        "about\n  1.2 for one GD step on our task (fed",
+        "about\n  1.2 for one GD step on our task (printed above; fed",
+    )
+    replace(
+        nb,
+        "appears = emergence.appearance_step(trajectory)  # first step from which the cosine stays >= 0.9\n",
+        "appears = emergence.appearance_step(trajectory)  # first step from which the cosine stays >= 0.9\n"
+        'print(f"the sensitivity cosine with GD stays >= 0.9 from step {appears} on")\n',
+    )
+    replace(
+        nb,
+        "(cosine past 0.9 at the orange line, around step 450)\nwhile the loss has only come down half way:",
+        "(cosine past 0.9 at the orange line, the step printed above)\nwhile the loss is still well above GD's line:",
+    )
     replace(nb, "Over the next ~500 steps the step size grows,", "Over the following steps the step size grows,")
-    replace(nb, "It is only as good as\n  GD on the pool (loss ≈ 0.81), but exactly as good on new tasks.",
-            "It is only as good as\n  GD on the pool (the loss printed in section 1), but exactly as good on new tasks.")
-    replace(nb, "a **memory readout** with 8\nslots of stored vectors,",
-            "a **memory readout** with 8\nslots of stored vectors (the slot count is our choice, and it bounds how many tasks can be\nstored outright),")
-    replace(nb, "Here is the sweep, with the fresh-task run drawn one step to the right of M = 256 and the transition\nyou located as a vertical line:",
-            SWEEP_INTRO)
-    replace(nb, 'plots.task_diversity_curves(num_tasks, sweep["loss_fresh"], sweep["loss_pool"], sweep["gd_loss"], transition)',
-            SWEEP_CELL)
+    replace(
+        nb,
+        "It is only as good as\n  GD on the pool (loss ≈ 0.81), but exactly as good on new tasks.",
+        "It is only as good as\n  GD on the pool (the loss printed in section 1), but exactly as good on new tasks.",
+    )
+    replace(
+        nb,
+        "a **memory readout** with 8\nslots of stored vectors,",
+        "a **memory readout** with 8\nslots of stored vectors (the slot count is our choice, and it bounds how many tasks can be\nstored outright),",
+    )
+    replace(
+        nb,
+        "Here is the sweep, with the fresh-task run drawn one step to the right of M = 256 and the transition\nyou located as a vertical line:",
+        SWEEP_INTRO,
+    )
+    replace(
+        nb,
+        'plots.task_diversity_curves(num_tasks, sweep["loss_fresh"], sweep["loss_pool"], sweep["gd_loss"], transition)',
+        SWEEP_CELL,
+    )
     replace(nb, OLD_SWEEP_TEXT, NEW_SWEEP_TEXT)
-    replace(nb, "First, where the transition sits is set by our memory's 8 slots: Raventós et al.\n"
-                "trained transformers whose capacity is implicit, and found that the threshold grows with the task\n"
-                "dimension and with the model's capacity. Second,",
-            "First, where the transition sits is set by our memory's 8 slots, an architectural choice:\n"
-            "Raventós et al.'s transformers have no explicit slots, and we make no claim about where their\n"
-            "threshold lies. Second,")
-    replace(nb, "threshold the same model becomes an in-context optimizer that matches one GD step on new tasks.\n",
-            "threshold the same model becomes an in-context optimizer that matches one GD step on new tasks.\n"
-            "- Against the Bayes-optimal yardsticks: below the threshold the model behaves like dMMSE (the\n"
-            "  optimum for the pool); above it, Raventós et al.'s transformers approach ridge, the optimum for\n"
-            "  all tasks. Ours stops at one GD step, the most one linear-attention layer can do.\n")
+    replace(
+        nb,
+        "First, where the transition sits is set by our memory's 8 slots: Raventós et al.\n"
+        "trained transformers whose capacity is implicit, and found that the threshold grows with the task\n"
+        "dimension and with the model's capacity. Second,",
+        "First, where the transition sits is set by our memory's 8 slots, an architectural choice:\n"
+        "Raventós et al.'s transformers have no explicit slots, and we make no claim about where their\n"
+        "threshold lies. Second,",
+    )
+    replace(
+        nb,
+        "threshold the same model becomes an in-context optimizer that matches one GD step on new tasks.\n",
+        "threshold the same model becomes an in-context optimizer that matches one GD step on new tasks.\n"
+        "- Against the Bayes-optimal yardsticks: below the threshold the model behaves like dMMSE (the\n"
+        "  optimum for the pool); above it, Raventós et al.'s transformers approach ridge, the optimum for\n"
+        "  all tasks. Ours stops at one GD step, the most one linear-attention layer can do.\n",
+    )
 
 
 SWEEP_INTRO = """Here is the sweep, with the fresh-task run drawn one step to the right of M = 256 and the transition

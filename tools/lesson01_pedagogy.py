@@ -14,7 +14,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from pedagogy import (  # noqa: E402
-    apply_replacements, help_cell, insert_think, read, require, set_levels, set_sources, think_targets, write,
+    apply_replacements,
+    help_cell,
+    insert_think,
+    read,
+    require,
+    set_levels,
+    set_sources,
+    think_targets,
+    write,
 )
 
 PATH = Path(__file__).resolve().parent.parent / "solutions/01_base_and_mesa/01_base_and_mesa.ipynb"
@@ -60,12 +68,12 @@ HELP = {
         "`HandBuiltMesaOptimizer(HandBuiltConfig(steps=K, init_lr=init_lr))`; a `TrainConfig` with "
         "plain SGD, the given step count, learning rate and seed, batch size 256, a snapshot after "
         "every step and no progress bar. Each snapshot is `(step, state_dict)`; the step size is the "
-        "0-d tensor `state_dict[\"lr\"]`. Put `init_lr` first in the list.",
+        '0-d tensor `state_dict["lr"]`. Put `init_lr` first in the list.',
         "model = HandBuiltMesaOptimizer(HandBuiltConfig(d=task.d, steps=K, init_lr=init_lr))\n"
-        "config = TrainConfig(steps=steps, batch_size=256, lr=base_lr, optimizer=\"sgd\", seed=seed,\n"
+        'config = TrainConfig(steps=steps, batch_size=256, lr=base_lr, optimizer="sgd", seed=seed,\n'
         "                     snapshot_every=1, progress=False)\n"
         "history = train(model, task.sample, config)\n"
-        "return model, [init_lr] + [state[\"lr\"].item() for _, state in history.snapshots]",
+        'return model, [init_lr] + [state["lr"].item() for _, state in history.snapshots]',
     ),
     "cell-042": (
         "<details><summary>Hint 1</summary>\n\n"
@@ -85,7 +93,9 @@ HELP = {
 
 THINK = {
     # new cell id: (insert before this cell id, text)
-    "think-01": ("cell-022", """**🤔 Predict, then run.** The next cell scores the model on 2,000 prompts for K = 0, 1, 2, 5, 10
+    "think-01": (
+        "cell-022",
+        """**🤔 Predict, then run.** The next cell scores the model on 2,000 prompts for K = 0, 1, 2, 5, 10
 and 20 inner steps (η = 0.5). Before you run it: what does the model predict with **K = 0**, and
 roughly what loss does that give? (Each $x$ entry is uniform on [−1, 1], so $E[x_j^2] = 1/3$, and
 $w_\\star \\sim N(0, I_{10})$.) Will the loss reach 0 by K = 20?
@@ -98,8 +108,11 @@ $\\frac{1}{2}E[y_q^2] = \\frac{1}{2}\\, d \\cdot \\frac{1}{3} \\approx 1.67$ (ab
 determine a 10-dimensional $w_\\star$ exactly: gradient descent moves fast along the steep
 directions of the context's loss bowl and very slowly along its flat ones (with N = d the smallest
 curvature is often near 0), so it needs far more than 20 steps of size 0.5 to get there.
-</details>"""),
-    "think-02": ("cell-034", """**🤔 Think first.** SGD chose η to make the *query* loss small. After one inner step, is that also
+</details>""",
+    ),
+    "think-02": (
+        "cell-034",
+        """**🤔 Think first.** SGD chose η to make the *query* loss small. After one inner step, is that also
 the η that makes the *context* loss smallest — or will the two best step sizes differ? If they
 differ, which objective do you expect the trained model to follow?
 
@@ -110,18 +123,22 @@ their minima need not coincide (the plot below shows where each one is). The tra
 query loss's minimum, because that is the only objective the base optimizer ever sees; the inner
 step, in turn, only ever sees the context. This gap between what the outer loop rewards and what
 the inner loop optimizes is the seed of objective divergence (lesson 04).
-</details>"""),
+</details>""",
+    ),
 }
 
 
 # (cell id, old text, new text): sentence-level edits, skipped once applied.
 REPLACE = [
     # the Time line is written by tools/lesson_times.py (one estimate for the lesson and the README)
-    ("cell-039", "scenario, each worth a quarter of the exercise: it tells you which field of that scenario is not\n"
-     "yet right, without revealing the answer.",
-     "scenario, each worth a quarter of the exercise. A wrong answer gets the reason *that* option is\n"
-     "wrong, without naming the right one; a second, different miss on the same question gives the answer\n"
-     "and its reason, so think before you retry."),
+    (
+        "cell-039",
+        "scenario, each worth a quarter of the exercise: it tells you which field of that scenario is not\n"
+        "yet right, without revealing the answer.",
+        "scenario, each worth a quarter of the exercise. A wrong answer gets the reason *that* option is\n"
+        "wrong, without naming the right one; a second, different miss on the same question gives the answer\n"
+        "and its reason, so think before you retry.",
+    ),
 ]
 
 

@@ -20,8 +20,17 @@ import nbformat
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from pedagogy import (  # noqa: E402
-    apply_replacements, cells_by_id, exercise, help_cell, insert_think, read, require, set_sources, split,
-    think_targets, write,
+    apply_replacements,
+    cells_by_id,
+    exercise,
+    help_cell,
+    insert_think,
+    read,
+    require,
+    set_sources,
+    split,
+    think_targets,
+    write,
 )
 
 PATH = Path(__file__).resolve().parent.parent / "solutions/02_toy_mesa_optimizer/02_toy_mesa_optimizer.ipynb"
@@ -29,39 +38,129 @@ PATH = Path(__file__).resolve().parent.parent / "solutions/02_toy_mesa_optimizer
 
 # new heading cell id -> (cell the heading is split out of, the heading's first words, full text)
 EXERCISES = {
-    "ex-1-1": ("cell-002", "### Exercise 1.1", exercise("1.1 — build the prompt", 1, 5, """
-*Goal:* stack the context and the query into `Z`.""")),
-    "ex-2-1": ("cell-007", "### Exercise 2.1", exercise("2.1 — the LSA forward pass", 2, 10, """
-*Goal:* one LSA layer, returning the prediction $\\hat y$.""")),
-    "ex-3-1": ("cell-012", "### Exercise 3.1", exercise("3.1 — one training step", 1, 5, """
-*Goal:* one step of the base optimizer; return the batch loss as a float.""")),
-    "ex-4-1": ("cell-018", "### Exercise 4.1", exercise("4.1 — one GD step", 1, 5, """
-*Goal:* the prediction of one GD step from $w = 0$.""")),
-    "ex-4-2": ("cell-021-note", "### Exercise 4.2", exercise("4.2 — tune the step size", 2, 10, """
+    "ex-1-1": (
+        "cell-002",
+        "### Exercise 1.1",
+        exercise(
+            "1.1 — build the prompt",
+            1,
+            5,
+            """
+*Goal:* stack the context and the query into `Z`.""",
+        ),
+    ),
+    "ex-2-1": (
+        "cell-007",
+        "### Exercise 2.1",
+        exercise(
+            "2.1 — the LSA forward pass",
+            2,
+            10,
+            """
+*Goal:* one LSA layer, returning the prediction $\\hat y$.""",
+        ),
+    ),
+    "ex-3-1": (
+        "cell-012",
+        "### Exercise 3.1",
+        exercise(
+            "3.1 — one training step",
+            1,
+            5,
+            """
+*Goal:* one step of the base optimizer; return the batch loss as a float.""",
+        ),
+    ),
+    "ex-4-1": (
+        "cell-018",
+        "### Exercise 4.1",
+        exercise(
+            "4.1 — one GD step",
+            1,
+            5,
+            """
+*Goal:* the prediction of one GD step from $w = 0$.""",
+        ),
+    ),
+    "ex-4-2": (
+        "cell-021-note",
+        "### Exercise 4.2",
+        exercise(
+            "4.2 — tune the step size",
+            2,
+            10,
+            """
 *Goal:* the $\\eta$ that minimises the 0.5·MSE of `gd_predict` on the given prompts (3 decimals).
-Use your `gd_predict`.""")),
-    "ex-5-1": ("cell-027", "### Exercise 5.1", exercise("5.1 — sensitivity", 2, 5, """
+Use your `gd_predict`.""",
+        ),
+    ),
+    "ex-5-1": (
+        "cell-027",
+        "### Exercise 5.1",
+        exercise(
+            "5.1 — sensitivity",
+            2,
+            5,
+            """
 *Goal:* $\\partial \\hat y_b / \\partial x_{q,b}$ for every prompt, by autograd. `model` is any
-callable from prompts to predictions: the check calls your function with two different ones.""")),
-    "ex-5-2": ("cell-030-note", "### Exercise 5.2", exercise("5.2 — the comparison", 2, 10, """
+callable from prompts to predictions: the check calls your function with two different ones.""",
+        ),
+    ),
+    "ex-5-2": (
+        "cell-030-note",
+        "### Exercise 5.2",
+        exercise(
+            "5.2 — the comparison",
+            2,
+            10,
+            """
 *Goal:* the four figures of the paper's comparison, as a dict with keys `model_loss`, `gd_loss`
 (both 0.5·MSE), `sensitivity_cosine` (mean over prompts of the cosine between the two
 sensitivities) and `prediction_diff` (root mean squared difference of the predictions). Use your
-`sensitivity`.""")),
-    "ex-6-1": ("cell-036", "### Exercise 6.1", exercise("6.1 — derive GD as attention weights", 3, 15, """
+`sensitivity`.""",
+        ),
+    ),
+    "ex-6-1": (
+        "cell-036",
+        "### Exercise 6.1",
+        exercise(
+            "6.1 — derive GD as attention weights",
+            3,
+            15,
+            """
 *Goal:* the pair $(W_{KQ}, W_{PV})$, both $(d+1)\\times(d+1)$, whose LSA layer predicts exactly
 `gd_predict(Z, lr)` on **every** prompt. Derive them above first, on paper; the hints lead the
 derivation. Many weight pairs give one GD step on the query; the check also applies your layer
 twice and expects two GD steps (section 8 shows why that works): choose weights under which the
-attention score between two tokens depends on their inputs $x$ only.""")),
-    "ex-7-1": ("cell-043", "### Exercise 7.1", exercise("7.1 — the learned step size", 2, 10, """
+attention score between two tokens depends on their inputs $x$ only.""",
+        ),
+    ),
+    "ex-7-1": (
+        "cell-043",
+        "### Exercise 7.1",
+        exercise(
+            "7.1 — the learned step size",
+            2,
+            10,
+            """
 *Goal:* the GD step size $\\eta$ that a layer implements, read off its weights. The trained weights
 are a *rescaled* construction plus noise: derive the step size from your construction and the
 rescaling above, and estimate the scale robustly (the check adds noise to every entry and a
-label-label entry $W_{KQ}[d, d]$ that plays no part in the step).""")),
-    "ex-8-1": ("cell-051", "### Exercise 8.1", exercise("8.1 — the weight-tied forward pass", 2, 10, """
+label-label entry $W_{KQ}[d, d]$ that plays no part in the step).""",
+        ),
+    ),
+    "ex-8-1": (
+        "cell-051",
+        "### Exercise 8.1",
+        exercise(
+            "8.1 — the weight-tied forward pass",
+            2,
+            10,
+            """
 *Goal:* apply one LSA layer $K$ times and predict from the final tokens. Do not modify the `Z`
-you are given.""")),
+you are given.""",
+        ),
+    ),
 }
 
 # Section 6 no longer spells out the construction: it gives the update and the goal.
@@ -125,7 +224,7 @@ HELP = {
         "$w_1 = \\frac{\\eta}{N}\\sum_i y_i x_i$ is one `(d,)` vector per prompt (an `einsum` over the "
         "example axis, or a batched matmul); then one dot product with $x_q$ per prompt.",
         "x, y, x_q = Z[:, :-1, :-1], Z[:, :-1, -1], Z[:, -1, :-1]\n"
-        "w = lr / x.shape[1] * torch.einsum(\"bn,bnd->bd\", y, x)\n"
+        'w = lr / x.shape[1] * torch.einsum("bn,bnd->bd", y, x)\n'
         "return (w * x_q).sum(-1)",
     ),
     "cell-024": help_cell(
@@ -134,8 +233,7 @@ HELP = {
         "Let $g$ be the prediction at $\\eta = 1$ (your `gd_predict(Z, 1.0)`), so $\\hat y = \\eta g$. "
         "The loss $\\tfrac12\\,\\text{mean}((\\eta g - y)^2)$ has derivative "
         "$\\text{mean}((\\eta g - y)\\,g)$: set it to zero and solve for $\\eta$. Return a Python float.",
-        "g = gd_predict(Z, 1.0)  # y_hat = eta * g\n"
-        "return ((g * y).sum() / (g * g).sum()).item()",
+        "g = gd_predict(Z, 1.0)  # y_hat = eta * g\nreturn ((g * y).sum() / (g * g).sum()).item()",
     ),
     "cell-030": help_cell(
         "Autograd differentiates a scalar. Prediction $b$ depends only on prompt $b$, so the gradient "
@@ -156,10 +254,10 @@ HELP = {
         "    p_model, p_gd = model(Z), gd(Z)\n"
         "cos = torch.nn.functional.cosine_similarity(sensitivity(model, Z), sensitivity(gd, Z), dim=-1)\n"
         "return {\n"
-        "    \"model_loss\": 0.5 * ((p_model - y) ** 2).mean().item(),\n"
-        "    \"gd_loss\": 0.5 * ((p_gd - y) ** 2).mean().item(),\n"
-        "    \"sensitivity_cosine\": cos.mean().item(),\n"
-        "    \"prediction_diff\": ((p_model - p_gd) ** 2).mean().sqrt().item(),\n"
+        '    "model_loss": 0.5 * ((p_model - y) ** 2).mean().item(),\n'
+        '    "gd_loss": 0.5 * ((p_gd - y) ** 2).mean().item(),\n'
+        '    "sensitivity_cosine": cos.mean().item(),\n'
+        '    "prediction_diff": ((p_model - p_gd) ** 2).mean().sqrt().item(),\n'
         "}",
     ),
     "cell-039": help_cell(
@@ -183,8 +281,7 @@ HELP = {
         "The rescaled construction is $W_{KQ} = a I$ on the $x$-block and $W_{PV}[d, d] = -\\eta / a$: "
         "solve for $\\eta$. Estimate $a$ from noisy weights as the *mean* of the $x$-block's diagonal "
         "(not one entry, not the trace, not the label-label entry). Return a Python float.",
-        "d = W_KQ.shape[0] - 1\n"
-        "return (-W_PV[d, d] * torch.diagonal(W_KQ[:d, :d]).mean()).item()",
+        "d = W_KQ.shape[0] - 1\nreturn (-W_PV[d, d] * torch.diagonal(W_KQ[:d, :d]).mean()).item()",
     ),
     "cell-054": help_cell(
         "Weight tying is your 2.1 layer in a loop: each pass reads the tokens the previous pass wrote.",
@@ -204,19 +301,30 @@ HELP = {
 # (cell id, old text, new text): sentence-level edits, skipped once applied.
 REPLACE = [
     # the Time line is written by tools/lesson_times.py (one estimate for the lesson and the README)
-    ("cell-041", "rescaling: $W_{KQ} = a\\,I$ and $W_{PV}[d,d] = -\\eta/a$ compute the same function for any $a \\neq 0$.",
-     "rescaling: the layer's update is linear in $W_{KQ}$ and in $W_{PV}$, so multiplying $W_{KQ}$ by any\n"
-     "$a \\neq 0$ and dividing $W_{PV}$ by $a$ computes the same function."),
+    (
+        "cell-041",
+        "rescaling: $W_{KQ} = a\\,I$ and $W_{PV}[d,d] = -\\eta/a$ compute the same function for any $a \\neq 0$.",
+        "rescaling: the layer's update is linear in $W_{KQ}$ and in $W_{PV}$, so multiplying $W_{KQ}$ by any\n"
+        "$a \\neq 0$ and dividing $W_{PV}$ by $a$ computes the same function.",
+    ),
     ("test_best_lr", "checks.check_best_lr(best_lr)\n", "checks.check_best_lr(best_lr, uses=gd_predict)\n"),
-    ("test_compare_with_gd", "checks.check_compare_with_gd(compare_with_gd)\n",
-     "checks.check_compare_with_gd(compare_with_gd, uses=sensitivity)\n"),
-    ("cell-041", "If training found a GD step, the trained matrices should *look like* the construction — up to a",
-     "If training found a GD step, the trained matrices should *look like* your construction — up to a"),
+    (
+        "test_compare_with_gd",
+        "checks.check_compare_with_gd(compare_with_gd)\n",
+        "checks.check_compare_with_gd(compare_with_gd, uses=sensitivity)\n",
+    ),
+    (
+        "cell-041",
+        "If training found a GD step, the trained matrices should *look like* the construction — up to a",
+        "If training found a GD step, the trained matrices should *look like* your construction — up to a",
+    ),
 ]
 
 THINK = {
     # new cell id: (insert before this cell id, text)
-    "think-02-weights": ("cell-042", """**🤔 Predict, then look.** The next cell draws the trained $W_{KQ}$ and $W_{PV}$ as heatmaps,
+    "think-02-weights": (
+        "cell-042",
+        """**🤔 Predict, then look.** The next cell draws the trained $W_{KQ}$ and $W_{PV}$ as heatmaps,
 beside your construction. Before you run it, sketch what you expect: which entries of each matrix
 are large, which near zero, and will the trained numbers equal the construction's?
 
@@ -228,8 +336,11 @@ any scale $a$ of the diagonal, with the corner divided by $a$, computes the same
 the base objective, which sees only the function, cannot prefer $a = 1$. What must match is the step size the two together encode: the
 cell after Exercise 7.1 reads it off the trained weights and prints it beside the line search's
 best step size.
-</details>"""),
-    "think-02-beyond-k": ("cell-057", """**🤔 Predict, then run.** The shipped tied layer was trained only with $K \\le 4$ passes. The
+</details>""",
+    ),
+    "think-02-beyond-k": (
+        "cell-057",
+        """**🤔 Predict, then run.** The shipped tied layer was trained only with $K \\le 4$ passes. The
 next cell runs it with $K = 1..8$ and then 16, 32 and 64 passes. Nothing in training ever scored
 it past $K = 4$: will its loss keep falling, level off, or blow up there? What would make an
 iterated layer blow up?
@@ -242,7 +353,8 @@ An iterated update blows up when it multiplies the error by more than 1 along so
 pass, like gradient descent with too large a step. Nothing in training forbids that past the
 trained $K$: this checkpoint's curriculum happened to shape a stable iteration, and the caption
 below tells of a training run whose layer did diverge a few passes past $K = 4$.
-</details>"""),
+</details>""",
+    ),
 }
 
 

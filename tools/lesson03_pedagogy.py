@@ -21,8 +21,17 @@ import nbformat
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from pedagogy import (  # noqa: E402
-    apply_replacements, cells_by_id, exercise, help_cell, insert_think, read, require, set_sources, split,
-    think_targets, write,
+    apply_replacements,
+    cells_by_id,
+    exercise,
+    help_cell,
+    insert_think,
+    read,
+    require,
+    set_sources,
+    split,
+    think_targets,
+    write,
 )
 
 PATH = Path(__file__).resolve().parent.parent / "solutions/03_emergence/03_emergence.ipynb"
@@ -30,16 +39,50 @@ PATH = Path(__file__).resolve().parent.parent / "solutions/03_emergence/03_emerg
 
 # heading cell id -> (cell the heading is split out of, or None if it is the heading already; marker; text)
 EXERCISES = {
-    "ex-1-1": ("cell-004", "### Exercise 1.1", exercise("1.1 — the in-context gain", 2, 10, """
+    "ex-1-1": (
+        "cell-004",
+        "### Exercise 1.1",
+        exercise(
+            "1.1 — the in-context gain",
+            2,
+            10,
+            """
 *Goal:* measure how much a model relies on the labels in its context. The check runs your function
-on three different models (one that learns in context, one that ignores its context, a random one).""")),
-    "ex-2-1": ("cell-011", "### Exercise 2.1", exercise("2.1 — sampling prompts from a finite pool", 2, 10, """
+on three different models (one that learns in context, one that ignores its context, a random one).""",
+        ),
+    ),
+    "ex-2-1": (
+        "cell-011",
+        "### Exercise 2.1",
+        exercise(
+            "2.1 — sampling prompts from a finite pool",
+            2,
+            10,
+            """
 *Goal:* write the sampler that pretrains on a pool of M tasks instead of fresh ones. The check
 draws thousands of prompts: every one must use a task of the pool, the tasks must be used about
-equally often, and the same generator seed must give the same prompts.""")),
-    "ex-3-1": ("cell-018", "### Exercise 3.1", exercise("3.1 — locate the transition", 2, 10, """
-*Goal:* find the smallest pool from which the model is as good as GD on new tasks — for good.""")),
-    "cell-022": (None, "### Exercise 3.2", exercise("3.2 — read the transition off your sweep", 2, 10, """
+equally often, and the same generator seed must give the same prompts.""",
+        ),
+    ),
+    "ex-3-1": (
+        "cell-018",
+        "### Exercise 3.1",
+        exercise(
+            "3.1 — locate the transition",
+            2,
+            10,
+            """
+*Goal:* find the smallest pool from which the model is as good as GD on new tasks — for good.""",
+        ),
+    ),
+    "cell-022": (
+        None,
+        "### Exercise 3.2",
+        exercise(
+            "3.2 — read the transition off your sweep",
+            2,
+            10,
+            """
 *Goal:* interpret the sweep rather than compute it. The next cell draws your `sweep`: each model's
 loss on **new** tasks and on **its own pool's** tasks against the pool size M (a log x-axis; the
 y-axis is linear and zoomed in around GD's loss, so that 10% is a visible distance), one GD step's
@@ -47,7 +90,9 @@ loss as a dashed line, and a shaded band from it to 10% above it. It does not ma
 tasks **for good** (at that pool and every larger one), and set `transition_read` to it: a number
 from the x-axis, or `None` if there is no such pool. Don't call `locate_transition`: read the
 figure. The check compares your reading with what your sweep's numbers imply, with a tolerance (a
-reading between two ticks can be right), and tells you what your reading misses.""")),
+reading between two ticks can be right), and tells you what your reading misses.""",
+        ),
+    ),
 }
 
 HELP = {
@@ -73,7 +118,7 @@ HELP = {
         "return task.sample(batch, generator, w=pool_w[pick])",
     ),
     "cell-021": help_cell(
-        "\"For good\" means the answer depends on every pool to the right of it: it is easiest to walk "
+        '"For good" means the answer depends on every pool to the right of it: it is easiest to walk '
         "the sweep from the largest pool down.",
         "Going from the largest pool to the smallest, remember the last pool that was within "
         "`(1 + tolerance) * gd_loss` (a value exactly on the threshold counts as within), and stop at "
@@ -118,24 +163,38 @@ checks.check_transition_reading(transition_read, pool_sweep.evaluate(pool_sweep.
 
 REPLACE = [
     # the Time line is written by tools/lesson_times.py (one estimate for the lesson and the README)
-    ("title", "- locate the task-diversity transition in a sweep, plot it, and say what it means for where mesa\n  optimizers come from.",
-     "- locate the task-diversity transition in a sweep, read it off a plot, and say what it means for\n  where mesa optimizers come from."),
-    ("cell-009", 'print(f"the sensitivity cosine with GD stays >= 0.9 from step {appears} on")\n',
-     'print(f"the sensitivity cosine with GD stays >= 0.9 from step {appears} on")\n'
-     'print(f"loss at that step {trajectory[\'loss\'][trajectory[\'step\'].index(appears)]:.3f}; one GD step {gd_loss:.3f}")\n'),
-    ("cell-026", "Here is the sweep, with the fresh-task run drawn one step to the right of M = 256 and the transition\n"
-     "you located as a vertical line.",
-     "Here is the sweep again, with the fresh-task run drawn one step to the right of M = 256 and the\n"
-     "transition `locate_transition` finds as a vertical line: compare it with your reading."),
-    ("cell-030", "Second, the memorizer is not \"dumb\": it reads its context\ntoo (to recognise the task), so it has a "
-     "large in-context gain on its pool: shuffled labels fit\nnone of its stored tasks. What it does not do is *learn* a "
-     "new task from the context, and its\nsensitivity does not point where GD's does:",
-     "Second, a memorizer answers with its stored tasks: does that mean it ignores its\ncontext? Predict before you "
-     "measure."),
+    (
+        "title",
+        "- locate the task-diversity transition in a sweep, plot it, and say what it means for where mesa\n  optimizers come from.",
+        "- locate the task-diversity transition in a sweep, read it off a plot, and say what it means for\n  where mesa optimizers come from.",
+    ),
+    (
+        "cell-009",
+        'print(f"the sensitivity cosine with GD stays >= 0.9 from step {appears} on")\n',
+        'print(f"the sensitivity cosine with GD stays >= 0.9 from step {appears} on")\n'
+        "print(f\"loss at that step {trajectory['loss'][trajectory['step'].index(appears)]:.3f}; one GD step {gd_loss:.3f}\")\n",
+    ),
+    (
+        "cell-026",
+        "Here is the sweep, with the fresh-task run drawn one step to the right of M = 256 and the transition\n"
+        "you located as a vertical line.",
+        "Here is the sweep again, with the fresh-task run drawn one step to the right of M = 256 and the\n"
+        "transition `locate_transition` finds as a vertical line: compare it with your reading.",
+    ),
+    (
+        "cell-030",
+        'Second, the memorizer is not "dumb": it reads its context\ntoo (to recognise the task), so it has a '
+        "large in-context gain on its pool: shuffled labels fit\nnone of its stored tasks. What it does not do is *learn* a "
+        "new task from the context, and its\nsensitivity does not point where GD's does:",
+        "Second, a memorizer answers with its stored tasks: does that mean it ignores its\ncontext? Predict before you "
+        "measure.",
+    ),
 ]
 
 THINK = {
-    "think-03-appear": ("cell-009", """**🤔 Predict, then run.** The next cell replays the run's 30 snapshots: the loss on fresh
+    "think-03-appear": (
+        "cell-009",
+        """**🤔 Predict, then run.** The next cell replays the run's 30 snapshots: the loss on fresh
 prompts, the in-context gain and the sensitivity cosine with one GD step. Which comes first: the
 model's sensitivity turning to GD's direction (cosine ≥ 0.9), or its loss reaching GD's line? Or
 both at once?
@@ -146,8 +205,11 @@ The direction comes first. The cell prints the step from which the cosine stays 
 at that step: it is still far above one GD step's loss (printed beside it). After that the
 in-context gain keeps climbing (middle panel) while the loss comes down to GD's line (left panel):
 the model computes a GD-like step well before it computes a good one.
-</details>"""),
-    "think-03-memorizer": ("cell-031", """**🤔 Predict, then run.** The next cell measures three shipped models, trained on a pool of
+</details>""",
+    ),
+    "think-03-memorizer": (
+        "cell-031",
+        """**🤔 Predict, then run.** The next cell measures three shipped models, trained on a pool of
 M = 1 task, of M = 8 tasks and on fresh tasks: the in-context gain on its own pool's prompts (how
 much worse it gets when each prompt gets another prompt's context labels) and the sensitivity
 cosine with GD on new tasks. The M = 1 model answers every prompt with the one task it stored. Is
@@ -161,7 +223,8 @@ and another prompt's labels fit none of them (even for M = 1: same task, but oth
 throws its answer off. What it does not do is *learn* a new task from the context: its sensitivity
 cosine with GD on new tasks is 0.39 (M = 1) and 0.44 (M = 8), against 0.99 for the fresh-task
 model. Using the context is not the same as optimizing on it.
-</details>"""),
+</details>""",
+    ),
 }
 
 

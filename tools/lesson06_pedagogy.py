@@ -97,7 +97,7 @@ HELP = {
         "Which rows may you look at? Only the validation ones. And which thresholds are worth trying? "
         "The verdicts change only where `t` crosses a model's score, so the scores themselves are the "
         "only candidates that matter (plus one above all of them, which flags nothing).",
-        "Keep the rows whose `half` is `\"design\"`. The budget allows `int(rate × number of "
+        'Keep the rows whose `half` is `"design"`. The budget allows `int(rate × number of '
         "validation non-optimizers)` false alarms (a small epsilon guards against rounding). Walk the "
         "candidate scores from high to low, counting the non-optimizers with `score >= t`; the lowest "
         "candidate still within budget catches the most mesa optimizers. If even the highest "
@@ -124,11 +124,11 @@ HELP = {
     "071b2f69": help_cell(
         "Follow the four numbered steps above, in order: every piece is a function you wrote or a "
         "library call named there. The one new idea is dividing by the yardstick, so that 1 means "
-        "\"as much as one GD step\".",
+        '"as much as one GD step".',
         "Signals: your `context_gain` of the model on the fresh prompts divided by the same for "
         "`gd`; your `gd_alignment` on the fresh prompts; your `learning_curve` with m = N // 4 (at "
-        "least 1; N is `inputs.shape[1] - 1`), divided by GD's. Groups: \"learns from its context\" "
-        "holds the gain (and the curve), \"learns the way gradient descent does\" the alignment. Keep "
+        'least 1; N is `inputs.shape[1] - 1`), divided by GD\'s. Groups: "learns from its context" '
+        'holds the gain (and the curve), "learns the way gradient descent does" the alignment. Keep '
         "the groups as lists so you can append the curve only when it could be measured: wrap that "
         "one call in `try`/`except`. Return the three keys in a dict.",
         "fresh, y = detect.fresh_task_prompts(inputs, torch.Generator().manual_seed(0))\n"
@@ -228,7 +228,9 @@ if t_chosen is not None:
 
 THINK = {
     # new cell id: (insert before this cell id, text)
-    "think-kernel-ridge": ("c6c49282", """**🤔 Predict, then run.** Kernel ridge regression *is* an optimizer: on every prompt it exactly
+    "think-kernel-ridge": (
+        "c6c49282",
+        """**🤔 Predict, then run.** Kernel ridge regression *is* an optimizer: on every prompt it exactly
 minimises a ridge-regularised least-squares loss on its context, over functions built from a Gaussian
 kernel of a chosen width. The next cell gives it to the detector with a narrow kernel (bandwidth 1)
 and a wide one (bandwidth 4). Before you run it: will the detector flag either? Which signals do
@@ -243,8 +245,11 @@ its prediction flips sign with the query. The narrow kernel fits curved function
 is not $w\\cdot x_q$, so the alignment signals and `query_oddness` fall (printed in its signal
 dict), and so does the score. The detector recognises optimizers over *this task's* hypothesis
 class; the table after the cell records it as a false negative.
-</details>"""),
-    "think-memorizer": ("cell-003", """**🤔 Predict, then run.** The memorizer below was trained on prompts built from a pool of only 8
+</details>""",
+    ),
+    "think-memorizer": (
+        "cell-003",
+        """**🤔 Predict, then run.** The memorizer below was trained on prompts built from a pool of only 8
 task vectors. On prompts from its own pool its loss is far below predicting 0. What happens on
 **fresh** tasks, whose $w$ it has never seen: close to its own-pool loss, close to predicting 0, or
 worse than predicting 0?
@@ -255,23 +260,30 @@ Worse than predicting 0: the cell prints its loss on fresh tasks above the loss 
 the same prompts, and far above its own-pool loss. On its pool it only has to recognise which of 8 stored tasks the context came from; on a
 fresh task no stored $w$ is right, so whichever one it picks predicts badly — which is why the
 detector probes with fresh tasks before it asks whether a model learns from its context.
-</details>"""),
+</details>""",
+    ),
 }
 
 TEST_USES = {  # check cells that run on the learner's earlier functions
-    "test_learning_curve": ("checks.check_learning_curve(learning_curve)\n",
-                            "checks.check_learning_curve(learning_curve, uses=context_gain)\n"),
+    "test_learning_curve": (
+        "checks.check_learning_curve(learning_curve)\n",
+        "checks.check_learning_curve(learning_curve, uses=context_gain)\n",
+    ),
     "test_analyze_model_behavior": (
         "checks.check_analyze_model_behavior(analyze_model_behavior)\n",
-        "checks.check_analyze_model_behavior(analyze_model_behavior, uses={\"context_gain\": context_gain, \"gd_alignment\": gd_alignment,\n"
-        "                                    \"combine_signals\": combine_signals, \"learning_curve\": learning_curve})\n"),
+        'checks.check_analyze_model_behavior(analyze_model_behavior, uses={"context_gain": context_gain, "gd_alignment": gd_alignment,\n'
+        '                                    "combine_signals": combine_signals, "learning_curve": learning_curve})\n',
+    ),
 }
 
 REPLACE = [  # (cell id, old text, new text): skipped once applied
     # the Time line is written by tools/lesson_times.py (one estimate for the lesson and the README)
-    ("title", "4. evaluate a detector with an ROC curve and AUROC on a labelled zoo, with whole families held out;",
-     "4. evaluate a detector with an ROC curve and AUROC on a labelled zoo, with whole families held out,\n"
-     "   and choose its threshold on validation models for a false-alarm budget;"),
+    (
+        "title",
+        "4. evaluate a detector with an ROC curve and AUROC on a labelled zoo, with whole families held out;",
+        "4. evaluate a detector with an ROC curve and AUROC on a labelled zoo, with whole families held out,\n"
+        "   and choose its threshold on validation models for a false-alarm budget;",
+    ),
 ]
 
 
@@ -307,7 +319,10 @@ def main() -> None:
         before, _, heading = cell.source.partition("\n### Exercise")
         number = heading.split()[0]
         cell.source = before.rstrip()
-        nb.cells.insert(nb.cells.index(cell) + 1, _new_cell("markdown", "### Exercise" + heading, f"exercise-{number.replace('.', '-')}"))
+        nb.cells.insert(
+            nb.cells.index(cell) + 1,
+            _new_cell("markdown", "### Exercise" + heading, f"exercise-{number.replace('.', '-')}"),
+        )
 
     # 2. Exercise 3.2, after 3.1's help cell
     if "choose_threshold" not in by_id():
@@ -315,7 +330,12 @@ def main() -> None:
         new = [
             _new_cell("markdown", EX32_HEADING, "exercise-3-2"),
             _new_cell("code", EX32_CODE, "choose_threshold", grade_meta("choose_threshold", solution=True)),
-            _new_cell("code", EX32_TEST, "test_choose_threshold", grade_meta("test_choose_threshold", solution=False, points=2.0)),
+            _new_cell(
+                "code",
+                EX32_TEST,
+                "test_choose_threshold",
+                grade_meta("test_choose_threshold", solution=False, points=2.0),
+            ),
             _new_cell("markdown", "", "help-3-2"),
             _new_cell("markdown", "", "think-threshold"),
             _new_cell("code", EVAL_32, "eval-threshold"),
@@ -357,7 +377,7 @@ def main() -> None:
         if new not in cell.source:
             if not cell.source.startswith(old):
                 raise SystemExit(f"{cell_id}: check call not found")
-            cell.source = new + cell.source[len(old):]
+            cell.source = new + cell.source[len(old) :]
 
     write(nb, PATH)
 

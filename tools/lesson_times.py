@@ -21,7 +21,9 @@ from walkthrough import estimate  # noqa: E402
 
 from mesakit.course import execute, select  # noqa: E402
 
-TIME = re.compile(r"\*\*Time[.:]?\*\*[.:]?\s*[—:-]?\s*(?:\*\*)?\s*(?:~|About |about )?\d+(?:–\d+)?\s*min(?:utes)?\.?(?: \([^)]*\)\.?)?")
+TIME = re.compile(
+    r"\*\*Time[.:]?\*\*[.:]?\s*[—:-]?\s*(?:\*\*)?\s*(?:~|About |about )?\d+(?:–\d+)?\s*min(?:utes)?\.?(?: \([^)]*\)\.?)?"
+)
 
 
 def line(e) -> str:

@@ -64,12 +64,25 @@ def markdown(source: str):
     return cell
 
 
-def code(source: str, grade_id: str | None = None, *, solution: bool = False, points: float | None = None, locked: bool = False):
+def code(
+    source: str,
+    grade_id: str | None = None,
+    *,
+    solution: bool = False,
+    points: float | None = None,
+    locked: bool = False,
+):
     cell = nbformat.v4.new_code_cell(source)
     cell.id = _stable_id(source)
     if grade_id is not None:
-        meta = {"grade": points is not None, "grade_id": grade_id, "locked": locked or points is not None, "schema_version": 3,
-                "solution": solution, "task": False}  # fmt: skip
+        meta = {
+            "grade": points is not None,
+            "grade_id": grade_id,
+            "locked": locked or points is not None,
+            "schema_version": 3,
+            "solution": solution,
+            "task": False,
+        }
         if points is not None:
             meta["points"] = points
         cell.metadata["nbgrader"] = meta

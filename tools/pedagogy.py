@@ -8,7 +8,6 @@ from __future__ import annotations
 import re
 
 import nbformat
-
 from nbedit import read, write  # noqa: F401  (re-exported: the scripts read and write through here)
 
 
@@ -135,8 +134,14 @@ def assert_no_one_level_hint(nb) -> None:
 
 def grade_meta(grade_id: str, *, solution: bool, points: float | None = None) -> dict:
     """nbgrader metadata: a solution cell (no points) or a graded, locked check cell."""
-    meta = {"grade": points is not None, "grade_id": grade_id, "locked": points is not None, "schema_version": 3,
-            "solution": solution, "task": False}  # fmt: skip
+    meta = {
+        "grade": points is not None,
+        "grade_id": grade_id,
+        "locked": points is not None,
+        "schema_version": 3,
+        "solution": solution,
+        "task": False,
+    }
     if points is not None:
         meta["points"] = points
     return meta

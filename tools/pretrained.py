@@ -23,7 +23,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import torch
 from torch import nn
 
 from mesakit.core import models
@@ -102,7 +101,9 @@ def main(argv: list[str] | None = None) -> int:
             diff = difference(models.load(Path(tmp) / f"{name}.pt"), models.load(FOLDER / f"{name}.pt"))
             ok = diff <= TOLERANCE
             bad += not ok
-            print(f"{'same' if ok else 'DIFFERS':8} {name:32} max rel. weight diff {diff:.2e}  ({seconds[name]:.1f} CPU s)")
+            print(
+                f"{'same' if ok else 'DIFFERS':8} {name:32} max rel. weight diff {diff:.2e}  ({seconds[name]:.1f} CPU s)"
+            )
         print(f"{len(names) - bad}/{len(names)} checkpoints reproduced, {sum(seconds.values()):.0f} CPU s in all")
     return 1 if bad else 0
 

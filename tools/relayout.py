@@ -22,9 +22,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from mesakit.moved import MOVED_MODULES, MOVED_NAMES  # noqa: E402
-
 import nbformat  # noqa: E402
+
+from mesakit.moved import MOVED_MODULES, MOVED_NAMES  # noqa: E402
 
 # Contract paths (COURSE.md): kept in notebooks, tests and prose; the library imports the new homes.
 STABLE = {"mesakit.models": "mesakit.core.models", "mesakit.detect": "mesakit.detection.detector"}
@@ -144,7 +144,9 @@ def rewrite_source(text: str, module: str, is_init: bool, library: bool, new_mod
 def dotted(text: str, library: bool) -> str:
     """Dotted module names in strings, comments and docstrings."""
     table = {**MOVED_MODULES, **RENAMED_TO_PACKAGE, **(STABLE if library else {})}
-    pattern = re.compile(r"\b(" + "|".join(re.escape(k) for k in sorted(table, key=len, reverse=True)) + r")\b(?![\w/])")
+    pattern = re.compile(
+        r"\b(" + "|".join(re.escape(k) for k in sorted(table, key=len, reverse=True)) + r")\b(?![\w/])"
+    )
 
     def new(m: re.Match) -> str:
         old = m.group(1)
@@ -172,15 +174,20 @@ def main() -> None:
     args = parser.parse_args()
     if not args.notebooks_only:
         moves = move_files()
-        sources = [p for d in ("mesakit", "tests", "benchmarks", "tools") for p in (ROOT / d).rglob("*.py")
-                   if ".venv" not in p.parts and p.name not in ("relayout.py", "moved.py")]
+        sources = [
+            p
+            for d in ("mesakit", "tests", "benchmarks", "tools")
+            for p in (ROOT / d).rglob("*.py")
+            if ".venv" not in p.parts and p.name not in ("relayout.py", "moved.py")
+        ]
         texts = {}
         for path in sources:
             library = path.relative_to(ROOT).parts[0] == "mesakit"
             module = module_of(path)
             new_path = moves.get(path, path)
-            texts[new_path] = rewrite_source(path.read_text(), module, path.name == "__init__.py", library,
-                                             module_of(new_path))
+            texts[new_path] = rewrite_source(
+                path.read_text(), module, path.name == "__init__.py", library, module_of(new_path)
+            )
         for src, dst in moves.items():
             dst.parent.mkdir(parents=True, exist_ok=True)
             subprocess.run(["git", "mv", str(src), str(dst)], cwd=ROOT, check=True)
@@ -193,8 +200,9 @@ def main() -> None:
             if cell.cell_type == "code":
                 # IPython magics (%matplotlib, !pip) are not Python: park them in comments meanwhile
                 masked = re.sub(r"^(\s*)([%!])", r"\1#MAGIC\2", cell.source, flags=re.M)
-                new = re.sub(r"^(\s*)#MAGIC([%!])", r"\1\2", rewrite_source(masked, "__main__", False, library=False),
-                             flags=re.M)
+                new = re.sub(
+                    r"^(\s*)#MAGIC([%!])", r"\1\2", rewrite_source(masked, "__main__", False, library=False), flags=re.M
+                )
             else:
                 new = dotted(cell.source, library=False)
             if new != cell.source:

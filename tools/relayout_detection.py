@@ -72,7 +72,9 @@ def rewrite(nb, ready: bool) -> None:
             continue
         for name in DETECTOR_NAMES:
             cell.source = cell.source.replace(f"detector.{name}(", f"builders.{name}(")
-        cell.source = cell.source.replace("from mesakit.checks import heldout\n", "from mesakit.checks import detection_heldout as heldout\n")
+        cell.source = cell.source.replace(
+            "from mesakit.checks import heldout\n", "from mesakit.checks import detection_heldout as heldout\n"
+        )
         if ready:
             cell.source = cell.source.replace(SWEEP_OLD, SWEEP_NEW)
     setup = nb.cells[nbedit.find(nb, "from mesakit import checks, detect")]
@@ -85,7 +87,11 @@ def rewrite(nb, ready: bool) -> None:
             break
     else:
         raise ValueError("the setup cell imports neither the old experiments nor builders: rewrite by hand")
-    left = [c.source for c in nb.cells if c.cell_type == "code" and re.search(r"\bdetector\.\w+\(|mesakit\.checks import heldout\b", c.source)]
+    left = [
+        c.source
+        for c in nb.cells
+        if c.cell_type == "code" and re.search(r"\bdetector\.\w+\(|mesakit\.checks import heldout\b", c.source)
+    ]
     if left:
         raise ValueError(f"old names left after the rewrite: {left}")
 
@@ -95,8 +101,10 @@ def main() -> None:
     ready = sweep_ready()
     rewrite(nb, ready)
     nbedit.write(nb, PATH)
-    print(f"{PATH.relative_to(ROOT)}: detector -> builders; task_diversity -> "
-          f"{'sweep' if ready else 'left as is (mesakit.emergence.sweep is not there yet: run again after it lands)'}")  # fmt: skip
+    print(
+        f"{PATH.relative_to(ROOT)}: detector -> builders; task_diversity -> "
+        f"{'sweep' if ready else 'left as is (mesakit.emergence.sweep is not there yet: run again after it lands)'}"
+    )
 
 
 if __name__ == "__main__":

@@ -25,15 +25,17 @@ LESSON04 = ROOT / "solutions" / "04_objective_divergence" / "04_objective_diverg
 LESSON05 = ROOT / "solutions" / "05_internal_search" / "05_internal_search.ipynb"
 
 SETUP04 = [
-    ("from mesakit import checks, gridworld, metrics, models, plots, reference\n"
-     "from mesakit.experiments import goal_misgeneralization, scale_shift\n"
-     "from mesakit.experiments.lsa_gd import LR_SEED\n",
-     "from mesakit import checks, models, plots\n"
-     "from mesakit.core import metrics, reference\n"
-     "from mesakit.divergence import goals, gridworld\n"
-     "from mesakit.divergence import shift as scale_shift\n"
-     "from mesakit.incontext.lsa import LR_SEED\n"),
-]  # fmt: skip
+    (
+        "from mesakit import checks, gridworld, metrics, models, plots, reference\n"
+        "from mesakit.experiments import goal_misgeneralization, scale_shift\n"
+        "from mesakit.experiments.lsa_gd import LR_SEED\n",
+        "from mesakit import checks, models, plots\n"
+        "from mesakit.core import metrics, reference\n"
+        "from mesakit.divergence import goals, gridworld\n"
+        "from mesakit.divergence import shift as scale_shift\n"
+        "from mesakit.incontext.lsa import LR_SEED\n",
+    ),
+]
 SETUP05 = [
     ("from mesakit.experiments import thinking_time\n", "from mesakit.search import thinking\n"),
     ("from mesakit import planner as planner_lib\n", "from mesakit.search import planner as planner_lib\n"),

@@ -27,19 +27,28 @@ LESSON03 = ROOT / "solutions/03_emergence/03_emergence.ipynb"
 # (old, new) exact text in the setup cell
 IMPORTS = {
     LESSON02: [
-        ("from mesakit import checks, metrics, models, plots, reference\n",
-         "from mesakit import checks, models, plots\nfrom mesakit.core import metrics, reference\n"),
-        ("from mesakit.experiments import lsa_gd, multistep\n", "from mesakit.incontext import lsa as lsa_recipe, multistep\n"),
+        (
+            "from mesakit import checks, metrics, models, plots, reference\n",
+            "from mesakit import checks, models, plots\nfrom mesakit.core import metrics, reference\n",
+        ),
+        (
+            "from mesakit.experiments import lsa_gd, multistep\n",
+            "from mesakit.incontext import lsa as lsa_recipe, multistep\n",
+        ),
     ],
     LESSON03: [
-        ("from mesakit import checks, emergence, metrics, models, plots, reference\n",
-         "from mesakit import checks, models, plots\nfrom mesakit.core import metrics, reference\n"),
-        ("from mesakit.experiments import lsa_gd, task_diversity\n",
-         "from mesakit.emergence import sweep as pool_sweep\n"
-         "from mesakit.emergence.trajectory import appearance_step, training_trajectory\n"
-         "from mesakit.incontext import lsa\n"),
+        (
+            "from mesakit import checks, emergence, metrics, models, plots, reference\n",
+            "from mesakit import checks, models, plots\nfrom mesakit.core import metrics, reference\n",
+        ),
+        (
+            "from mesakit.experiments import lsa_gd, task_diversity\n",
+            "from mesakit.emergence import sweep as pool_sweep\n"
+            "from mesakit.emergence.trajectory import appearance_step, training_trajectory\n"
+            "from mesakit.incontext import lsa\n",
+        ),
     ],
-}  # fmt: skip
+}
 
 # (pattern, replacement) in every cell; a name preceded by a dot or a word character is left alone
 NAMES = {

@@ -15,8 +15,9 @@ import functools
 import io
 import math
 import traceback
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -73,7 +74,9 @@ def call(fn: Callable, *args: Any, name: str | None = None, **kwargs: Any) -> An
     """Call the learner's ``fn``; turn "not implemented" and crashes into a readable failure."""
     name = name or getattr(fn, "__name__", "your function")
     if not callable(fn):
-        raise AssertionError(f"expected a function for {name}, got {type(fn).__name__}: pass the function itself, not its result")
+        raise AssertionError(
+            f"expected a function for {name}, got {type(fn).__name__}: pass the function itself, not its result"
+        )
     try:
         return fn(*args, **kwargs)
     except NotImplementedError:
@@ -171,8 +174,10 @@ def with_theirs(out: torch.Tensor, theirs: Callable[[], torch.Tensor], name: str
 def blame_earlier(err: AssertionError, earlier: str | None, name: str) -> AssertionError:
     if earlier is None:
         return err
-    return AssertionError(f"{err}\n(note: {name} uses your {earlier}, which fails its own check; "
-                          f"fix that first, then run this check again)")  # fmt: skip
+    return AssertionError(
+        f"{err}\n(note: {name} uses your {earlier}, which fails its own check; "
+        f"fix that first, then run this check again)"
+    )
 
 
 @contextlib.contextmanager
@@ -190,8 +195,9 @@ def swapped(fn: Callable, pairs: Sequence[tuple[Callable, Callable]]):
         space.update(saved)
 
 
-def check_with_references(check: Callable, fn: Callable, pairs: Sequence[tuple[Callable, Callable]], name: str,
-                          earlier: str) -> None:  # fmt: skip
+def check_with_references(
+    check: Callable, fn: Callable, pairs: Sequence[tuple[Callable, Callable]], name: str, earlier: str
+) -> None:
     """Run ``check(fn)`` quietly with the learner's failing earlier functions replaced by the references
     (``pairs`` as in :func:`swapped`). A failure keeps the check's message and adds a note naming
     ``earlier``; a pass says that only the earlier exercise needs fixing (one mistake, one deduction)."""
@@ -200,9 +206,11 @@ def check_with_references(check: Callable, fn: Callable, pairs: Sequence[tuple[C
             with contextlib.redirect_stdout(io.StringIO()):
                 check(fn)
         except AssertionError as err:
-            raise AssertionError(f"{err}\n(note: {name} also uses your {earlier}, which fails its own check; "
-                                 "fix that first)") from None  # fmt: skip
+            raise AssertionError(
+                f"{err}\n(note: {name} also uses your {earlier}, which fails its own check; fix that first)"
+            ) from None
     print(f"⚠ {name} itself is right, but it uses your {earlier}, which fails its check: fix that first")
+
 
 def passed(message: str) -> None:
     """The one-line success every check prints."""

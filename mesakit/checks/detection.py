@@ -12,24 +12,33 @@ held-out models (:mod:`mesakit.checks.detection_heldout`).
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 
-from ..detection import detector as detect, zoo
 from ..core import metrics, reference
 from ..core.seeding import seeded
 from ..core.tasks import RegressionTask
-from .core import call, expect_close, expect_number, passed
+from ..detection import detector as detect
+from ..detection import zoo
 from ..moved import moved_name
+from .core import call, expect_close, expect_number, passed
 
 __all__ = ["check_context_gain", "check_gd_alignment", "check_combine_signals", "check_auroc", "check_choose_threshold"]
 
 
-def expect_scalar(out: float, expected: float, name: str, diagnoses: list[tuple[float, str]], tol: float = 1e-4) -> None:
+def expect_scalar(
+    out: float, expected: float, name: str, diagnoses: list[tuple[float, str]], tol: float = 1e-4
+) -> None:
     """:func:`expect_close` for one float: ``diagnoses`` are (what a known mistake gives, its message)."""
-    expect_close(torch.tensor([out], dtype=torch.float64), torch.tensor([expected], dtype=torch.float64), name,
-                 diagnoses=[(torch.tensor([v], dtype=torch.float64), m) for v, m in diagnoses], rtol=tol, atol=tol)  # fmt: skip
+    expect_close(
+        torch.tensor([out], dtype=torch.float64),
+        torch.tensor([expected], dtype=torch.float64),
+        name,
+        diagnoses=[(torch.tensor([v], dtype=torch.float64), m) for v, m in diagnoses],
+        rtol=tol,
+        atol=tol,
+    )
 
 
 def prompt_batch(seed: int, batch: int = 64) -> tuple[torch.Tensor, torch.Tensor]:
@@ -71,21 +80,34 @@ def check_context_gain(context_gain: Callable) -> None:
                 within[:, :-1, -1] = Z[:, :-1, -1].roll(1, dims=1)
                 within_pred = model(within)
                 whole = model(Z.roll(1, dims=0))
-            cos = lambda p: (p @ y / (p.norm() * y.norm())).item()  # noqa: E731
+            cos = lambda p: (p @ y / (p.norm() * y.norm())).item()  # noqa: E731, B023
             diagnoses = [
-                (0.0, "the gain is 0: your shuffled prompts equal the originals (torch.roll returns a NEW tensor; "
-                      "assign it back into the clone's label column)"),
-                (detect.explained(true, y) - detect.explained(whole, y), "you moved whole prompts (inputs and query "
-                 "too); only the context LABELS move to another prompt, the inputs and the query stay"),
-                (cos(true) ** 2 - cos(shuffled) ** 2, "a prediction pointing AWAY from the target (negative cosine) must "
-                 "explain nothing: clip the cosine at 0 before squaring"),
-                (detect.explained(true, y) - detect.explained(within_pred, y), "shuffle labels ACROSS prompts (roll along "
-                 "dim 0), not among the examples of the same prompt"),
+                (
+                    0.0,
+                    "the gain is 0: your shuffled prompts equal the originals (torch.roll returns a NEW tensor; "
+                    "assign it back into the clone's label column)",
+                ),
+                (
+                    detect.explained(true, y) - detect.explained(whole, y),
+                    "you moved whole prompts (inputs and query "
+                    "too); only the context LABELS move to another prompt, the inputs and the query stay",
+                ),
+                (
+                    cos(true) ** 2 - cos(shuffled) ** 2,
+                    "a prediction pointing AWAY from the target (negative cosine) must "
+                    "explain nothing: clip the cosine at 0 before squaring",
+                ),
+                (
+                    detect.explained(true, y) - detect.explained(within_pred, y),
+                    "shuffle labels ACROSS prompts (roll along dim 0), not among the examples of the same prompt",
+                ),
                 (cos(true) - cos(shuffled), "the explained share is the cosine SQUARED (clipped at 0)"),
                 (detect.explained(true, y), "subtract what the predictions explain with the shuffled labels"),
-                (0.5 * ((shuffled - y) ** 2).mean().item() - 0.5 * ((true - y) ** 2).mean().item(),
-                 "this is the loss difference; the signal compares explained shares (cosine², clipped at 0), which "
-                 "do not depend on the scale of the predictions"),
+                (
+                    0.5 * ((shuffled - y) ** 2).mean().item() - 0.5 * ((true - y) ** 2).mean().item(),
+                    "this is the loss difference; the signal compares explained shares (cosine², clipped at 0), which "
+                    "do not depend on the scale of the predictions",
+                ),
             ]
             if abs(expected) < 1e-9:
                 diagnoses = diagnoses[1:]
@@ -115,13 +137,22 @@ def check_gd_alignment(gd_alignment: Callable) -> None:
             (g,) = torch.autograd.grad(model(Zg).sum(), Zg)
             last = g[:, -2, :-1]
             diagnoses = [
-                (cos.abs().mean().item(), "keep the cosine's sign: a model that moves away from GD's answer is anti-aligned, not aligned"),
-                (torch.nn.functional.cosine_similarity(s.flatten(), w.flatten(), dim=0).item(),
-                 "take one cosine PER PROMPT (dim=-1) and average them, not one cosine of the flattened batch"),
-                (torch.nn.functional.cosine_similarity(last, w, dim=-1).mean().item(),
-                 "the sensitivity is the gradient with respect to the QUERY's inputs, Z[:, -1, :-1] (the last row)"),
-                (torch.nn.functional.cosine_similarity(s, x.sum(1), dim=-1).mean().item(),
-                 "GD's first step from w = 0 is Xᵀy = Σ_i y_i x_i (weight each input by its label)"),
+                (
+                    cos.abs().mean().item(),
+                    "keep the cosine's sign: a model that moves away from GD's answer is anti-aligned, not aligned",
+                ),
+                (
+                    torch.nn.functional.cosine_similarity(s.flatten(), w.flatten(), dim=0).item(),
+                    "take one cosine PER PROMPT (dim=-1) and average them, not one cosine of the flattened batch",
+                ),
+                (
+                    torch.nn.functional.cosine_similarity(last, w, dim=-1).mean().item(),
+                    "the sensitivity is the gradient with respect to the QUERY's inputs, Z[:, -1, :-1] (the last row)",
+                ),
+                (
+                    torch.nn.functional.cosine_similarity(s, x.sum(1), dim=-1).mean().item(),
+                    "GD's first step from w = 0 is Xᵀy = Σ_i y_i x_i (weight each input by its label)",
+                ),
             ]
             expect_scalar(out, expected, f"gd_alignment for {label}", diagnoses, tol=1e-3)
     passed("gd_alignment: the model's sensitivity ∂ŷ/∂x_q points along GD's step Xᵀy (sign kept)")
@@ -163,30 +194,61 @@ def check_combine_signals(combine_signals: Callable) -> None:
         if not isinstance(out, tuple) or len(out) != 2:
             raise AssertionError(f"combine_signals should return a pair (score, verdict), got {type(out).__name__}")
         if isinstance(out[0], complex) or (isinstance(out[0], float) and math.isnan(out[0])):
-            raise AssertionError("combine_signals gave a complex or NaN score: a negative value went into the geometric "
-                                 "mean; clip each signal to [0, 1] first")  # fmt: skip
+            raise AssertionError(
+                "combine_signals gave a complex or NaN score: a negative value went into the geometric "
+                "mean; clip each signal to [0, 1] first"
+            )
         if isinstance(out[0], str):
-            raise AssertionError(f"combine_signals returned ({out[0]!r}, {out[1]!r}): return the score first, then the verdict")
+            raise AssertionError(
+                f"combine_signals returned ({out[0]!r}, {out[1]!r}): return the score first, then the verdict"
+            )
         score, text = expect_number(out[0], "the score"), out[1]
         expected = detect.combine_signals(signals, groups)
         answers = [_mean(_clip(signals[n]) for n in names) for names in groups.values()]
         diagnoses = [
-            (_mean(answers), "combine the questions' answers by the GEOMETRIC mean (product ** (1/number of questions)): "
-             "a model must pass every question, one strong answer cannot carry a failed one"),
-            (math.prod(answers), "take the n-th root of the product (n = number of questions), so the score stays on the signals' scale"),
-            (_mean(_clip(v) for v in signals.values()), "average the signals WITHIN each question, then take the geometric mean ACROSS questions"),
-            (_geo([_clip(v) for v in signals.values()]), "average the signals WITHIN each question first; the geometric mean is taken across questions"),
-            (_geo([_clip(_mean(signals[n] for n in names)) for names in groups.values()]),
-             "clip each SIGNAL to [0, 1] before averaging (clipping the question's mean is not the same)"),
-            (_geo([_mean(signals[n] for n in names) for names in groups.values()]),
-             "clip each signal to [0, 1] before averaging: one huge or negative signal must not decide alone"),
+            (
+                _mean(answers),
+                "combine the questions' answers by the GEOMETRIC mean (product ** (1/number of questions)): "
+                "a model must pass every question, one strong answer cannot carry a failed one",
+            ),
+            (
+                math.prod(answers),
+                "take the n-th root of the product (n = number of questions), so the score stays on the signals' scale",
+            ),
+            (
+                _mean(_clip(v) for v in signals.values()),
+                "average the signals WITHIN each question, then take the geometric mean ACROSS questions",
+            ),
+            (
+                _geo([_clip(v) for v in signals.values()]),
+                "average the signals WITHIN each question first; the geometric mean is taken across questions",
+            ),
+            (
+                _geo([_clip(_mean(signals[n] for n in names)) for names in groups.values()]),
+                "clip each SIGNAL to [0, 1] before averaging (clipping the question's mean is not the same)",
+            ),
+            (
+                _geo([_mean(signals[n] for n in names) for names in groups.values()]),
+                "clip each signal to [0, 1] before averaging: one huge or negative signal must not decide alone",
+            ),
         ]
-        expect_scalar(score, expected, f"the score of {signals} with questions {groups}", [(v, m) for v, m in diagnoses if math.isfinite(v)])
+        expect_scalar(
+            score,
+            expected,
+            f"the score of {signals} with questions {groups}",
+            [(v, m) for v, m in diagnoses if math.isfinite(v)],
+        )
         want = detect.verdict(expected)
         if text not in (detect.DETECTED, detect.STANDARD):
-            raise AssertionError(f"the verdict must be exactly {detect.DETECTED!r} or {detect.STANDARD!r}, got {text!r}")
+            raise AssertionError(
+                f"the verdict must be exactly {detect.DETECTED!r} or {detect.STANDARD!r}, got {text!r}"
+            )
         if text != want:
-            at = " (a score exactly at the threshold counts as detected: use >=)" if abs(expected - detect.THRESHOLD) < 1e-12 else ""
+            at = (
+                " (a score exactly at the threshold counts as detected: use >=)"
+                if abs(expected - detect.THRESHOLD) < 1e-12
+                else ""
+            )
             raise AssertionError(f"score {expected:.2f} should give {want!r}, got {text!r}{at}")
     passed("combine_signals: clip, average within each question, geometric mean across questions, verdict at 0.5")
 
@@ -213,20 +275,37 @@ def check_auroc(auroc: Callable) -> None:
         strict = sum(p > n for p in pos for n in neg) / (len(pos) * len(neg))
         loose = sum(p >= n for p in pos for n in neg) / (len(pos) * len(neg))
         accuracy = sum((s >= 0.5) == l for s, l in zip(scores, labels)) / len(scores)
-        expect_scalar(out, expected, f"auroc({scores}, {labels})", [
-            (strict, "a tie between a positive and a negative counts HALF a win (you counted it as a loss)"),
-            (loose, "a tie between a positive and a negative counts HALF a win (you counted it as a win)"),
-            (1 - expected, "you counted negatives above positives: AUROC is the chance a POSITIVE outscores a negative"),
-            (accuracy, "that is the accuracy at threshold 0.5; AUROC compares every positive with every negative"),
-        ])  # fmt: skip
+        expect_scalar(
+            out,
+            expected,
+            f"auroc({scores}, {labels})",
+            [
+                (strict, "a tie between a positive and a negative counts HALF a win (you counted it as a loss)"),
+                (loose, "a tie between a positive and a negative counts HALF a win (you counted it as a win)"),
+                (
+                    1 - expected,
+                    "you counted negatives above positives: AUROC is the chance a POSITIVE outscores a negative",
+                ),
+                (accuracy, "that is the accuracy at threshold 0.5; AUROC compares every positive with every negative"),
+            ],
+        )
     passed("auroc: the chance that a random mesa optimizer outscores a random non-optimizer (ties count half)")
 
 
 def _rows(design: tuple[list[float], list[float]], holdout: tuple[list[float], list[float]]) -> list[dict]:
     """Zoo-like rows from (positive scores, negative scores) per half, the halves interleaved."""
-    rows = [{"name": f"{half}-{'mesa' if pos else 'other'}-{i}", "half": half, "positive": pos, "score": s, "family": "synthetic"}
-            for half, (p, n) in (("design", design), ("holdout", holdout)) for pos, scores in ((True, p), (False, n))
-            for i, s in enumerate(scores)]  # fmt: skip
+    rows = [
+        {
+            "name": f"{half}-{'mesa' if pos else 'other'}-{i}",
+            "half": half,
+            "positive": pos,
+            "score": s,
+            "family": "synthetic",
+        }
+        for half, (p, n) in (("design", design), ("holdout", holdout))
+        for pos, scores in ((True, p), (False, n))
+        for i, s in enumerate(scores)
+    ]
     return [rows[i] for i in sorted(range(len(rows)), key=lambda i: (i * 7) % len(rows))]
 
 
@@ -234,10 +313,21 @@ def _threshold_cases() -> list[tuple[list[dict], float]]:
     g = torch.Generator().manual_seed(63)
     draw = lambda n, shift: ((torch.rand(n, generator=g) * 0.7 + shift) * 20).round().div(20).tolist()  # noqa: E731 (ties)
     return [
-        (_rows(([0.9, 0.8, 0.62, 0.55, 0.4], [0.7, 0.5, 0.3, 0.2, 0.1, 0.05, 0.6, 0.35]),
-               ([0.45, 0.3], [0.95, 0.85, 0.88, 0.2])), 0.25),
-        (_rows(([0.45, 0.5, 0.95], [0.9, 0.6, 0.4, 0.2]), ([0.15, 0.12], [0.1, 0.05])), 0.5),  # mesa optimizers just above the bar
-        (_rows(([0.8, 0.6, 0.6, 0.3], [0.6, 0.4, 0.2]), ([0.9, 0.1], [0.05, 0.7])), 0.0),  # a positive tied with a negative
+        (
+            _rows(
+                ([0.9, 0.8, 0.62, 0.55, 0.4], [0.7, 0.5, 0.3, 0.2, 0.1, 0.05, 0.6, 0.35]),
+                ([0.45, 0.3], [0.95, 0.85, 0.88, 0.2]),
+            ),
+            0.25,
+        ),
+        (
+            _rows(([0.45, 0.5, 0.95], [0.9, 0.6, 0.4, 0.2]), ([0.15, 0.12], [0.1, 0.05])),
+            0.5,
+        ),  # mesa optimizers just above the bar
+        (
+            _rows(([0.8, 0.6, 0.6, 0.3], [0.6, 0.4, 0.2]), ([0.9, 0.1], [0.05, 0.7])),
+            0.0,
+        ),  # a positive tied with a negative
         (_rows((draw(12, 0.3), draw(15, 0.0)), (draw(10, 0.1), draw(10, 0.25))), 0.2),
         (_rows(([0.7, 0.4], [0.65, 0.5, 0.1]), ([0.2], [0.9])), 1.0),  # every false alarm allowed: flag everything
     ]
@@ -265,7 +355,9 @@ def check_choose_threshold(choose_threshold: Callable) -> None:
         given = [dict(r) for r in rows]
         t = expect_number(call(choose_threshold, given, budget, name="choose_threshold"), "choose_threshold")
         if given != rows:
-            raise AssertionError("choose_threshold changed the rows it was given: read them, never edit them (or sort a copy)")
+            raise AssertionError(
+                "choose_threshold changed the rows it was given: read them, never edit them (or sort a copy)"
+            )
         val = [r for r in rows if r["half"] == "design"]
         if _meets(t, val, budget):
             continue
@@ -274,22 +366,39 @@ def check_choose_threshold(choose_threshold: Callable) -> None:
         on_test = _meets(t, rows, budget) or _meets(t, [r for r in rows if r["half"] == "holdout"], budget)
         allowed = math.floor(budget * n_neg + 1e-9)
         if alarms > allowed:
-            tie = " A model is flagged when score >= t, so a threshold EQUAL to a non-optimizer's score flags it: go above that score." \
-                if any(r["score"] == t for r in val if not r["positive"]) else ""
-            failures.append((on_test, f"choose_threshold {where} flags {alarms} of the {n_neg} validation non-optimizers, more than "
-                                      f"the {allowed} the budget allows.{tie}"))  # fmt: skip
+            tie = (
+                " A model is flagged when score >= t, so a threshold EQUAL to a non-optimizer's score flags it: go above that score."
+                if any(r["score"] == t for r in val if not r["positive"])
+                else ""
+            )
+            failures.append(
+                (
+                    on_test,
+                    f"choose_threshold {where} flags {alarms} of the {n_neg} validation non-optimizers, more than "
+                    f"the {allowed} the budget allows.{tie}",
+                )
+            )
         else:
             best = _rates(detect.threshold_for([r["score"] for r in val], [r["positive"] for r in val], budget), val)[0]
-            failures.append((on_test, f"choose_threshold {where} catches {caught} of the {n_pos} validation mesa optimizers, but a "
-                                      f"lower threshold within the same budget catches {best}: you are stricter than the budget asks "
-                                      "(which thresholds did you try?)"))  # fmt: skip
+            failures.append(
+                (
+                    on_test,
+                    f"choose_threshold {where} catches {caught} of the {n_pos} validation mesa optimizers, but a "
+                    f"lower threshold within the same budget catches {best}: you are stricter than the budget asks "
+                    "(which thresholds did you try?)",
+                )
+            )
     if failures and all(on_test for on_test, _ in failures):
-        raise AssertionError("choose_threshold fits the budget on the holdout (test) rows, or on all rows, but not on the validation "
-                             "rows: choose with the rows whose half is 'design' only; the test models are looked at once, after the "
-                             "choice")  # fmt: skip
+        raise AssertionError(
+            "choose_threshold fits the budget on the holdout (test) rows, or on all rows, but not on the validation "
+            "rows: choose with the rows whose half is 'design' only; the test models are looked at once, after the "
+            "choice"
+        )
     if failures:
         raise AssertionError(failures[0][1])
-    passed("choose_threshold: within the false-alarm budget on the validation models, and catching as many as any threshold can")
+    passed(
+        "choose_threshold: within the false-alarm budget on the validation models, and catching as many as any threshold can"
+    )
 
 
 def __getattr__(name: str) -> object:  # the capstone's checks moved to mesakit.checks.detection_capstone

@@ -16,16 +16,17 @@ as its score), so a better detector earns more and a constant one earns nothing.
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 from torch import nn
 
-from ..detection import detector as detect, solvers, zoo
 from ..core import reference
 from ..core.models import LinearSelfAttention, LSAConfig
 from ..core.seeding import seeded
 from ..core.tasks import RegressionTask, check_prompts
+from ..detection import detector as detect
+from ..detection import solvers, zoo
 
 BATCH = 128  # prompts per held-out model
 
@@ -161,7 +162,9 @@ def _score(report) -> float:
     if isinstance(value, torch.Tensor) and value.numel() == 1:
         value = value.item()
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise AssertionError(f"analyze_model_behavior should return a dict with a finite number under 'score'; got {value!r}")
+        raise AssertionError(
+            f"analyze_model_behavior should return a dict with a finite number under 'score'; got {value!r}"
+        )
     return float(value)
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 
@@ -61,8 +61,11 @@ def _shift_reference(model, scale: float, n_prompts: int, seed: int) -> dict[str
     lr = _best_lr(scale)
     with torch.no_grad():
         lsa = metrics.loss(model(Z), y).item()
-    return {"lsa": lsa, "gd_retuned": metrics.loss(reference.gd_predict(Z, lr), y).item(),
-            "zero": metrics.loss(torch.zeros_like(y), y).item()}  # fmt: skip
+    return {
+        "lsa": lsa,
+        "gd_retuned": metrics.loss(reference.gd_predict(Z, lr), y).item(),
+        "zero": metrics.loss(torch.zeros_like(y), y).item(),
+    }
 
 
 def _shift_mistakes(model, scale: float, n_prompts: int, seed: int) -> list[tuple[str, float, str]]:
@@ -74,18 +77,30 @@ def _shift_mistakes(model, scale: float, n_prompts: int, seed: int) -> list[tupl
         unscaled_lsa = metrics.loss(model(Z1), y1).item()
         lsa_wrong_target = metrics.loss(model(Z), y1).item()
     return [
-        ("gd_retuned", metrics.loss(reference.gd_predict(Z, old_lr), y).item(),
-         "gd_retuned uses the step size tuned for scale 1: run best_gd_lr on the rescaled task "
-         "(RegressionTask(x_scale=scale)) so GD gets a fair, re-tuned step"),
-        ("zero", metrics.loss(torch.zeros_like(y1), y1).item(),
-         "the labels were not rescaled with the inputs: sample from RegressionTask(x_scale=scale) so that "
-         "y = w·x is computed from the scaled inputs"),
+        (
+            "gd_retuned",
+            metrics.loss(reference.gd_predict(Z, old_lr), y).item(),
+            "gd_retuned uses the step size tuned for scale 1: run best_gd_lr on the rescaled task "
+            "(RegressionTask(x_scale=scale)) so GD gets a fair, re-tuned step",
+        ),
+        (
+            "zero",
+            metrics.loss(torch.zeros_like(y1), y1).item(),
+            "the labels were not rescaled with the inputs: sample from RegressionTask(x_scale=scale) so that "
+            "y = w·x is computed from the scaled inputs",
+        ),
         ("lsa", unscaled_lsa, "the LSA was evaluated on unscaled prompts: feed it the same rescaled prompts as GD"),
-        ("lsa", lsa_wrong_target, "the LSA's predictions were compared with unscaled targets: use the y that "
-         "came with the rescaled prompts"),
-        ("zero", 2 * metrics.loss(torch.zeros_like(y), y).item(),
-         "the losses are twice too large: the course's loss is 0.5·MSE (mesakit.core.metrics.loss)"),
-    ]  # fmt: skip
+        (
+            "lsa",
+            lsa_wrong_target,
+            "the LSA's predictions were compared with unscaled targets: use the y that came with the rescaled prompts",
+        ),
+        (
+            "zero",
+            2 * metrics.loss(torch.zeros_like(y), y).item(),
+            "the losses are twice too large: the course's loss is 0.5·MSE (mesakit.core.metrics.loss)",
+        ),
+    ]
 
 
 def check_shift_losses(shift_losses_fn: Callable) -> None:
@@ -100,8 +115,10 @@ def check_shift_losses(shift_losses_fn: Callable) -> None:
         if all(close(out[k], expected[k]) for k in SHIFT_KEYS):
             continue
         if not close(out["lsa"], expected["lsa"]) and close(out["lsa"], _shift_reference(twin, scale, n, seed)["lsa"]):
-            raise AssertionError("shift_losses ignores its `model` argument: it scored another model (the notebook's "
-                                 "`lsa`?) when given a different one; evaluate the `model` you are passed")
+            raise AssertionError(
+                "shift_losses ignores its `model` argument: it scored another model (the notebook's "
+                "`lsa`?) when given a different one; evaluate the `model` you are passed"
+            )
         for key, value, message in _shift_mistakes(model, scale, n, seed):
             if not close(out[key], expected[key]) and close(out[key], value):
                 raise AssertionError(f"shift_losses at scale {scale}: {message}")
@@ -136,9 +153,11 @@ def _critical_step(Z: torch.Tensor, with_query=False, factor=2.0) -> torch.Tenso
 
 def _context_prompts() -> list[tuple[torch.Tensor, float]]:
     """float32 and float64 prompts, two context lengths."""
-    return [(RegressionTask(x_scale=2.0).sample(64, seed=3)[0], 1.5),
-            (RegressionTask(n_context=7).sample(32, seed=8)[0], 0.7),
-            (RegressionTask(n_context=13, x_scale=1.3).sample(16, seed=9)[0].double(), 1.1)]  # fmt: skip
+    return [
+        (RegressionTask(x_scale=2.0).sample(64, seed=3)[0], 1.5),
+        (RegressionTask(n_context=7).sample(32, seed=8)[0], 0.7),
+        (RegressionTask(n_context=13, x_scale=1.3).sample(16, seed=9)[0].double(), 1.1),
+    ]
 
 
 def check_context_losses(context_losses_fn: Callable) -> None:
@@ -146,21 +165,26 @@ def check_context_losses(context_losses_fn: Callable) -> None:
     for Z, eta in _context_prompts():
         out = call(context_losses_fn, Z, eta, name="context_losses")
         if not isinstance(out, (tuple, list)) or len(out) != 2:
-            what = f"a {type(out).__name__} of length {len(out)}" if isinstance(out, (tuple, list)) else type(out).__name__
+            what = (
+                f"a {type(out).__name__} of length {len(out)}" if isinstance(out, (tuple, list)) else type(out).__name__
+            )
             raise AssertionError(f"context_losses should return a pair (before, after), got {what}")
         before, after = _context_losses(Z, eta)
         wrong = [
-            (_context_losses(Z, eta, with_query=True), "the last row of Z is the query (its label is a 0 placeholder): "
-             "the context is Z[:, :-1], N pairs"),
+            (
+                _context_losses(Z, eta, with_query=True),
+                "the last row of Z is the query (its label is a 0 placeholder): the context is Z[:, :-1], N pairs",
+            ),
             (_context_losses(Z, eta, mean=False), "L averages over the N context pairs (1/(2N)·Σ), it does not sum"),
             (_context_losses(Z, eta, k=1.0), "the loss is 1/(2N)·Σ (w·x_i − y_i)²: the factor 1/2 is missing"),
             (_context_losses(Z, eta, grad_mean=False), "the step is w1 = eta·(1/N)·Σ y_i x_i: divide the sum by N"),
             ((after, before), "before and after are swapped: return (L at w = 0, L at w1)"),
-        ]  # fmt: skip
+        ]
         for i, (name, ref) in enumerate((("before", before), ("after", after))):
             got = expect_tensor(out[i], ref.shape, f"context_losses()[{i}] ({name})", "one loss per prompt, shape (B,)")
-            expect_close(got, ref, f"context_losses()[{i}] ({name})",
-                         [(w[i], message) for w, message in wrong], rtol=1e-4)  # fmt: skip
+            expect_close(
+                got, ref, f"context_losses()[{i}] ({name})", [(w[i], message) for w, message in wrong], rtol=1e-4
+            )
     passed("context_losses: at scale 2 the LSA's step makes the context's own loss worse on most prompts")
 
 
@@ -169,14 +193,24 @@ def check_critical_step(critical_step_fn: Callable) -> None:
     for Z, _ in _context_prompts():
         out = call(critical_step_fn, Z, name="critical_step")
         ref = _critical_step(Z)
-        expect_close(expect_tensor(out, ref.shape, "critical_step", "one step size per prompt, shape (B,)"), ref,
-                     "critical_step", [
-                         (_critical_step(Z, factor=1.0), "this is the best step along g (where L is lowest); "
-                          "L(η·g) − L(0) is a parabola in η that is back at 0 at twice that step"),
-                         (_critical_step(Z, with_query=True), "the last row of Z is the query: use only the N "
-                          "context pairs Z[:, :-1]"),
-                         (1 / _critical_step(Z), "the fraction is upside down: η_c = 2‖g‖² / ((1/N)·Σ (g·x_i)²)"),
-                     ], rtol=1e-4)  # fmt: skip
+        expect_close(
+            expect_tensor(out, ref.shape, "critical_step", "one step size per prompt, shape (B,)"),
+            ref,
+            "critical_step",
+            [
+                (
+                    _critical_step(Z, factor=1.0),
+                    "this is the best step along g (where L is lowest); "
+                    "L(η·g) − L(0) is a parabola in η that is back at 0 at twice that step",
+                ),
+                (
+                    _critical_step(Z, with_query=True),
+                    "the last row of Z is the query: use only the N context pairs Z[:, :-1]",
+                ),
+                (1 / _critical_step(Z), "the fraction is upside down: η_c = 2‖g‖² / ((1/N)·Σ (g·x_i)²)"),
+            ],
+            rtol=1e-4,
+        )
     passed("critical_step: the largest step that does not make the context's loss worse")
 
 

@@ -10,7 +10,7 @@ Part 1, the step size as a built-in proxy, is :mod:`mesakit.checks.divergence`.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -44,21 +44,33 @@ def _goal_cases() -> list[tuple[Episode, str, str]]:
     return [
         (_episode(coin_mid, [(2, 0), (2, 1), (3, 1), (3, 2)]), "coin", "collected the coin"),
         (_episode(coin_mid, [(2, 0), (2, 1), (2, 2), (2, 3), (2, 4)]), "edge", "ran to the right edge past the coin"),
-        (_episode(coin_mid, [(2, 0), (2, 1), (2, 2), (2, 3), (2, 4), (2, 3)]), "edge",
-         "touched the right edge and stepped back left"),
-        (_episode(coin_mid, [(2, 0), (2, 1), (2, 2), (2, 3), (2, 4), (3, 4), (3, 3), (3, 2)]), "edge",
-         "touched the edge first, then wandered onto the coin"),
+        (
+            _episode(coin_mid, [(2, 0), (2, 1), (2, 2), (2, 3), (2, 4), (2, 3)]),
+            "edge",
+            "touched the right edge and stepped back left",
+        ),
+        (
+            _episode(coin_mid, [(2, 0), (2, 1), (2, 2), (2, 3), (2, 4), (3, 4), (3, 3), (3, 2)]),
+            "edge",
+            "touched the edge first, then wandered onto the coin",
+        ),
         (_episode(coin_mid, [(2, 0), (2, 1), (2, 2), (2, 3)]), "neither", "stopped one column short of the edge"),
         # after the case above, so a wrong edge column is named before this case can blame the coin
-        (_episode(coin_edge, [(2, 0), (2, 1), (2, 2), (2, 3), (2, 4), (3, 4), (4, 4)]), "coin",
-         "reached the right edge and walked along it to the coin, which sits on the edge (a training level)"),
+        (
+            _episode(coin_edge, [(2, 0), (2, 1), (2, 2), (2, 3), (2, 4), (3, 4), (4, 4)]),
+            "coin",
+            "reached the right edge and walked along it to the coin, which sits on the edge (a training level)",
+        ),
         (_episode(coin_mid, [(2, 0), (1, 0), (2, 0), (1, 0)]), "neither", "wandered without reaching either"),
         (_episode(coin_mid, [(2, 0)]), "neither", "made no move at all"),
         # Non-square levels: code that takes the right edge from the height fails here.
-        (_episode(wide, [(2, 0), (2, 1), (2, 2), (2, 3), (2, 4), (1, 4), (1, 5), (0, 5)]), "coin",
-         "crossed column 3 of a 4×7 level on its way to the coin (the right edge is column 6)"),
+        (
+            _episode(wide, [(2, 0), (2, 1), (2, 2), (2, 3), (2, 4), (1, 4), (1, 5), (0, 5)]),
+            "coin",
+            "crossed column 3 of a 4×7 level on its way to the coin (the right edge is column 6)",
+        ),
         (_episode(tall, [(3, 0), (3, 1), (3, 2), (3, 3)]), "edge", "reached column 3, the right edge of a 7×4 level"),
-    ]  # fmt: skip
+    ]
 
 
 def check_pursued_goal(pursued_goal_fn: Callable) -> None:
@@ -70,21 +82,29 @@ def check_pursued_goal(pursued_goal_fn: Callable) -> None:
             continue
         path = " -> ".join(map(str, episode.positions))
         if "×" in about:
-            hint = ("the right edge is column width - 1, and level.shape is (height, width): take the width from "
-                    "level.shape[1] (this level is not square)")
+            hint = (
+                "the right edge is column width - 1, and level.shape is (height, width): take the width from "
+                "level.shape[1] (this level is not square)"
+            )
         elif about.startswith("touched the right edge and stepped back"):
             hint = "the agent reached the right edge at some point: look at every position, not only the last"
         elif about.startswith("touched the edge first"):
-            hint = ("the agent reached the right edge before the coin, so it went for the edge: walk through the "
-                    "positions in order and return the first goal reached (episode.got_coin ignores the order)")
+            hint = (
+                "the agent reached the right edge before the coin, so it went for the edge: walk through the "
+                "positions in order and return the first goal reached (episode.got_coin ignores the order)"
+            )
         elif about.startswith("reached the right edge and walked"):
-            hint = ("when the coin is on the right edge the edge is not a separate goal (both point the same way): "
-                    "count the edge only if the coin is off it")
+            hint = (
+                "when the coin is on the right edge the edge is not a separate goal (both point the same way): "
+                "count the edge only if the coin is off it"
+            )
         elif about.startswith("stopped one column short"):
             hint = "the right edge is column width - 1 (level.shape[1] - 1), not width - 2"
         else:
-            hint = ("walk through episode.positions in order: 'coin' at the coin, 'edge' at the first right-edge "
-                    "cell (only when the coin is off the edge), 'neither' if the walk ends first")
+            hint = (
+                "walk through episode.positions in order: 'coin' at the coin, 'edge' at the first right-edge "
+                "cell (only when the coin is off the edge), 'neither' if the walk ends first"
+            )
         raise AssertionError(
             f"pursued_goal returned {out!r} for an agent that {about} (path {path}, coin at "
             f"{episode.level.coin}); expected {expected!r}: {hint}"
@@ -119,8 +139,10 @@ def check_goal_rates(goal_rates_fn: Callable, uses: Callable | None = None) -> N
             continue
         other = goal_rates(twin, levels, seed=seed)
         if all(close(out[k], other[k]) for k in GOALS):
-            raise AssertionError("goal_rates ignores its `policy` argument: given one agent it played another (the "
-                                 "notebook's `narrow`?); play the `policy` you are passed")
+            raise AssertionError(
+                "goal_rates ignores its `policy` argument: given one agent it played another (the "
+                "notebook's `narrow`?); play the `policy` you are passed"
+            )
         n = len(levels)
         if all(close(out[k], expected[k] * n) for k in GOALS):
             raise AssertionError("goal_rates returned counts, not fractions: divide by the number of levels")

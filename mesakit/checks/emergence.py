@@ -13,16 +13,15 @@
 
 from __future__ import annotations
 
-import math
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import torch
 
 from ..core import metrics, models, reference
-from ..emergence.diversity import locate_transition
 from ..core.seeding import seeded
 from ..core.tasks import RegressionTask
+from ..emergence.diversity import locate_transition
 from .core import call, expect_close, expect_number, expect_tensor, passed
 
 __all__ = ["check_in_context_gain", "check_sample_from_pool", "check_locate_transition"]
@@ -136,14 +135,18 @@ def _sample_case(fn: Callable, task: RegressionTask, M: int, B: int, seed: int) 
     pool_copy = pool_w.clone()
     out = call(fn, pool_w, task, B, torch.Generator().manual_seed(seed), name="sample_from_pool")
     if not (isinstance(out, tuple) and len(out) == 2):
-        raise AssertionError(f"sample_from_pool should return a pair (Z, y), like RegressionTask.sample; got {type(out).__name__}")
+        raise AssertionError(
+            f"sample_from_pool should return a pair (Z, y), like RegressionTask.sample; got {type(out).__name__}"
+        )
     N, d = task.n_context, task.d
     Z = expect_tensor(out[0], (B, N + 1, d + 1), "sample_from_pool's Z", "prompts are (batch, N+1, d+1)")
     y = expect_tensor(out[1], (B,), "sample_from_pool's y", "one query target per prompt")
     if not torch.equal(pool_w, pool_copy):
         raise AssertionError("sample_from_pool changed pool_w in place: only read the pool's task vectors")
     if Z[:, -1, -1].abs().max() > 0:
-        raise AssertionError("the query's label slot Z[:, N, d] must be 0 (the model must not see y_q): use task.sample")
+        raise AssertionError(
+            "the query's label slot Z[:, N, d] must be 0 (the model must not see y_q): use task.sample"
+        )
     scale = 1e-4 * (1 + y.abs().max().item())
     context_ok = _fit_errors(Z, y, pool_w, with_query=False).amin(1) <= scale
     if not context_ok.all():
@@ -165,7 +168,9 @@ def _sample_case(fn: Callable, task: RegressionTask, M: int, B: int, seed: int) 
                 "(torch.randint(M, (batch,), generator=generator)), not one for the whole batch"
             )
         if torch.equal(which, torch.arange(B) % M):
-            raise AssertionError("the tasks come in turn (0, 1, 2, ...): pick each prompt's task at random with torch.randint")
+            raise AssertionError(
+                "the tasks come in turn (0, 1, 2, ...): pick each prompt's task at random with torch.randint"
+            )
         if counts.min() < 0.6 * B / M or counts.max() > 1.4 * B / M:
             raise AssertionError(
                 f"the pool's tasks are not used uniformly (prompts per task: {counts.tolist()}): "
@@ -174,7 +179,9 @@ def _sample_case(fn: Callable, task: RegressionTask, M: int, B: int, seed: int) 
     if B > 1 and torch.equal(Z[0, :, :-1], Z[1, :, :-1]):
         raise AssertionError("two prompts share the same inputs x: draw new inputs for every prompt (task.sample does)")
     if not (Z.is_floating_point() and Z.dtype == y.dtype):
-        raise AssertionError(f"Z and y should be floating-point tensors of one dtype (task.sample's), got {Z.dtype} and {y.dtype}")
+        raise AssertionError(
+            f"Z and y should be floating-point tensors of one dtype (task.sample's), got {Z.dtype} and {y.dtype}"
+        )
     again = _pair(call(fn, pool_w, task, B, torch.Generator().manual_seed(seed), name="sample_from_pool"))
     if not (torch.equal(again[0], Z) and torch.equal(again[1], y)):
         raise AssertionError(
@@ -183,7 +190,9 @@ def _sample_case(fn: Callable, task: RegressionTask, M: int, B: int, seed: int) 
         )
     other = _pair(call(fn, pool_w, task, B, torch.Generator().manual_seed(seed + 1), name="sample_from_pool"))
     if torch.equal(other[0], Z):
-        raise AssertionError("a different generator seed gave the same prompts: draw the random numbers from `generator`")
+        raise AssertionError(
+            "a different generator seed gave the same prompts: draw the random numbers from `generator`"
+        )
 
 
 def check_sample_from_pool(fn: Callable, seed: int = 0) -> None:
@@ -242,14 +251,17 @@ def _last_outside(num_tasks, loss_fresh, gd_loss, tolerance=0.1):
 
 
 _WRONG_TRANSITIONS = (
-    (_first_within, "the loss on new tasks dips below the threshold and rises again: the transition is the smallest "
-     "pool from which it STAYS within tolerance for every larger pool too, not the first pool that dips below"),
+    (
+        _first_within,
+        "the loss on new tasks dips below the threshold and rises again: the transition is the smallest "
+        "pool from which it STAYS within tolerance for every larger pool too, not the first pool that dips below",
+    ),
     (_index, "return the pool size num_tasks[i], not its position i in the list"),
     (_absolute, "the tolerance is relative: within (1 + tolerance)·gd_loss, not gd_loss + tolerance"),
     (_last_outside, "off by one: return the first pool size that is within tolerance, not the last one outside it"),
     (lambda n, l, g, t=0.1: locate_transition(n, l, g, 0.1), "use the `tolerance` argument instead of a fixed 0.1"),
     (_strict, "a loss exactly at (1 + tolerance)·gd_loss is within tolerance: compare with <=, not <"),
-)  # fmt: skip
+)
 
 
 def check_locate_transition(fn: Callable) -> None:
@@ -257,7 +269,9 @@ def check_locate_transition(fn: Callable) -> None:
     for case in _CASES:
         num_tasks, loss_fresh, gd_loss, tolerance = case
         got = call(fn, list(num_tasks), list(loss_fresh), gd_loss, tolerance, name="locate_transition")
-        if isinstance(got, (np.integer,)) or (isinstance(got, torch.Tensor) and got.numel() == 1 and not got.is_floating_point()):
+        if isinstance(got, (np.integer,)) or (
+            isinstance(got, torch.Tensor) and got.numel() == 1 and not got.is_floating_point()
+        ):
             got = int(got)
         expected = locate_transition(*case)
         if got == expected and (got is None or (isinstance(got, int) and not isinstance(got, bool))):
@@ -269,8 +283,10 @@ def check_locate_transition(fn: Callable) -> None:
                 "(an int), or None"
             )
         if isinstance(got, (float, np.floating)) and expected is not None and float(got) == expected:
-            raise AssertionError(f"locate_transition({shown}) returned the float {got!r}: return the pool size as it is in "
-                                 "num_tasks, an int")  # fmt: skip
+            raise AssertionError(
+                f"locate_transition({shown}) returned the float {got!r}: return the pool size as it is in "
+                "num_tasks, an int"
+            )
         if expected is None and got is not None:
             raise AssertionError(
                 f"locate_transition({shown}) returned {got!r}: even the largest pool is not within tolerance, so "

@@ -37,7 +37,9 @@ def _reading(answer) -> float | str | None:
             f"transition_read should be a number (a pool size M from the x-axis), got the string {answer!r}: "
             "write it without quotes"
         )
-    if (isinstance(answer, torch.Tensor) and answer.numel() == 1) or (isinstance(answer, np.ndarray) and answer.size == 1):
+    if (isinstance(answer, torch.Tensor) and answer.numel() == 1) or (
+        isinstance(answer, np.ndarray) and answer.size == 1
+    ):
         answer = answer.item()
     if isinstance(answer, (np.integer, np.floating)):
         answer = answer.item()
@@ -62,7 +64,12 @@ def _sweep_lists(sweep) -> tuple[list[int], list[float], list[float], float]:
     from ..emergence.sweep import num_tasks_seen
 
     num_tasks = num_tasks_seen(sweep["pool_sizes"])
-    return num_tasks, [float(v) for v in sweep["loss_fresh"]], [float(v) for v in sweep["loss_pool"]], float(sweep["gd_loss"])
+    return (
+        num_tasks,
+        [float(v) for v in sweep["loss_fresh"]],
+        [float(v) for v in sweep["loss_pool"]],
+        float(sweep["gd_loss"]),
+    )
 
 
 def _same(a: float, b: float) -> bool:
@@ -113,8 +120,10 @@ def check_transition_reading(answer, sweep, tolerance: float = 0.1) -> None:
     low = num_tasks[i - 1] if i > 0 else 0
     high = math.inf if (last and i == len(num_tasks) - 1) else 1.5 * expected
     if low < reading <= high:
-        passed(f"transition_read = {_label(reading, num_tasks, fresh)}: from there on the loss on new tasks stays within "
-               f"{tolerance:.0%} of one GD step on your sweep")  # fmt: skip
+        passed(
+            f"transition_read = {_label(reading, num_tasks, fresh)}: from there on the loss on new tasks stays within "
+            f"{tolerance:.0%} of one GD step on your sweep"
+        )
         return
     shown = _label(reading, num_tasks, fresh)
     causes = []
@@ -122,44 +131,62 @@ def check_transition_reading(answer, sweep, tolerance: float = 0.1) -> None:
     if first_in != expected and _same(reading, first_in):
         k = num_tasks.index(first_in)
         leaves = next(m for m, w in zip(num_tasks[k:], within[k:]) if not w)
-        causes.append(f"the new-task curve dips into the band there but leaves it again at M = {leaves}: the transition "
-                      "is where it STAYS inside for every larger pool, not the first dip")  # fmt: skip
+        causes.append(
+            f"the new-task curve dips into the band there but leaves it again at M = {leaves}: the transition "
+            "is where it STAYS inside for every larger pool, not the first dip"
+        )
     pool_meets = None
     for m, v in zip(reversed(num_tasks), reversed(loss_pool)):
         if v < (1 - tolerance) * gd:
             break
         pool_meets = m
     if pool_meets is not None and _same(reading, pool_meets):
-        causes.append("that is where the loss on the model's OWN POOL (the squares) comes up to GD's line: the "
-                      "transition is read on the curve of the loss on NEW tasks (the circles)")  # fmt: skip
+        causes.append(
+            "that is where the loss on the model's OWN POOL (the squares) comes up to GD's line: the "
+            "transition is read on the curve of the loss on NEW tasks (the circles)"
+        )
     if i > 0 and _same(reading, num_tasks[i - 1]):
-        causes.append("it is the last pool still outside the band: the transition is the first pool from which the "
-                      "new-task curve stays inside")  # fmt: skip
+        causes.append(
+            "it is the last pool still outside the band: the transition is the first pool from which the "
+            "new-task curve stays inside"
+        )
     positions = {float(i), float(i + 1), float(round(math.log2(expected), 6)), float(round(math.log10(expected), 6))}
     if reading < low and any(_same(reading, p) for p in positions):
-        causes.append("that looks like a position on the log axis (a point's number, or log₂/log₁₀ of M), not a pool "
-                      "size: read the label of the tick under the point")  # fmt: skip
+        causes.append(
+            "that looks like a position on the log axis (a point's number, or log₂/log₁₀ of M), not a pool "
+            "size: read the label of the tick under the point"
+        )
     if reading > high:  # too late: the curve is already inside the band earlier
         message = (
             f"transition_read = {shown} is too late: at M = {shown} the loss on new tasks is within the band, but it "
             "already is — and stays — at smaller pools, and the transition is the FIRST pool from which the new-task "
             "curve stays within the band"
-            + (" (512,000 is the number of tasks the fresh-task run saw)" if fresh and _same(reading, num_tasks[-1]) else "")
+            + (
+                " (512,000 is the number of tasks the fresh-task run saw)"
+                if fresh and _same(reading, num_tasks[-1])
+                else ""
+            )
             + "."
         )
     else:  # too early: at the reading the new-task loss is not within the band for good
         j = max((k for k, m in enumerate(num_tasks) if m <= reading), default=None)
         if j is None:
-            fact = (f"M = {shown} is left of the first point of the sweep (M = {num_tasks[0]}), whose loss on new tasks "
-                    f"{loss_fresh[0]:.3f} is above {shown_band}")  # fmt: skip
+            fact = (
+                f"M = {shown} is left of the first point of the sweep (M = {num_tasks[0]}), whose loss on new tasks "
+                f"{loss_fresh[0]:.3f} is above {shown_band}"
+            )
         elif _same(reading, num_tasks[j]):
             fact = f"at M = {shown} the loss on new tasks is {loss_fresh[j]:.3f}" + (
-                f", above the band (> {shown_band})" if not within[j] else f", inside the band (≤ {shown_band}) but not for good"
+                f", above the band (> {shown_band})"
+                if not within[j]
+                else f", inside the band (≤ {shown_band}) but not for good"
             )
         else:
             outside = num_tasks[j] if not within[j] else num_tasks[j + 1]
-            fact = (f"M = {shown} lies between the points at M = {num_tasks[j]} and {num_tasks[j + 1]}, and the "
-                    f"new-task curve is above the band (> {shown_band}) at M = {outside}")  # fmt: skip
+            fact = (
+                f"M = {shown} lies between the points at M = {num_tasks[j]} and {num_tasks[j + 1]}, and the "
+                f"new-task curve is above the band (> {shown_band}) at M = {outside}"
+            )
         message = f"transition_read = {shown} is too early: {fact}, so the model is not within {tolerance:.0%} of GD for good there."
     if len(causes) == 1:
         message += f" Likely: {causes[0]}."

@@ -19,7 +19,7 @@ functions only say "right" or "here is what looks wrong".
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 
@@ -37,7 +37,9 @@ __all__ = [
 ]
 
 
-def fixed_prompts(batch: int = 64, seed: int = 0, d: int = 10, n_context: int = 10) -> tuple[torch.Tensor, torch.Tensor]:
+def fixed_prompts(
+    batch: int = 64, seed: int = 0, d: int = 10, n_context: int = 10
+) -> tuple[torch.Tensor, torch.Tensor]:
     """The checks' fixed-seed float64 prompts: ``Z (batch, n_context+1, d+1)``, ``y (batch,)``."""
     return RegressionTask(d=d, n_context=n_context).sample(batch, seed=seed, dtype=torch.float64)
 
@@ -59,7 +61,11 @@ def lsa_from_weights(W_KQ: torch.Tensor, W_PV: torch.Tensor) -> models.LinearSel
 
 def check_build_prompt(build_prompt_fn: Callable) -> None:
     """``build_prompt(x (B, N, d), y (B, N), x_q (B, d)) -> Z (B, N+1, d+1)``."""
-    for B, N, d, seed, dtype in ((4, 10, 10, 0, torch.float32), (3, 5, 2, 1, torch.float32), (2, 3, 6, 2, torch.float64)):
+    for B, N, d, seed, dtype in (
+        (4, 10, 10, 0, torch.float32),
+        (3, 5, 2, 1, torch.float32),
+        (2, 3, 6, 2, torch.float64),
+    ):
         g = torch.Generator().manual_seed(seed)
         x, y, x_q = (torch.randn(*shape, generator=g, dtype=dtype) for shape in ((B, N, d), (B, N), (B, d)))
         out = call(build_prompt_fn, x.clone(), y.clone(), x_q.clone(), name="build_prompt")
@@ -83,7 +89,13 @@ def check_build_prompt(build_prompt_fn: Callable) -> None:
             diagnoses=[
                 (torch.cat([query, context], 1), "the query row must come LAST (row N), after the context rows"),
                 (
-                    torch.cat([torch.cat([y[..., None], x], -1), torch.cat([torch.zeros(B, 1, dtype=dtype), x_q], -1)[:, None]], 1),
+                    torch.cat(
+                        [
+                            torch.cat([y[..., None], x], -1),
+                            torch.cat([torch.zeros(B, 1, dtype=dtype), x_q], -1)[:, None],
+                        ],
+                        1,
+                    ),
                     "each token is (x, y): the label goes in the LAST column (index d), not the first",
                 ),
                 (expected.transpose(1, 2), "tokens are rows and features columns: your prompt is transposed"),
@@ -94,8 +106,10 @@ def check_build_prompt(build_prompt_fn: Callable) -> None:
             ],
         )
         if out.dtype != dtype:
-            raise AssertionError(f"build_prompt turned {dtype} inputs into a {out.dtype} prompt: keep the inputs' dtype "
-                                 "(build the zeros with zeros_like or dtype=x.dtype)")  # fmt: skip
+            raise AssertionError(
+                f"build_prompt turned {dtype} inputs into a {out.dtype} prompt: keep the inputs' dtype "
+                "(build the zeros with zeros_like or dtype=x.dtype)"
+            )
     passed("build_prompt: context rows (x_i, y_i), then the query row (x_q, 0)")
 
 
@@ -112,14 +126,20 @@ def check_lsa_forward(lsa_forward: Callable) -> None:
         W_PV = torch.randn(d + 1, d + 1, generator=g, dtype=torch.float64)
         if dtype == torch.float32:  # the learner's code on float32 tensors, compared with float64 arithmetic
             Z, W_KQ, W_PV = Z.float().double(), W_KQ.float().double(), W_PV.float().double()
-        out = call(lsa_forward, Z.to(dtype, copy=True), W_KQ.to(dtype, copy=True), W_PV.to(dtype, copy=True), name="lsa_forward")
+        out = call(
+            lsa_forward,
+            Z.to(dtype, copy=True),
+            W_KQ.to(dtype, copy=True),
+            W_PV.to(dtype, copy=True),
+            name="lsa_forward",
+        )
         with torch.no_grad():
             expected = lsa_from_weights(W_KQ, W_PV)(Z)
 
         def wrong(rows: slice, divisor: float, kq: torch.Tensor = W_KQ, pv: torch.Tensor = W_PV, sign: float = -1.0):
-            ctx = Z[:, rows]
+            ctx = Z[:, rows]  # noqa: B023
             moment = ctx.transpose(1, 2) @ ctx / divisor
-            query = Z[:, -1:]  # (B, 1, d+1)
+            query = Z[:, -1:]  # noqa: B023 — (B, 1, d+1)
             return sign * (query + query @ kq.T @ moment @ pv.T)[:, 0, -1]
 
         ctx = slice(0, N)
@@ -128,20 +148,44 @@ def check_lsa_forward(lsa_forward: Callable) -> None:
             expected,
             "lsa_forward",
             diagnoses=[
-                (wrong(ctx, N, sign=1.0), "wrong sign: the prediction is MINUS the query's label slot, ŷ = -Z_out[:, N, d]"),
+                (
+                    wrong(ctx, N, sign=1.0),
+                    "wrong sign: the prediction is MINUS the query's label slot, ŷ = -Z_out[:, N, d]",
+                ),
                 (
                     wrong(slice(0, N + 1), N),
                     "keys and values come from the N context tokens only: leave the query row out of Σ e_i e_iᵀ",
                 ),
-                (wrong(slice(0, N + 1), N + 1), "keys and values come from the N context tokens only, normalised by 1/N"),
+                (
+                    wrong(slice(0, N + 1), N + 1),
+                    "keys and values come from the N context tokens only, normalised by 1/N",
+                ),
                 (wrong(ctx, N + 1), "normalise the sum over the N context tokens by 1/N, not 1/(N+1)"),
                 (wrong(ctx, 1.0), "forgot the 1/N normalisation of Σ_i e_i e_iᵀ"),
-                (wrong(ctx, N, kq=W_KQ.T, pv=W_PV.T), "W_KQ and W_PV act on column vectors (W·e): in row form use e @ W.T"),
-                (wrong(ctx, N, kq=W_KQ.T), "W_KQ is transposed: the update is W_PV · M · W_KQ · e_q, i.e. e_q @ W_KQ.T @ M @ W_PV.T"),
-                (wrong(ctx, N, pv=W_PV.T), "W_PV is transposed: the update is W_PV · M · W_KQ · e_q, i.e. e_q @ W_KQ.T @ M @ W_PV.T"),
+                (
+                    wrong(ctx, N, kq=W_KQ.T, pv=W_PV.T),
+                    "W_KQ and W_PV act on column vectors (W·e): in row form use e @ W.T",
+                ),
+                (
+                    wrong(ctx, N, kq=W_KQ.T),
+                    "W_KQ is transposed: the update is W_PV · M · W_KQ · e_q, i.e. e_q @ W_KQ.T @ M @ W_PV.T",
+                ),
+                (
+                    wrong(ctx, N, pv=W_PV.T),
+                    "W_PV is transposed: the update is W_PV · M · W_KQ · e_q, i.e. e_q @ W_KQ.T @ M @ W_PV.T",
+                ),
             ]
-            + ([(wrong(slice(0, 10), 10.0), f"you used N = 10 whatever the prompt: this one has N = {N} context tokens; "
-                 "read N from Z.shape[1] - 1")] if N != 10 else []),  # fmt: skip
+            + (
+                [
+                    (
+                        wrong(slice(0, 10), 10.0),
+                        f"you used N = 10 whatever the prompt: this one has N = {N} context tokens; "
+                        "read N from Z.shape[1] - 1",
+                    )
+                ]
+                if N != 10
+                else []
+            ),
             rtol=1e-6 if dtype == torch.float64 else 1e-4,
             atol=1e-8 if dtype == torch.float64 else 1e-5,
         )
@@ -215,10 +259,16 @@ def check_train_step(train_step: Callable) -> None:
                 "the loss never changes between steps: call optimizer.step() after loss.backward()",
             ),
             (acc_losses, "gradients pile up across steps: call optimizer.zero_grad() before loss.backward()"),
-            (_run_steps(summed, batches, learner=False)[0], "you summed the squared errors over the batch: the loss is "
-             "their MEAN (0.5·MSE), whatever the batch size"),
-            (_run_steps(after, batches, learner=False)[0], "you returned the loss AFTER the update: return the loss "
-             "you computed and backpropagated, before optimizer.step()"),
+            (
+                _run_steps(summed, batches, learner=False)[0],
+                "you summed the squared errors over the batch: the loss is "
+                "their MEAN (0.5·MSE), whatever the batch size",
+            ),
+            (
+                _run_steps(after, batches, learner=False)[0],
+                "you returned the loss AFTER the update: return the loss "
+                "you computed and backpropagated, before optimizer.step()",
+            ),
         ],
         rtol=1e-5,
     )
@@ -243,11 +293,21 @@ def _gd_variants(Z: torch.Tensor, lr: float) -> list[tuple[torch.Tensor, str]]:
     x, y, x_q = Z[:, :-1, :-1], Z[:, :-1, -1], Z[:, -1, :-1]
     N = x.shape[1]
     g = torch.einsum("bn,bnd->bd", y, x)
-    hard_coded = [(lr / 10 * (g * x_q).sum(-1), f"you divided by 10 whatever the prompt: this one has N = {N} context "
-                   "examples; read N from Z")] if N != 10 else []  # fmt: skip
+    hard_coded = (
+        [
+            (
+                lr / 10 * (g * x_q).sum(-1),
+                f"you divided by 10 whatever the prompt: this one has N = {N} context examples; read N from Z",
+            )
+        ]
+        if N != 10
+        else []
+    )
     return hard_coded + [
-        (lr / N * (g * x[:, 0]).sum(-1), "you predicted the FIRST context input x_0: the query is the last row, "
-         "x_q = Z[:, -1, :-1]"),
+        (
+            lr / N * (g * x[:, 0]).sum(-1),
+            "you predicted the FIRST context input x_0: the query is the last row, x_q = Z[:, -1, :-1]",
+        ),
         (-lr / N * (g * x_q).sum(-1), "wrong sign: a GD step from w = 0 moves along +Σ y_i x_i (w₁ = η/N Σ_i y_i x_i)"),
         (lr * (g * x_q).sum(-1), "forgot the 1/N: the loss is the MEAN over the N context examples"),
         (lr / (N + 1) * (g * x_q).sum(-1), "divide by N (context examples), not N+1: the query has no label"),
@@ -256,7 +316,9 @@ def _gd_variants(Z: torch.Tensor, lr: float) -> list[tuple[torch.Tensor, str]]:
 
 def check_gd_predict(gd_predict: Callable) -> None:
     """``gd_predict(Z (B, N+1, d+1), lr: float) -> ŷ (B,)``: one GD step from w = 0, then w·x_q."""
-    for seed, (d, N, lr, dtype) in enumerate(((10, 10, 1.5, torch.float64), (3, 6, 0.7, torch.float64), (5, 8, 0.9, torch.float32))):
+    for seed, (d, N, lr, dtype) in enumerate(
+        ((10, 10, 1.5, torch.float64), (3, 6, 0.7, torch.float64), (5, 8, 0.9, torch.float32))
+    ):
         Z, _ = fixed_prompts(32, seed=400 + seed, d=d, n_context=N)
         Z = Z.to(dtype).double()  # a float32 case holds only float32 values
         out = call(gd_predict, Z.to(dtype, copy=True), lr, name="gd_predict")
@@ -304,8 +366,10 @@ def _best_lr_mistake(out: float, best: float, Z: torch.Tensor, y: torch.Tensor) 
     if abs(out - 1 / best) <= 2e-3 / best:
         raise AssertionError(f"best_lr returned {out:.4f} = 1/η*: your ratio is upside down")
     if abs(out + best) <= 2e-3 * best:
-        raise AssertionError(f"best_lr returned {out:.4f}, a negative step: the best η is minus that (check the sign "
-                             "of the derivative you set to zero)")  # fmt: skip
+        raise AssertionError(
+            f"best_lr returned {out:.4f}, a negative step: the best η is minus that (check the sign "
+            "of the derivative you set to zero)"
+        )
     if abs(out - loss_at(best)) <= 2e-3 * loss_at(best):
         raise AssertionError(f"best_lr returned {out:.4f}, the lowest LOSS: return the step size η that achieves it")
     raise AssertionError(

@@ -16,7 +16,7 @@ inputs and, when they differ, names the likely mistake by matching known wrong i
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 
@@ -40,18 +40,24 @@ __all__ = [
 
 def _sens_model(seed: int = 600) -> models.LinearSelfAttention:
     g = torch.Generator().manual_seed(seed)
-    return lsa_from_weights(torch.randn(11, 11, generator=g, dtype=torch.float64), torch.randn(11, 11, generator=g, dtype=torch.float64))
+    return lsa_from_weights(
+        torch.randn(11, 11, generator=g, dtype=torch.float64), torch.randn(11, 11, generator=g, dtype=torch.float64)
+    )
 
 
 def _same_for_two_models(outs: list, name: str, fix: str) -> None:
     """Two different models gave the very same answer: the code ignores its ``model`` argument."""
     a, b = outs[0], outs[1]
     if isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor) and a.shape == b.shape and torch.equal(a, b):
-        raise AssertionError(f"{name} gave the same result for two different models: {fix}, not a model from your "
-                             "notebook (a global such as `lsa`)")  # fmt: skip
+        raise AssertionError(
+            f"{name} gave the same result for two different models: {fix}, not a model from your "
+            "notebook (a global such as `lsa`)"
+        )
     if isinstance(a, dict) and isinstance(b, dict) and a and a == b:
-        raise AssertionError(f"{name} gave the same result for two different models: {fix}, not a model from your "
-                             "notebook (a global such as `lsa`)")  # fmt: skip
+        raise AssertionError(
+            f"{name} gave the same result for two different models: {fix}, not a model from your "
+            "notebook (a global such as `lsa`)"
+        )
 
 
 def check_sensitivity(sensitivity: Callable) -> None:
@@ -74,8 +80,14 @@ def check_sensitivity(sensitivity: Callable) -> None:
             expected,
             "sensitivity",
             diagnoses=[
-                (grad[:, 0, :-1], "that is the gradient at row 0, the first context example; the query is the LAST row"),
-                (grad[:, -2, :-1], "that is the gradient at row N-1, the last context example; the query is the LAST row (N)"),
+                (
+                    grad[:, 0, :-1],
+                    "that is the gradient at row 0, the first context example; the query is the LAST row",
+                ),
+                (
+                    grad[:, -2, :-1],
+                    "that is the gradient at row N-1, the last context example; the query is the LAST row (N)",
+                ),
                 (expected / Z.shape[0], "divided by the batch size: differentiate model(Z).sum(), not .mean()"),
                 (-expected, "wrong sign: return ∂ŷ/∂x_q as autograd gives it"),
             ],
@@ -119,13 +131,18 @@ def check_compare_with_gd(compare_with_gd: Callable, uses: Callable | None = Non
     from .core import blame_earlier, earlier_fails
 
     earlier = earlier_fails(check_sensitivity, uses)
-    runs = [_compare_case(compare_with_gd, 621, 1.5, 620, uses), _compare_case(compare_with_gd, 622, 1.5, 620, uses)]  # only the model differs
+    runs = [
+        _compare_case(compare_with_gd, 621, 1.5, 620, uses),
+        _compare_case(compare_with_gd, 622, 1.5, 620, uses),
+    ]  # only the model differs
     for out, _ in runs:
         if not isinstance(out, dict):
             raise AssertionError(f"compare_with_gd should return a dict, got {type(out).__name__}")
         missing = [k for k in COMPARE_KEYS if k not in out]
         if missing:
-            raise AssertionError(f"compare_with_gd's dict lacks the keys {missing}; expected exactly {list(COMPARE_KEYS)}")
+            raise AssertionError(
+                f"compare_with_gd's dict lacks the keys {missing}; expected exactly {list(COMPARE_KEYS)}"
+            )
     values = [{k: expect_number(out[k], f"compare_with_gd()[{k!r}]") for k in COMPARE_KEYS} for out, _ in runs]
     _same_for_two_models(values, "compare_with_gd", "measure the `model` and `gd` you are given")
     for value, (_, case) in zip(values, runs):
@@ -141,7 +158,9 @@ def check_compare_with_gd(compare_with_gd: Callable, uses: Callable | None = Non
                 ok = False
             if not ok:
                 raise blame_earlier(err, "sensitivity", "compare_with_gd") from None
-            print("⚠ compare_with_gd itself is right, but it uses your sensitivity, which fails its check: fix that first")
+            print(
+                "⚠ compare_with_gd itself is right, but it uses your sensitivity, which fails its check: fix that first"
+            )
             return
     passed("compare_with_gd: loss, sensitivity cosine and prediction difference as in von Oswald et al.")
 
@@ -153,24 +172,39 @@ def _expect_compare(value: dict, model, gd, Z, y) -> None:
     s_model, s_gd = metrics.sensitivity(model, Z), metrics.sensitivity(gd, Z)
     flat_cos = torch.nn.functional.cosine_similarity(s_model.flatten(), s_gd.flatten(), dim=0)
     wrong = {
-        "model_loss": [(2 * expected["model_loss"], "the loss is 0.5·MSE (mesakit.core.metrics.loss), not the plain MSE"),
-                       (expected["gd_loss"], "model_loss is the loss of GD's predictions: use the model's")],
-        "gd_loss": [(2 * expected["gd_loss"], "the loss is 0.5·MSE (mesakit.core.metrics.loss), not the plain MSE"),
-                    (expected["model_loss"], "gd_loss is the loss of the model's predictions: use GD's")],
+        "model_loss": [
+            (2 * expected["model_loss"], "the loss is 0.5·MSE (mesakit.core.metrics.loss), not the plain MSE"),
+            (expected["gd_loss"], "model_loss is the loss of GD's predictions: use the model's"),
+        ],
+        "gd_loss": [
+            (2 * expected["gd_loss"], "the loss is 0.5·MSE (mesakit.core.metrics.loss), not the plain MSE"),
+            (expected["model_loss"], "gd_loss is the loss of the model's predictions: use GD's"),
+        ],
         "sensitivity_cosine": [
-            (flat_cos, "that is one cosine of the whole flattened batch: take the cosine per prompt (dim=-1), then the mean"),
+            (
+                flat_cos,
+                "that is one cosine of the whole flattened batch: take the cosine per prompt (dim=-1), then the mean",
+            ),
             ((s_model * s_gd).sum(-1).mean(), "that is a mean dot product: divide by both norms to get a cosine"),
-            (torch.nn.functional.cosine_similarity(s_model, s_gd, dim=0).mean(), "that cosine runs over the batch "
-             "(dim=0): take it per prompt, over the d input directions (dim=-1), then the mean"),
+            (
+                torch.nn.functional.cosine_similarity(s_model, s_gd, dim=0).mean(),
+                "that cosine runs over the batch "
+                "(dim=0): take it per prompt, over the d input directions (dim=-1), then the mean",
+            ),
         ],
         "prediction_diff": [
             (((p_model - p_gd) ** 2).mean(), "prediction_diff is the ROOT mean squared difference: take the sqrt"),
-            ((p_model - p_gd).abs().mean(), "prediction_diff is the root mean SQUARED difference, not the mean absolute one"),
+            (
+                (p_model - p_gd).abs().mean(),
+                "prediction_diff is the root mean SQUARED difference, not the mean absolute one",
+            ),
         ],
-    }  # fmt: skip
+    }
     for key in COMPARE_KEYS:
         got = torch.tensor(value[key], dtype=torch.float64)
-        expect_close(got, expected[key].double(), f"compare_with_gd()[{key!r}]", diagnoses=wrong[key], rtol=1e-4, atol=1e-7)
+        expect_close(
+            got, expected[key].double(), f"compare_with_gd()[{key!r}]", diagnoses=wrong[key], rtol=1e-4, atol=1e-7
+        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -198,13 +232,19 @@ def check_gd_construction(gd_construction_weights: Callable) -> None:
             ratio = ((pred * expected).sum() / (expected * expected).sum()).item()
             if torch.allclose(pred, ratio * expected, rtol=1e-6, atol=1e-9):
                 if abs(ratio + 1) < 1e-6:
-                    raise AssertionError(f"{name} predicts MINUS the GD step: the model's prediction is minus the query's "
-                                         "label slot, so the entry that writes into that slot needs the opposite sign")  # fmt: skip
+                    raise AssertionError(
+                        f"{name} predicts MINUS the GD step: the model's prediction is minus the query's "
+                        "label slot, so the entry that writes into that slot needs the opposite sign"
+                    )
                 if abs(ratio * lr - 1) < 1e-6 or abs(ratio * lr + 1) < 1e-6:
-                    raise AssertionError(f"{name} takes a step of size {abs(ratio * lr):.3g} whatever lr is: the step "
-                                         "size lr has to appear in your weights")  # fmt: skip
-                raise AssertionError(f"{name} computes a GD step, but of size {ratio * lr:.4g} instead of lr = {lr} "
-                                     f"({ratio:.4g} × lr): find the factor (the 1/N is already inside M)")  # fmt: skip
+                    raise AssertionError(
+                        f"{name} takes a step of size {abs(ratio * lr):.3g} whatever lr is: the step "
+                        "size lr has to appear in your weights"
+                    )
+                raise AssertionError(
+                    f"{name} computes a GD step, but of size {ratio * lr:.4g} instead of lr = {lr} "
+                    f"({ratio:.4g} × lr): find the factor (the 1/N is already inside M)"
+                )
             expect_close(pred, expected, name, rtol=1e-6, atol=1e-9)
         # Iterated, the same weights must run K steps: context labels have to become residuals.
         with torch.no_grad():
@@ -232,7 +272,11 @@ def check_learned_step_size(step_size: Callable) -> None:
     """``learned_step_size(W_KQ (d+1, d+1), W_PV (d+1, d+1)) -> float``: η read off the weights."""
     g = torch.Generator().manual_seed(800)
     cases = []
-    for d, scale, lr, dtype in ((10, 0.8, 1.5, torch.float32), (4, 2.5, 0.6, torch.float32), (6, 1.3, 0.9, torch.float64)):
+    for d, scale, lr, dtype in (
+        (10, 0.8, 1.5, torch.float32),
+        (4, 2.5, 0.6, torch.float32),
+        (6, 1.3, 0.9, torch.float64),
+    ):
         W_KQ = 0.02 * torch.randn(d + 1, d + 1, generator=g, dtype=dtype)
         W_KQ[:d, :d] += scale * torch.eye(d, dtype=dtype) + 0.05 * torch.diag(torch.randn(d, generator=g, dtype=dtype))
         W_KQ[d, d] = 0.7  # a distractor: the label-label entry plays no part in the step size
@@ -245,24 +289,43 @@ def check_learned_step_size(step_size: Callable) -> None:
         expected = learned_step_size(W_KQ, W_PV)
         mean_diag = torch.diagonal(W_KQ[:d, :d]).mean().item()
         diagnoses = [
-            (-expected, "wrong sign: the prediction is MINUS the label slot, so η = -W_PV[d, d] × (x-block scale of W_KQ)"),
+            (
+                -expected,
+                "wrong sign: the prediction is MINUS the label slot, so η = -W_PV[d, d] × (x-block scale of W_KQ)",
+            ),
             (expected * d, "that is the trace of W_KQ's x-block: use the MEAN of its diagonal (the scale a of a·I)"),
-            (-W_PV[d, d].item() * W_KQ[d, d].item(), "W_KQ[d, d] is the label-label entry; the step size uses the x-block W_KQ[:d, :d]"),
+            (
+                -W_PV[d, d].item() * W_KQ[d, d].item(),
+                "W_KQ[d, d] is the label-label entry; the step size uses the x-block W_KQ[:d, :d]",
+            ),
             (-W_PV[d, d].item(), "W_PV[d, d] alone is not η: multiply by the scale of W_KQ's x-block"),
             (mean_diag, "W_KQ's scale alone is not η: multiply by -W_PV[d, d]"),
-            (-W_PV[d, d].item() * W_KQ[0, 0].item(), "you read the scale from ONE diagonal entry of W_KQ: the trained "
-             "diagonal is noisy, so average the x-block's diagonal"),
-            (-W_PV[d, d].item() * torch.diagonal(W_KQ).mean().item(), "you averaged the whole diagonal of W_KQ, "
-             "label-label entry included: only the x-block W_KQ[:d, :d] scales the step"),
-            (-W_PV[d, d].item() / mean_diag, "you divided by the x-block's scale: rescaling W_KQ by a divides W_PV by a, "
-             "so η is their product"),
-            (-W_PV[d, d].item() * W_KQ[:d, :d].mean().item(), "you averaged ALL entries of the x-block: the scale a "
-             "is on its diagonal"),
-        ]  # fmt: skip
+            (
+                -W_PV[d, d].item() * W_KQ[0, 0].item(),
+                "you read the scale from ONE diagonal entry of W_KQ: the trained "
+                "diagonal is noisy, so average the x-block's diagonal",
+            ),
+            (
+                -W_PV[d, d].item() * torch.diagonal(W_KQ).mean().item(),
+                "you averaged the whole diagonal of W_KQ, "
+                "label-label entry included: only the x-block W_KQ[:d, :d] scales the step",
+            ),
+            (
+                -W_PV[d, d].item() / mean_diag,
+                "you divided by the x-block's scale: rescaling W_KQ by a divides W_PV by a, so η is their product",
+            ),
+            (
+                -W_PV[d, d].item() * W_KQ[:d, :d].mean().item(),
+                "you averaged ALL entries of the x-block: the scale a is on its diagonal",
+            ),
+        ]
         expect_close(
-            torch.tensor(out, dtype=torch.float64), torch.tensor(expected, dtype=torch.float64), "learned_step_size",
-            diagnoses=[(torch.tensor(v, dtype=torch.float64), m) for v, m in diagnoses], rtol=1e-4,
-        )  # fmt: skip
+            torch.tensor(out, dtype=torch.float64),
+            torch.tensor(expected, dtype=torch.float64),
+            "learned_step_size",
+            diagnoses=[(torch.tensor(v, dtype=torch.float64), m) for v, m in diagnoses],
+            rtol=1e-4,
+        )
     passed("learned_step_size: η = -W_PV[d, d] × mean(diag W_KQ[:d, :d])")
 
 
@@ -289,10 +352,14 @@ def check_tied_lsa_forward(tied_lsa_forward: Callable) -> None:
         W_PV = 0.3 * torch.randn(d + 1, d + 1, generator=g, dtype=torch.float64)
         Z, W_KQ, W_PV = (t.to(dtype).double() for t in (Z, W_KQ, W_PV))  # a float32 case holds float32 values
         Z_in = Z.to(dtype, copy=True)
-        out = call(tied_lsa_forward, Z_in, W_KQ.to(dtype, copy=True), W_PV.to(dtype, copy=True), K, name="tied_lsa_forward")
+        out = call(
+            tied_lsa_forward, Z_in, W_KQ.to(dtype, copy=True), W_PV.to(dtype, copy=True), K, name="tied_lsa_forward"
+        )
         if not torch.equal(Z_in.double(), Z):
-            raise AssertionError("tied_lsa_forward changed the Z it was given in place (Z += ... or Z[...] = ...): "
-                                 "rebind a name instead (Z = Z + update), the caller's prompts must stay as they were")  # fmt: skip
+            raise AssertionError(
+                "tied_lsa_forward changed the Z it was given in place (Z += ... or Z[...] = ...): "
+                "rebind a name instead (Z = Z + update), the caller's prompts must stay as they were"
+            )
         model = lsa_from_weights(W_KQ, W_PV)
         with torch.no_grad():
             expect_close(
@@ -300,10 +367,22 @@ def check_tied_lsa_forward(tied_lsa_forward: Callable) -> None:
                 model(Z, iterations=K),
                 f"tied_lsa_forward (K = {K})",
                 diagnoses=[
-                    (model(Z, iterations=1), "that is ONE application of the layer: apply it K times, feeding each output back in"),
-                    (model(Z, iterations=K - 1), f"that is K-1 = {K - 1} applications: apply the layer exactly K times"),
-                    (model(Z, iterations=K + 1), f"that is K+1 = {K + 1} applications: apply the layer exactly K times"),
-                    (-model(Z, iterations=K), "wrong sign: the prediction is MINUS the query's label slot, ŷ = -Z[:, N, d]"),
+                    (
+                        model(Z, iterations=1),
+                        "that is ONE application of the layer: apply it K times, feeding each output back in",
+                    ),
+                    (
+                        model(Z, iterations=K - 1),
+                        f"that is K-1 = {K - 1} applications: apply the layer exactly K times",
+                    ),
+                    (
+                        model(Z, iterations=K + 1),
+                        f"that is K+1 = {K + 1} applications: apply the layer exactly K times",
+                    ),
+                    (
+                        -model(Z, iterations=K),
+                        "wrong sign: the prediction is MINUS the query's label slot, ŷ = -Z[:, N, d]",
+                    ),
                     (
                         _tied_wrong(Z, W_KQ, W_PV, K, frozen_moment=True),
                         "recompute Σ e_i e_iᵀ from the UPDATED context tokens at every pass: their labels change "

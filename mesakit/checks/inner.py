@@ -9,15 +9,13 @@ the salted answer hashes of ``mesakit.inner.scenarios``.
 
 from __future__ import annotations
 
-import contextlib
-import io
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 
-from ..inner import handbuilt, scenarios
 from ..core import reference
 from ..core.tasks import RegressionTask
+from ..inner import handbuilt, scenarios
 from .core import blame_earlier, call, earlier_fails, expect_close, expect_tensor, is_close, passed, with_theirs
 
 __all__ = [
@@ -55,23 +53,42 @@ def check_least_squares_gradient(fn: Callable, seed: int = 0) -> None:
     batch_mean = expected.mean(0, keepdim=True).expand_as(expected)
     expect_tensor(out, (B, d), "least_squares_gradient", "one gradient entry per weight, for each of the B problems")
     expect_close(
-        out, expected, "least_squares_gradient",
+        out,
+        expected,
+        "least_squares_gradient",
         diagnoses=[
-            (-expected, "wrong sign: the gradient is +1/N Σ (w·x_i - y_i) x_i (prediction minus label); you "
-             "computed (y_i - w·x_i) x_i, which points downhill, so a GD step with it would climb the loss"),
-            (expected * N, "you forgot the 1/N: the loss is an average over the N examples, so its gradient "
-             "is an average too (divide the sum by N, or use .mean over the examples)"),
-            (expected * 2, "factor 2 too large: the 1/2 in the loss cancels the 2 from differentiating the "
-             "square, so the gradient has no factor 2"),
+            (
+                -expected,
+                "wrong sign: the gradient is +1/N Σ (w·x_i - y_i) x_i (prediction minus label); you "
+                "computed (y_i - w·x_i) x_i, which points downhill, so a GD step with it would climb the loss",
+            ),
+            (
+                expected * N,
+                "you forgot the 1/N: the loss is an average over the N examples, so its gradient "
+                "is an average too (divide the sum by N, or use .mean over the examples)",
+            ),
+            (
+                expected * 2,
+                "factor 2 too large: the 1/2 in the loss cancels the 2 from differentiating the "
+                "square, so the gradient has no factor 2",
+            ),
             (expected / d, "you averaged over the d input dimensions as well: average over the N examples only"),
-            (at_zero, "your gradient does not depend on w: it is the gradient at w = 0 (-1/N Σ y_i x_i). "
-             "Use the residual w·x_i - y_i with the w you are given"),
-            (plus_label, "sign of the label in the residual: it is w·x_i - y_i (prediction minus label); you "
-             "added the label"),
-            (batch_mean, "you averaged over the batch axis too: the B prompts are separate problems, each "
-             "with its own gradient; average over the N examples only"),
+            (
+                at_zero,
+                "your gradient does not depend on w: it is the gradient at w = 0 (-1/N Σ y_i x_i). "
+                "Use the residual w·x_i - y_i with the w you are given",
+            ),
+            (
+                plus_label,
+                "sign of the label in the residual: it is w·x_i - y_i (prediction minus label); you added the label",
+            ),
+            (
+                batch_mean,
+                "you averaged over the batch axis too: the B prompts are separate problems, each "
+                "with its own gradient; average over the N examples only",
+            ),
         ],
-    )  # fmt: skip
+    )
     passed("least_squares_gradient matches ∇L(w) = 1/N Σ (w·x_i - y_i) x_i")
 
 
@@ -109,26 +126,49 @@ def _expect_gd(fn: Callable, out: torch.Tensor, expected: torch.Tensor, x, y, lr
     B, N, d = x.shape
     gd = handbuilt.gradient_descent
     expect_close(
-        out, expected, "gradient_descent",
+        out,
+        expected,
+        "gradient_descent",
         diagnoses=[
-            (gd(x, y, -lr, steps), "your weights climb the loss (gradient ascent): the update is "
-             "w ← w - lr·∇L(w), with a minus sign"),
-            (torch.zeros_like(expected), "your weights are still zero: update w inside the loop "
-             "(w = w - lr * gradient) and return the updated w"),
-            (gd(x, y, lr, steps - 1), f"off by one: you took {steps - 1} steps instead of {steps} "
-             "(`for _ in range(steps)` takes exactly `steps`)"),
-            (gd(x, y, lr, steps + 1), f"off by one: you took {steps + 1} steps instead of {steps} "
-             "(`for _ in range(steps)` takes exactly `steps`)"),
-            (gd(x, y, lr * N, steps), "your steps are N times too large: the gradient needs the 1/N of "
-             "the average loss (check least_squares_gradient)"),
-            (gd(x, y, 2 * lr, steps), "your steps are twice too large: the gradient has no factor 2 "
-             "(the 1/2 in the loss cancels it)"),
+            (
+                gd(x, y, -lr, steps),
+                "your weights climb the loss (gradient ascent): the update is w ← w - lr·∇L(w), with a minus sign",
+            ),
+            (
+                torch.zeros_like(expected),
+                "your weights are still zero: update w inside the loop "
+                "(w = w - lr * gradient) and return the updated w",
+            ),
+            (
+                gd(x, y, lr, steps - 1),
+                f"off by one: you took {steps - 1} steps instead of {steps} "
+                "(`for _ in range(steps)` takes exactly `steps`)",
+            ),
+            (
+                gd(x, y, lr, steps + 1),
+                f"off by one: you took {steps + 1} steps instead of {steps} "
+                "(`for _ in range(steps)` takes exactly `steps`)",
+            ),
+            (
+                gd(x, y, lr * N, steps),
+                "your steps are N times too large: the gradient needs the 1/N of "
+                "the average loss (check least_squares_gradient)",
+            ),
+            (
+                gd(x, y, 2 * lr, steps),
+                "your steps are twice too large: the gradient has no factor 2 (the 1/2 in the loss cancels it)",
+            ),
         ],
-    )  # fmt: skip
+    )
     zero = call(fn, x.clone(), y.clone(), lr, 0, name="gradient_descent")
-    expect_close(zero, torch.zeros(B, d, dtype=x.dtype), "gradient_descent(..., steps=0)",
-                 diagnoses=[(gd(x, y, lr, 1), "with steps=0 you still took one step: start from w = 0 and "
-                             "loop exactly `steps` times")])  # fmt: skip
+    expect_close(
+        zero,
+        torch.zeros(B, d, dtype=x.dtype),
+        "gradient_descent(..., steps=0)",
+        diagnoses=[
+            (gd(x, y, lr, 1), "with steps=0 you still took one step: start from w = 0 and loop exactly `steps` times")
+        ],
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -142,9 +182,14 @@ def _gd_on_all_rows(Z: torch.Tensor, lr: float, K: int) -> torch.Tensor:
 
 
 def check_mesa_forward(
-    fn: Callable, seed: int = 0, d: int = 4, n_context: int = 6, K: int = 3, lr: float = 0.5,
+    fn: Callable,
+    seed: int = 0,
+    d: int = 4,
+    n_context: int = 6,
+    K: int = 3,
+    lr: float = 0.5,
     uses: Callable | None = None,
-) -> None:  # fmt: skip
+) -> None:
     """``mesa_forward(Z (B, N+1, d+1), lr, K) -> ŷ (B,)``: K GD steps on the context, then ``w·x_q``.
 
     ``uses``: the learner's ``gradient_descent``, if their ``mesa_forward`` calls it (see
@@ -155,10 +200,15 @@ def check_mesa_forward(
     if not torch.equal(Z, Z_before):
         raise AssertionError("mesa_forward changed the prompt Z in place: read from Z, never write into it")
     expected = reference.gd_predict(Z, lr, K)
-    expect_tensor(out, (Z.shape[0],), "mesa_forward",
-                  "one prediction per prompt: ŷ = w·x_q (if you got (B, d), you returned w itself)")  # fmt: skip
+    expect_tensor(
+        out,
+        (Z.shape[0],),
+        "mesa_forward",
+        "one prediction per prompt: ŷ = w·x_q (if you got (B, d), you returned w itself)",
+    )
     earlier = earlier_fails(check_gradient_descent, uses)
     if earlier and not is_close(out, expected):
+
         def theirs() -> torch.Tensor:
             w = uses(Z[:, :-1, :-1].clone(), Z[:, :-1, -1].clone(), lr, K)
             return torch.einsum("bd,bd->b", w, Z[:, -1, :-1])
@@ -169,39 +219,65 @@ def check_mesa_forward(
         _expect_mesa_forward(fn, out, expected, Z, lr, K, n_context)
     except AssertionError as err:
         raise blame_earlier(err, earlier and "gradient_descent", "mesa_forward") from None
-    passed(f"mesa_forward runs K = {K} inner gradient-descent step{'s' if K != 1 else ''} on the context and predicts the query")
+    passed(
+        f"mesa_forward runs K = {K} inner gradient-descent step{'s' if K != 1 else ''} on the context and predicts the query"
+    )
 
 
 def _expect_mesa_forward(fn: Callable, out, expected, Z: torch.Tensor, lr: float, K: int, n_context: int) -> None:
     w = reference.gd_weights(Z, lr, K)
     diagnoses = [
-        (_gd_on_all_rows(Z, lr, K), "you ran GD on all N+1 rows, including the query row, whose label slot "
-         "holds a placeholder 0, not a label: the inner training set is the N context rows Z[:, :-1] only"),
-        (torch.zeros_like(expected), "your predictions are all 0: did you return the query's label slot "
-         "Z[:, -1, -1]? It is a placeholder; the model must predict it, as w·x_q"),
+        (
+            _gd_on_all_rows(Z, lr, K),
+            "you ran GD on all N+1 rows, including the query row, whose label slot "
+            "holds a placeholder 0, not a label: the inner training set is the N context rows Z[:, :-1] only",
+        ),
+        (
+            torch.zeros_like(expected),
+            "your predictions are all 0: did you return the query's label slot "
+            "Z[:, -1, -1]? It is a placeholder; the model must predict it, as w·x_q",
+        ),
         (reference.gd_predict(Z, -lr, K), "wrong sign in the inner update: each step is w ← w - lr·∇L(w)"),
-        (reference.gd_predict(Z, lr * n_context, K), "your inner steps are N times too large: the inner "
-         "loss is an average over the N context examples, so its gradient has a 1/N"),
-        (torch.einsum("bd,bd->b", w, Z[:, 0, :-1]), "you predicted with the first context input x_0: "
-         "predict the query, ŷ = w·x_q with x_q = Z[:, -1, :-1]"),
+        (
+            reference.gd_predict(Z, lr * n_context, K),
+            "your inner steps are N times too large: the inner "
+            "loss is an average over the N context examples, so its gradient has a 1/N",
+        ),
+        (
+            torch.einsum("bd,bd->b", w, Z[:, 0, :-1]),
+            "you predicted with the first context input x_0: predict the query, ŷ = w·x_q with x_q = Z[:, -1, :-1]",
+        ),
     ]
     diagnoses += [
-        (reference.gd_predict(Z, lr, k), f"off by one in K: your forward pass took {k} inner steps "
-         f"instead of K = {K} (start from w = 0 and loop `for _ in range(K)`)")
+        (
+            reference.gd_predict(Z, lr, k),
+            f"off by one in K: your forward pass took {k} inner steps "
+            f"instead of K = {K} (start from w = 0 and loop `for _ in range(K)`)",
+        )
         for k in (K - 1, K + 1)
     ]
     expect_close(out, expected, "mesa_forward", diagnoses=diagnoses)
     zero = call(fn, Z, lr, 0, name="mesa_forward")
-    expect_close(zero, torch.zeros_like(expected), "mesa_forward(Z, lr, K=0)",
-                 diagnoses=[(reference.gd_predict(Z, lr, 1), "with K=0 your model still took one inner "
-                             "step: K=0 means no step, so w stays 0 and ŷ = 0")])  # fmt: skip
+    expect_close(
+        zero,
+        torch.zeros_like(expected),
+        "mesa_forward(Z, lr, K=0)",
+        diagnoses=[
+            (
+                reference.gd_predict(Z, lr, 1),
+                "with K=0 your model still took one inner step: K=0 means no step, so w stays 0 and ŷ = 0",
+            )
+        ],
+    )
 
 
 # ---------------------------------------------------------------------------------------------
 # 3. The base optimizer tunes the mesa optimizer
 
 
-def check_learn_step_size(fn: Callable, K: int = 2, init_lr: float = 0.2, steps: int = 40, base_lr: float = 0.05, seed: int = 3) -> None:
+def check_learn_step_size(
+    fn: Callable, K: int = 2, init_lr: float = 0.2, steps: int = 40, base_lr: float = 0.05, seed: int = 3
+) -> None:
     """``learn_step_size(K, init_lr, steps, base_lr, seed) -> (model, step sizes)``: SGD with batch
     256 through ``mesakit.core.train.train``; the list holds the step size before training and after
     every base step (``steps + 1`` floats)."""
@@ -221,9 +297,13 @@ def check_learn_step_size(fn: Callable, K: int = 2, init_lr: float = 0.2, steps:
         )
     expect_tensor(traj, (steps + 1,), "step_sizes", "the initial step size, then one value per base step")
     if not is_close(traj[:1], torch.tensor([init_lr], dtype=torch.float64)):
-        raise AssertionError(f"step_sizes[0] should be the initial step size init_lr = {init_lr}, got {traj[0].item():.6g}")
+        raise AssertionError(
+            f"step_sizes[0] should be the initial step size init_lr = {init_lr}, got {traj[0].item():.6g}"
+        )
     if not is_close(model.lr.detach().double().reshape(1), traj[-1:]):
-        raise AssertionError("the model's step size model.lr differs from the last entry of step_sizes: return the trained model")
+        raise AssertionError(
+            "the model's step size model.lr differs from the last entry of step_sizes: return the trained model"
+        )
 
     def ref(**changes) -> torch.Tensor:
         kwargs = dict(K=K, init_lr=init_lr, steps=steps, base_lr=base_lr, seed=seed, batch_size=256) | changes
@@ -255,7 +335,7 @@ def check_step_size_converges(fn: Callable, K: int = 1, steps: int = 200, tolera
     """The learned step size (mean of the last quarter of base steps) lands within ``tolerance``
     (relative) of the line-searched best, ``mesakit.inner.handbuilt.best_step_size(K)``."""
     _, trajectory = call(fn, K, 0.1, steps, 0.05, 0, name="learn_step_size")
-    tail = [float(v) for v in trajectory][-(steps // 4):]
+    tail = [float(v) for v in trajectory][-(steps // 4) :]
     learned = sum(tail) / len(tail)
     best = handbuilt.best_step_size(K)
     if abs(learned - best) > tolerance * best:
@@ -292,13 +372,16 @@ def check_concept_answers(fn: Callable, only: list[str] | None = None) -> None:
         for scenario, field in wrong:
             letter = clean[scenario][field]
             option = scenarios.get(scenario).options[field][letter]
-            lines.append(f"  • {scenario} → {field}: not ({letter}) “{option}”: {scenarios.explain(scenario, field, letter)}.")
+            lines.append(
+                f"  • {scenario} → {field}: not ({letter}) “{option}”: {scenarios.explain(scenario, field, letter)}."
+            )
             tried = _MISSES.setdefault((scenario, field), set())
             tried.add(letter)
             if len(tried) >= 2:
                 right = scenarios.right_letter(scenario, field)
-                lines.append(f"    After two misses, the answer: ({right}), because "
-                             f"{scenarios.explain(scenario, field, right)}.")  # fmt: skip
+                lines.append(
+                    f"    After two misses, the answer: ({right}), because {scenarios.explain(scenario, field, right)}."
+                )
             else:
                 lines.append(f"    ({scenarios.FIELD_HINTS[field]})")
         raise AssertionError("\n".join(lines))

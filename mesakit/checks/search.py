@@ -10,7 +10,7 @@ implementations. The probe's checks are in :mod:`mesakit.checks.search_probe` an
 from __future__ import annotations
 
 from collections import deque
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 
@@ -89,17 +89,26 @@ def check_bfs_distance(bfs_distance_fn: Callable) -> None:
             out = call(bfs_distance_fn, maze.clone(), name="bfs_distance")
         except AssertionError as err:
             if H != W and isinstance(err.__cause__, IndexError):
-                raise AssertionError(f"{err}\n(this maze is {H}×{W} squares, height ≠ width, and the mazes before it were "
-                                     "square: are height and width swapped somewhere? maze.shape is (3, H, W))") from err.__cause__
+                raise AssertionError(
+                    f"{err}\n(this maze is {H}×{W} squares, height ≠ width, and the mazes before it were "
+                    "square: are height and width swapped somewhere? maze.shape is (3, H, W))"
+                ) from err.__cause__
             raise
         if isinstance(out, torch.Tensor) and H != W and tuple(out.shape) == (W, H):
-            raise AssertionError(f"bfs_distance returned shape {(W, H)} for a maze of {H}×{W} squares: height and "
-                                 "width are swapped (maze.shape is (3, H, W))")
+            raise AssertionError(
+                f"bfs_distance returned shape {(W, H)} for a maze of {H}×{W} squares: height and "
+                "width are swapped (maze.shape is (3, H, W))"
+            )
         expect_tensor(out, (H, W), "bfs_distance", "one distance per square of the maze")
         open_ = maze[WALL] == 0
         got = out.double()
         goal = maze[GOAL] > 0
-        if is_close(got[~open_], truth[~open_]) and (got[goal] == 0).all() and (got[open_] >= truth[open_] - 1e-9).all() and (got[open_] > truth[open_] + 0.5).any():
+        if (
+            is_close(got[~open_], truth[~open_])
+            and (got[goal] == 0).all()
+            and (got[open_] >= truth[open_] - 1e-9).all()
+            and (got[open_] > truth[open_] + 0.5).any()
+        ):
             where = tuple(int(i) for i in torch.nonzero(got - truth == (got - truth).max())[0])
             raise AssertionError(
                 f"bfs_distance: some squares got a longer distance than the shortest route (square {where}: "
@@ -108,17 +117,27 @@ def check_bfs_distance(bfs_distance_fn: Callable) -> None:
                 "not last-in, first-out (a stack, or pop() from the end), which is depth-first search"
             )
         expect_close(
-            out, truth, "bfs_distance",
+            out,
+            truth,
+            "bfs_distance",
             diagnoses=[
-                (_bfs(maze, source=START), "these are distances from the START; the value map counts steps to the GOAL"),
+                (
+                    _bfs(maze, source=START),
+                    "these are distances from the START; the value map counts steps to the GOAL",
+                ),
                 (_bfs(maze, diagonal=True), "you allowed diagonal moves; only up, down, left and right are moves"),
                 (_bfs(maze, wall_value=0.0), "walls should hold -1 (no distance), not 0"),
-                (_bfs(maze, wall_value=float("inf")).clamp(max=1e9), "walls should hold -1 (no distance), not infinity"),
+                (
+                    _bfs(maze, wall_value=float("inf")).clamp(max=1e9),
+                    "walls should hold -1 (no distance), not infinity",
+                ),
                 (_bfs(maze, first=1), "off by one: the goal itself is 0 steps from the goal"),
             ],
             atol=1e-9,
-        )  # fmt: skip
-    passed("bfs_distance matches mesakit.search.mazes.distance_map on perfect mazes, mazes with loops and a non-square maze")
+        )
+    passed(
+        "bfs_distance matches mesakit.search.mazes.distance_map on perfect mazes, mazes with loops and a non-square maze"
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -143,12 +162,16 @@ def check_run_planner(run_planner_fn: Callable) -> None:
     outs = []
     for other in others:
         out = call(run_planner_fn, other, small.clone(), 4, name="run_planner")
-        outs.append(expect_tensor(out, small.shape[:1] + small.shape[2:], "run_planner", "one logit per square, (B, H, W)"))
+        outs.append(
+            expect_tensor(out, small.shape[:1] + small.shape[2:], "run_planner", "one logit per square, (B, H, W)")
+        )
     with torch.no_grad():
         refs = [other(small, iterations=4) for other in others]
     if is_close(outs[0], outs[1], atol=1e-5) and not is_close(refs[0], refs[1], atol=1e-5):
-        raise AssertionError("run_planner gives the same logits for two different planners: it ignores its `model` "
-                             "argument (the notebook's `planner`?); use the `model` you are passed")
+        raise AssertionError(
+            "run_planner gives the same logits for two different planners: it ignores its `model` "
+            "argument (the notebook's `planner`?); use the `model` you are passed"
+        )
     model = _untrained_planner()
     mazes = generate_mazes(6, 5, 3).inputs.double()
     with torch.no_grad():
@@ -158,28 +181,47 @@ def check_run_planner(run_planner_fn: Callable) -> None:
         for k in (3, 6, 1):
             out = call(run_planner_fn, model, mazes.clone(), k, name="run_planner")
             expect_close(
-                out, model(mazes, iterations=k), f"run_planner(..., iterations={k})",
+                out,
+                model(mazes, iterations=k),
+                f"run_planner(..., iterations={k})",
                 diagnoses=[
-                    (model.readout(states[k - 1], mazes), f"you ran {k - 1} iterations instead of {k} (off by one: range(iterations) runs exactly `iterations` steps)"),
+                    (
+                        model.readout(states[k - 1], mazes),
+                        f"you ran {k - 1} iterations instead of {k} (off by one: range(iterations) runs exactly `iterations` steps)",
+                    ),
                     (model.readout(states[k + 1], mazes), f"you ran {k + 1} iterations instead of {k} (off by one)"),
-                    (model.readout(states[0], mazes), "the output ignores the iterations: read out the state after the loop, not the initial one"),
+                    (
+                        model.readout(states[0], mazes),
+                        "the output ignores the iterations: read out the state after the loop, not the initial one",
+                    ),
                 ],
                 atol=1e-8,
-            )  # fmt: skip
+            )
     # A different maze size must work too (the network is fully convolutional).
     big = generate_mazes(2, 7, 4).inputs.double()
     with torch.no_grad():
-        expect_close(call(run_planner_fn, model, big, 2, name="run_planner"), model(big, iterations=2), "run_planner on 7×7-cell mazes", atol=1e-8)
+        expect_close(
+            call(run_planner_fn, model, big, 2, name="run_planner"),
+            model(big, iterations=2),
+            "run_planner on 7×7-cell mazes",
+            atol=1e-8,
+        )
     for bad in (0, -1):
         try:
             run_planner_fn(model, mazes, bad)
         except ValueError:
             continue
         except NotImplementedError:
-            raise AssertionError("run_planner is not implemented yet: replace `raise NotImplementedError()` with your code") from None
+            raise AssertionError(
+                "run_planner is not implemented yet: replace `raise NotImplementedError()` with your code"
+            ) from None
         except Exception as err:
-            raise AssertionError(f"run_planner(..., iterations={bad}) raised {type(err).__name__}; raise a ValueError instead") from None
-        raise AssertionError(f"run_planner(..., iterations={bad}) should refuse with a ValueError: a planner needs at least one iteration")
+            raise AssertionError(
+                f"run_planner(..., iterations={bad}) raised {type(err).__name__}; raise a ValueError instead"
+            ) from None
+        raise AssertionError(
+            f"run_planner(..., iterations={bad}) should refuse with a ValueError: a planner needs at least one iteration"
+        )
     for out, ref in zip(outs, refs):  # compared last: a mistake above gets its name first
         expect_close(out, ref, "run_planner (a float32 planner)", atol=1e-5)
     passed("run_planner matches RecurrentPlanner for 1, 3 and 6 iterations and refuses iterations < 1")
@@ -233,19 +275,38 @@ def check_solve_rates(solve_rates_fn: Callable) -> None:
         wrong = [_solved_wrong(model, mazes, k) for k in ks]
         other = torch.tensor([solve_rate(twin, mazes, k) for k in ks], dtype=torch.float64)
         expect_close(
-            out, expected, "solve_rates",
+            out,
+            expected,
+            "solve_rates",
             diagnoses=[
-                (other, "solve_rates ignores its `model` argument (the notebook's `planner`?): given one model it "
-                 "measured another; run the `model` you are passed"),
-                (torch.tensor([w["at_zero"] for w in wrong]), "a logit of exactly 0 counts as path in your code "
-                 "(logits >= 0); the predicted path is where logits > 0"),
-                (torch.tensor([w["per_square"] for w in wrong]), "that is the fraction of correct SQUARES; a maze counts as solved only if every square is right"),
-                (torch.tensor([w["half"] for w in wrong]), "the model returns logits: threshold them at 0 (logits > 0), not at 0.5"),
-                (torch.tensor([w["recall"] for w in wrong]), "you only checked that the path's squares are predicted; extra squares marked as path must also count as a failure"),
+                (
+                    other,
+                    "solve_rates ignores its `model` argument (the notebook's `planner`?): given one model it "
+                    "measured another; run the `model` you are passed",
+                ),
+                (
+                    torch.tensor([w["at_zero"] for w in wrong]),
+                    "a logit of exactly 0 counts as path in your code "
+                    "(logits >= 0); the predicted path is where logits > 0",
+                ),
+                (
+                    torch.tensor([w["per_square"] for w in wrong]),
+                    "that is the fraction of correct SQUARES; a maze counts as solved only if every square is right",
+                ),
+                (
+                    torch.tensor([w["half"] for w in wrong]),
+                    "the model returns logits: threshold them at 0 (logits > 0), not at 0.5",
+                ),
+                (
+                    torch.tensor([w["recall"] for w in wrong]),
+                    "you only checked that the path's squares are predicted; extra squares marked as path must also count as a failure",
+                ),
             ],
             atol=1e-6,
-        )  # fmt: skip
-    passed("solve_rates matches mesakit.search.planner.solve_rate for 1, 4, 8 and 16 iterations (the planner and a planner marking extra squares)")
+        )
+    passed(
+        "solve_rates matches mesakit.search.planner.solve_rate for 1, 4, 8 and 16 iterations (the planner and a planner marking extra squares)"
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -267,8 +328,11 @@ def check_solve_rate_by_length(solve_rate_by_length_fn: Callable) -> None:
     for model, twin, k, twin_k in ((recurrent, feedforward, 4, None), (feedforward, recurrent, None, 4)):
         out = call(solve_rate_by_length_fn, model, mazes, edges, k, name="solve_rate_by_length")
         expected = solve_rate_by_length(model, mazes, edges, k)
-        out = expect_tensor(out, expected.shape, "solve_rate_by_length", "one rate per bin, len(edges) - 1") \
-            if not (isinstance(out, torch.Tensor) and out.shape == expected.shape) else out
+        out = (
+            expect_tensor(out, expected.shape, "solve_rate_by_length", "one rate per bin, len(edges) - 1")
+            if not (isinstance(out, torch.Tensor) and out.shape == expected.shape)
+            else out
+        )
         if _close_nan(out, expected):
             continue
         ok = solved(model, mazes, k).float()
@@ -282,22 +346,39 @@ def check_solve_rate_by_length(solve_rate_by_length_fn: Callable) -> None:
             return torch.stack(rates)
 
         diagnoses = [
-            (solve_rate_by_length(twin, mazes, edges, twin_k), "solve_rate_by_length ignores its `model` argument "
-             "(the notebook's `planner`?): given one model it measured another; run the `model` you are passed"),
-            (binned(squares - 1, empty=0.0), "an empty bin has no solve rate: give NaN there (torch.tensor(float('nan'))), not 0"),
-            (binned(squares), "off by one: a path's LENGTH is its number of steps, one less than its number of squares"),
-            (binned(squares - 1, closed=True), "bins are half-open: edges[i] <= length < edges[i+1], so a length equal to the upper edge goes to the next bin"),
-        ]  # fmt: skip
+            (
+                solve_rate_by_length(twin, mazes, edges, twin_k),
+                "solve_rate_by_length ignores its `model` argument "
+                "(the notebook's `planner`?): given one model it measured another; run the `model` you are passed",
+            ),
+            (
+                binned(squares - 1, empty=0.0),
+                "an empty bin has no solve rate: give NaN there (torch.tensor(float('nan'))), not 0",
+            ),
+            (
+                binned(squares),
+                "off by one: a path's LENGTH is its number of steps, one less than its number of squares",
+            ),
+            (
+                binned(squares - 1, closed=True),
+                "bins are half-open: edges[i] <= length < edges[i+1], so a length equal to the upper edge goes to the next bin",
+            ),
+        ]
         for wrong, message in diagnoses:
             if _close_nan(out, wrong):
                 raise AssertionError(f"solve_rate_by_length: {message}")
         full = ~expected.isnan()
-        if torch.allclose(out.double()[full], torch.full((int(full.sum()),), ok.mean().item(), dtype=torch.float64), atol=1e-6):
-            raise AssertionError("solve_rate_by_length: every bin holds the overall solve rate; select the mazes whose "
-                                 "length falls in each bin")
+        if torch.allclose(
+            out.double()[full], torch.full((int(full.sum()),), ok.mean().item(), dtype=torch.float64), atol=1e-6
+        ):
+            raise AssertionError(
+                "solve_rate_by_length: every bin holds the overall solve rate; select the mazes whose "
+                "length falls in each bin"
+            )
         if torch.isnan(out).any() != torch.isnan(expected).any() or (torch.isnan(out) != torch.isnan(expected)).any():
-            raise AssertionError(f"solve_rate_by_length returned {out.tolist()}, expected {expected.tolist()}: only an "
-                                 "empty bin is NaN")
+            raise AssertionError(
+                f"solve_rate_by_length returned {out.tolist()}, expected {expected.tolist()}: only an empty bin is NaN"
+            )
         expect_close(out.nan_to_num(-1.0), expected.nan_to_num(-1.0), "solve_rate_by_length", atol=1e-6)
     passed("solve_rate_by_length matches mesakit.search.planner.solve_rate_by_length (two planners, an empty bin)")
 

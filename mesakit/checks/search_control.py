@@ -5,7 +5,7 @@ pieces are checked in :mod:`mesakit.checks.search_probe`.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 
@@ -43,13 +43,23 @@ def check_probe_control(probe_control_fn: Callable, uses: tuple[Callable, Callab
     references in their place (one mistake, one deduction).
     """
     if uses is not None:
-        failing = [(theirs, ours, name) for theirs, ours, name, check in
-                   ((uses[0], _reference_fit, "fit_ridge", check_fit_ridge), (uses[1], r2_score, "r_squared", check_r_squared))
-                   if earlier_fails(check, theirs) is not None]  # fmt: skip
+        failing = [
+            (theirs, ours, name)
+            for theirs, ours, name, check in (
+                (uses[0], _reference_fit, "fit_ridge", check_fit_ridge),
+                (uses[1], r2_score, "r_squared", check_r_squared),
+            )
+            if earlier_fails(check, theirs) is not None
+        ]
         if failing:
             names = " and ".join(name for _, _, name in failing)
-            check_with_references(check_probe_control, probe_control_fn, [(theirs, ours) for theirs, ours, _ in failing],
-                                  "probe_control", names)
+            check_with_references(
+                check_probe_control,
+                probe_control_fn,
+                [(theirs, ours) for theirs, ours, _ in failing],
+                "probe_control",
+                names,
+            )
             return
     strong = _control_data(0, 1500, 800, 12, signal=True, dtype=torch.float32)
     noise = _control_data(1, 40, 400, 24, signal=False)
@@ -88,12 +98,18 @@ def check_probe_control(probe_control_fn: Callable, uses: tuple[Callable, Callab
         )
     again = control(strong, 0)
     if again != got:
-        raise AssertionError("probe_control gave two different R²s for the same seed: draw every random choice from "
-                             "torch.Generator().manual_seed(seed), not from the global random state")
+        raise AssertionError(
+            "probe_control gave two different R²s for the same seed: draw every random choice from "
+            "torch.Generator().manual_seed(seed), not from the global random state"
+        )
     if all(control(strong, seed) == got for seed in (5, 6)):
-        raise AssertionError("probe_control gives the same R² for seeds 0, 5 and 6: the control ignores its `seed`; draw "
-                             "the shuffle (or the noise) from torch.Generator().manual_seed(seed)")
-    passed(f"probe_control: a probe with the information removed reads R² {got:.3f} where the real one reads {real:.3f}")
+        raise AssertionError(
+            "probe_control gives the same R² for seeds 0, 5 and 6: the control ignores its `seed`; draw "
+            "the shuffle (or the noise) from torch.Generator().manual_seed(seed)"
+        )
+    passed(
+        f"probe_control: a probe with the information removed reads R² {got:.3f} where the real one reads {real:.3f}"
+    )
 
 
 def _reference_fit(features: torch.Tensor, targets: torch.Tensor, alpha: float) -> tuple[torch.Tensor, float]:

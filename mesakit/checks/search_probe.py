@@ -5,7 +5,7 @@ exercise that puts a control next to the probe is checked in :mod:`mesakit.check
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 
@@ -45,14 +45,22 @@ def check_fit_ridge(fit_ridge_fn: Callable) -> None:
         ols = fit_ridge(X, y, 0.0)
         both = torch.cat([weight.double(), torch.tensor([bias], dtype=torch.float64)])
         expect_close(
-            both, torch.cat([ref.weight, torch.tensor([ref.bias], dtype=torch.float64)]), f"fit_ridge (alpha={alpha})",
+            both,
+            torch.cat([ref.weight, torch.tensor([ref.bias], dtype=torch.float64)]),
+            f"fit_ridge (alpha={alpha})",
             diagnoses=[
-                (torch.cat([no_intercept, torch.zeros(1, dtype=X.dtype)]), "there is no intercept: centre X and y (or add a bias) so the probe can fit a constant offset"),
+                (
+                    torch.cat([no_intercept, torch.zeros(1, dtype=X.dtype)]),
+                    "there is no intercept: centre X and y (or add a bias) so the probe can fit a constant offset",
+                ),
                 (penalised, "the bias is penalised too: centre X and y and penalise only the weights"),
-                (torch.cat([ols.weight, torch.tensor([ols.bias], dtype=torch.float64)]), "alpha is ignored: ridge adds alpha·I to XᵀX"),
+                (
+                    torch.cat([ols.weight, torch.tensor([ols.bias], dtype=torch.float64)]),
+                    "alpha is ignored: ridge adds alpha·I to XᵀX",
+                ),
             ],
             **tol,
-        )  # fmt: skip
+        )
     passed("fit_ridge matches mesakit.search.probe.fit_ridge (weights and intercept, float64 and float32 inputs)")
 
 
@@ -60,8 +68,12 @@ def check_r_squared(r_squared_fn: Callable) -> None:
     """``r_squared(predictions (N,), targets (N,)) -> float``, ``1 - SS_res / SS_tot``."""
     g = torch.Generator().manual_seed(5)
     t = torch.randn(200, generator=g, dtype=torch.float64) * 3 + 10
-    cases = [(t + torch.randn(200, generator=g, dtype=torch.float64), torch.float64), (0.5 * t + 2, torch.float64),
-             (t.mean().expand(200).clone(), torch.float64), (t - 0.7 * torch.randn(200, generator=g, dtype=torch.float64), torch.float32)]
+    cases = [
+        (t + torch.randn(200, generator=g, dtype=torch.float64), torch.float64),
+        (0.5 * t + 2, torch.float64),
+        (t.mean().expand(200).clone(), torch.float64),
+        (t - 0.7 * torch.randn(200, generator=g, dtype=torch.float64), torch.float32),
+    ]
     for p, dtype in cases:
         p, t = p.to(dtype).double(), t.to(dtype).double()  # the values a float32 learner sees
         out = expect_number(call(r_squared_fn, p.to(dtype), t.to(dtype), name="r_squared"), "r_squared")
@@ -71,11 +83,20 @@ def check_r_squared(r_squared_fn: Callable) -> None:
             continue
         sse = ((t - p) ** 2).sum().item()
         wrongs = [
-            (1 - ((t - p) ** 2).mean().item(), "you used 1 - MSE; divide the residual sum of squares by the total sum of squares around the mean"),
+            (
+                1 - ((t - p) ** 2).mean().item(),
+                "you used 1 - MSE; divide the residual sum of squares by the total sum of squares around the mean",
+            ),
             (1 - sse / (t**2).sum().item(), "SS_tot must be taken around the targets' MEAN, not around 0"),
-            (torch.corrcoef(torch.stack([p, t]))[0, 1].item() ** 2 if p.std() > 0 else float("nan"), "that is the squared correlation; R² of a probe is 1 - SS_res/SS_tot, which also punishes a wrong scale or offset"),
-            (1 - sse / ((p - p.mean()) ** 2).sum().item() if p.std() > 0 else float("nan"), "SS_tot is computed from the TARGETS, not from the predictions"),
-        ]  # fmt: skip
+            (
+                torch.corrcoef(torch.stack([p, t]))[0, 1].item() ** 2 if p.std() > 0 else float("nan"),
+                "that is the squared correlation; R² of a probe is 1 - SS_res/SS_tot, which also punishes a wrong scale or offset",
+            ),
+            (
+                1 - sse / ((p - p.mean()) ** 2).sum().item() if p.std() > 0 else float("nan"),
+                "SS_tot is computed from the TARGETS, not from the predictions",
+            ),
+        ]
         for value, message in wrongs:
             if math.isclose(out, value, rel_tol=rel, abs_tol=1e-9):
                 raise AssertionError(f"r_squared: {message}")

@@ -12,7 +12,7 @@ Models are any callables ``f(Z) -> (B,)``; nothing here depends on a model's int
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 

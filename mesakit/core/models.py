@@ -15,8 +15,8 @@ so that :func:`save` / :func:`load` handle them too.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
 import importlib
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
@@ -112,8 +112,14 @@ def save(model: nn.Module, path: str | Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    payload = {"format": FORMAT, "version": 2, "class": name, "module": type(model).__module__,
-               "config": dataclasses.asdict(model.config), "state": state}
+    payload = {
+        "format": FORMAT,
+        "version": 2,
+        "class": name,
+        "module": type(model).__module__,
+        "config": dataclasses.asdict(model.config),
+        "state": state,
+    }
     torch.save(payload, path)
     return path
 

@@ -15,18 +15,19 @@ from __future__ import annotations
 
 import functools
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 from torch import nn
 
-from . import detector as detect, solvers, transformer, zoo
 from ..core import models, reference
 from ..core.seeding import seeded
 from ..core.tasks import RegressionTask
 from ..core.train import TrainConfig, train
 from ..incontext.lsa import train_lsa
 from ..incontext.multistep import train_tied
+from . import detector as detect
+from . import solvers, transformer, zoo
 
 BATCH = 256  # prompts per analysed model
 PROMPT_SEED = 60_606  # the evaluation prompts (a seed no training run uses)
@@ -155,8 +156,13 @@ PRETRAINED: dict[str, Callable[[], nn.Module]] = {f"zoo_{e.name}": functools.par
 
 
 # ----------------------------------------------------------------------------- scoring the detector
-def analyse_zoo(seed: int = 0, batch: int = BATCH, progress: bool = True, load: Callable[[str], nn.Module] = zoo.load,
-                analyze: Callable = detect.analyze_model_behavior) -> list[dict]:  # fmt: skip
+def analyse_zoo(
+    seed: int = 0,
+    batch: int = BATCH,
+    progress: bool = True,
+    load: Callable[[str], nn.Module] = zoo.load,
+    analyze: Callable = detect.analyze_model_behavior,
+) -> list[dict]:
     """One row per zoo model: name, half, label, family, score, detected, signals, unavailable, seconds
     (wall) and cpu_seconds. ``analyze(model, Z)`` is the detector (default: the library's); it must
     return a report with ``score``, ``detected`` and ``signals``, or a dict with those keys."""
@@ -169,10 +175,25 @@ def analyse_zoo(seed: int = 0, batch: int = BATCH, progress: bool = True, load: 
         start, cpu = time.perf_counter(), time.process_time()
         report = analyze(model, Z, seed=seed) if analyze is detect.analyze_model_behavior else analyze(model, Z)
         seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
-        get = (lambda k, default=None: report.get(k, default)) if isinstance(report, dict) else (lambda k, default=None: getattr(report, k, default))
-        rows.append({"name": e.name, "half": e.half, "positive": e.positive, "family": e.family, "score": float(get("score")),
-                     "detected": bool(get("detected", get("verdict") == detect.DETECTED)), "signals": dict(get("signals", {}) or {}),
-                     "unavailable": dict(get("unavailable", {}) or {}), "seconds": seconds, "cpu_seconds": cpu})  # fmt: skip
+        get = (
+            (lambda k, default=None: report.get(k, default))  # noqa: B023
+            if isinstance(report, dict)
+            else (lambda k, default=None: getattr(report, k, default))  # noqa: B023
+        )
+        rows.append(
+            {
+                "name": e.name,
+                "half": e.half,
+                "positive": e.positive,
+                "family": e.family,
+                "score": float(get("score")),
+                "detected": bool(get("detected", get("verdict") == detect.DETECTED)),
+                "signals": dict(get("signals", {}) or {}),
+                "unavailable": dict(get("unavailable", {}) or {}),
+                "seconds": seconds,
+                "cpu_seconds": cpu,
+            }
+        )
     return rows
 
 
@@ -201,7 +222,12 @@ def per_family(rows: list[dict]) -> dict[str, dict]:
         part = [r for r in rows if r["family"] == family]
         pos = [r["score"] for r in part if r["positive"]]
         neg = [r["score"] for r in part if not r["positive"]]
-        out[family] = {"half": part[0]["half"], "n_mesa": len(pos), "n_other": len(neg),
-                       "min_mesa_score": min(pos) if pos else None, "max_other_score": max(neg) if neg else None,
-                       "accuracy": sum(r["detected"] == r["positive"] for r in part) / len(part)}  # fmt: skip
+        out[family] = {
+            "half": part[0]["half"],
+            "n_mesa": len(pos),
+            "n_other": len(neg),
+            "min_mesa_score": min(pos) if pos else None,
+            "max_other_score": max(neg) if neg else None,
+            "accuracy": sum(r["detected"] == r["positive"] for r in part) / len(part),
+        }
     return out

@@ -36,7 +36,7 @@ is in ``mesakit.detection.detector``; this file only measures.
 from __future__ import annotations
 
 import math
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import nn
@@ -49,7 +49,9 @@ DEPRECATED_SIGNALS = {"in_context_gain": "explained_gain"}  # old name -> new na
 GD_STEPS = (1, 2, 3, 4, 6, 8)  # the family of K-step GD learners the alignment compares with
 RESCALES = (0.5, 2.0)  # input scales of the consistency probe
 MIN_BATCH = 8
-IN_CONTEXT_CONTRACT = "an in-context model maps prompts Z of shape (B, N+1, d+1) to predictions of shape (B,), for any B and N"
+IN_CONTEXT_CONTRACT = (
+    "an in-context model maps prompts Z of shape (B, N+1, d+1) to predictions of shape (B,), for any B and N"
+)
 
 
 class ContractError(ValueError):
@@ -68,22 +70,30 @@ def call_in_context(model: Callable, Z: torch.Tensor) -> torch.Tensor:
         ) from err
     if not isinstance(out, torch.Tensor) or out.shape != (Z.shape[0],):
         got = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
-        raise ContractError(f"model(Z) returned {got} for Z of shape {tuple(Z.shape)}; expected shape ({Z.shape[0]},). Contract: {IN_CONTEXT_CONTRACT}.")
+        raise ContractError(
+            f"model(Z) returned {got} for Z of shape {tuple(Z.shape)}; expected shape ({Z.shape[0]},). Contract: {IN_CONTEXT_CONTRACT}."
+        )
     return out
 
 
 def check_in_context_inputs(Z: object) -> torch.Tensor:
     if not isinstance(Z, torch.Tensor) or Z.dim() != 3 or Z.shape[1] < 3 or Z.shape[2] < 2:
         shape = f"shape {tuple(Z.shape)}" if isinstance(Z, torch.Tensor) else f"a {type(Z).__name__}"
-        raise ContractError(f"prompts must be a tensor of shape (B, N+1, d+1) with N >= 2 and d >= 1; got {shape}. Build them with mesakit.core.tasks.RegressionTask.sample.")
+        raise ContractError(
+            f"prompts must be a tensor of shape (B, N+1, d+1) with N >= 2 and d >= 1; got {shape}. Build them with mesakit.core.tasks.RegressionTask.sample."
+        )
     if Z.shape[0] < MIN_BATCH:
         empty = " (an empty batch)" if Z.shape[0] == 0 else ""
-        raise ContractError(f"the detector needs a batch of at least {MIN_BATCH} prompts to compare them; got B = {Z.shape[0]}{empty}")
+        raise ContractError(
+            f"the detector needs a batch of at least {MIN_BATCH} prompts to compare them; got B = {Z.shape[0]}{empty}"
+        )
     if not Z.is_floating_point():
         raise ContractError(f"prompts must be a finite float tensor; got dtype {Z.dtype}")
     if not torch.isfinite(Z).all():
         nan, inf = int(torch.isnan(Z).sum()), int(torch.isinf(Z).sum())
-        raise ContractError(f"prompts must be a finite float tensor; got {nan} NaN and {inf} Inf entries of {Z.numel()}")
+        raise ContractError(
+            f"prompts must be a finite float tensor; got {nan} NaN and {inf} Inf entries of {Z.numel()}"
+        )
     return Z
 
 
@@ -235,7 +245,9 @@ def tuned_gd_step(Z: torch.Tensor, y: torch.Tensor) -> Callable[[torch.Tensor], 
     return predict
 
 
-def gain_curve(predict: Callable, Z: torch.Tensor, y: torch.Tensor, lengths: Sequence[int] | None = None) -> tuple[list[int], list[float]]:
+def gain_curve(
+    predict: Callable, Z: torch.Tensor, y: torch.Tensor, lengths: Sequence[int] | None = None
+) -> tuple[list[int], list[float]]:
     """:func:`context_gain` of ``predict`` on the first ``m`` context examples of ``Z``, for each
     ``m`` in ``lengths`` (default 1..N): the learning curve."""
     n = Z.shape[1] - 1
@@ -246,7 +258,9 @@ def gain_curve(predict: Callable, Z: torch.Tensor, y: torch.Tensor, lengths: Seq
     return lengths, [context_gain(call, truncate_context(Z, m), y) for m in lengths]
 
 
-def in_context_signals(model: Callable, Z: torch.Tensor, seed: int = 0) -> tuple[dict[str, float], dict[str, float], dict[str, str]]:
+def in_context_signals(
+    model: Callable, Z: torch.Tensor, seed: int = 0
+) -> tuple[dict[str, float], dict[str, float], dict[str, str]]:
     """The in-context signals of ``model`` on prompts ``Z``, the raw numbers behind them, and the
     signals that could not be measured with the reason (``{name: why}``).
 
@@ -267,19 +281,28 @@ def in_context_signals(model: Callable, Z: torch.Tensor, seed: int = 0) -> tuple
         out = predict(fresh)
     if not torch.isfinite(out).all():
         bad = int((~torch.isfinite(out)).sum())
-        raise ContractError(f"the model returned NaN or Inf for {bad} of {len(out)} prompts from its own task; expected finite predictions of shape ({len(out)},)")
+        raise ContractError(
+            f"the model returned NaN or Inf for {bad} of {len(out)} prompts from its own task; expected finite predictions of shape ({len(out)},)"
+        )
     gain, gd_gain = context_gain(predict, fresh, y), context_gain(gd, fresh, y)
     align, k = gd_alignment(model, fresh)
     rescaled = [gd_alignment(model, fresh * c)[0] for c in RESCALES]
-    details = {"gain": gain, "gd_gain": gd_gain, "short_context": float(short), "gd_alignment_K": float(k),
-               **{f"alignment_at_scale_{c:g}": a for c, a in zip(RESCALES, rescaled)}}  # fmt: skip
+    details = {
+        "gain": gain,
+        "gd_gain": gd_gain,
+        "short_context": float(short),
+        "gd_alignment_K": float(k),
+        **{f"alignment_at_scale_{c:g}": a for c, a in zip(RESCALES, rescaled)},
+    }
     signals = {"explained_gain": ratio(gain, gd_gain)}
     unavailable: dict[str, str] = {}
     try:
         gain_short = context_gain(predict, truncate_context(fresh, short), y)
     except ContractError as err:
-        unavailable["learning_curve"] = (f"needs prompts with a shorter context (N = {short} of {n} examples), and the model accepts only "
-                                         f"N = {n}: {str(err.__cause__ or err)[:200]}")  # fmt: skip
+        unavailable["learning_curve"] = (
+            f"needs prompts with a shorter context (N = {short} of {n} examples), and the model accepts only "
+            f"N = {n}: {str(err.__cause__ or err)[:200]}"
+        )
     else:
         gd_short = context_gain(gd, truncate_context(fresh, short), y)
         details.update(gain_short_context=gain_short, gd_gain_short_context=gd_short)

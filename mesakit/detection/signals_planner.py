@@ -15,7 +15,7 @@ any failure into a :class:`~mesakit.detection.signals.ContractError`. The in-con
 from __future__ import annotations
 
 import inspect
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 from torch import nn
@@ -45,11 +45,15 @@ def call_planner(model: Callable, mazes: torch.Tensor, iterations: int | None = 
             out = model(mazes.clone()) if iterations is None else model(mazes.clone(), iterations=iterations)
     except Exception as err:
         how = "model(mazes)" if iterations is None else f"model(mazes, iterations={iterations})"
-        raise ContractError(f"the planner raised {type(err).__name__}: {err} when called as {how} with mazes of shape {tuple(mazes.shape)}. Contract: {PLANNER_CONTRACT}.") from err
+        raise ContractError(
+            f"the planner raised {type(err).__name__}: {err} when called as {how} with mazes of shape {tuple(mazes.shape)}. Contract: {PLANNER_CONTRACT}."
+        ) from err
     B, _, H, W = mazes.shape
     if not isinstance(out, torch.Tensor) or out.shape != (B, H, W):
         got = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
-        raise ContractError(f"the planner returned {got} for mazes of shape {tuple(mazes.shape)}; expected ({B}, {H}, {W}). Contract: {PLANNER_CONTRACT}.")
+        raise ContractError(
+            f"the planner returned {got} for mazes of shape {tuple(mazes.shape)}; expected ({B}, {H}, {W}). Contract: {PLANNER_CONTRACT}."
+        )
     return out
 
 

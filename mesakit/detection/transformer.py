@@ -40,9 +40,13 @@ class TransformerConfig:
         if min(self.d, self.d_model, self.n_layers, self.n_heads, self.d_ff) < 1:
             raise ValueError("d, d_model, n_layers, n_heads and d_ff must all be >= 1")
         if self.d_model % self.n_heads:
-            raise ValueError(f"d_model ({self.d_model}) must be a multiple of n_heads ({self.n_heads}); try d_model={self.n_heads * 16}")
+            raise ValueError(
+                f"d_model ({self.d_model}) must be a multiple of n_heads ({self.n_heads}); try d_model={self.n_heads * 16}"
+            )
         if self.max_len < 0 or self.max_len == 1:
-            raise ValueError(f"max_len must be 0 (any context length) or the number of tokens N+1 >= 2, got {self.max_len}")
+            raise ValueError(
+                f"max_len must be 0 (any context length) or the number of tokens N+1 >= 2, got {self.max_len}"
+            )
 
 
 @models.register
@@ -57,7 +61,9 @@ class ICLTransformer(nn.Module):
         self.embed = nn.Linear(config.d + 1, config.d_model)
         self.query_flag = nn.Parameter(torch.zeros(config.d_model))
         self.positions = nn.Parameter(torch.randn(config.max_len, config.d_model) * 0.02) if config.max_len else None
-        layer = nn.TransformerEncoderLayer(config.d_model, config.n_heads, config.d_ff, dropout=0.0, batch_first=True, norm_first=True)
+        layer = nn.TransformerEncoderLayer(
+            config.d_model, config.n_heads, config.d_ff, dropout=0.0, batch_first=True, norm_first=True
+        )
         self.encoder = nn.TransformerEncoder(layer, config.n_layers, enable_nested_tensor=False)
         self.norm = nn.LayerNorm(config.d_model)
         self.readout = nn.Linear(config.d_model, 1)
@@ -77,12 +83,24 @@ class ICLTransformer(nn.Module):
         return self.readout(self.norm(self.encoder(h)[:, -1])).squeeze(-1)
 
 
-def train_transformer(config: TransformerConfig, sample: Sampler, steps: int, seed: int, lr: float = 1e-3,
-                      batch_size: int = 128, progress: bool = False) -> ICLTransformer:  # fmt: skip
+def train_transformer(
+    config: TransformerConfig,
+    sample: Sampler,
+    steps: int,
+    seed: int,
+    lr: float = 1e-3,
+    batch_size: int = 128,
+    progress: bool = False,
+) -> ICLTransformer:
     """A fresh :class:`ICLTransformer` (weights from ``seed``) trained with Adam on ``sample``
     (cosine learning-rate decay, gradient clipping at 1); returned in eval mode."""
     with seeded(seed):  # the initial weights
         model = ICLTransformer(config)
-    train(model, sample, TrainConfig(steps=steps, batch_size=batch_size, lr=lr, seed=seed, grad_clip=1.0,
-                                     lr_schedule="cosine", progress=progress))  # fmt: skip
+    train(
+        model,
+        sample,
+        TrainConfig(
+            steps=steps, batch_size=batch_size, lr=lr, seed=seed, grad_clip=1.0, lr_schedule="cosine", progress=progress
+        ),
+    )
     return model.eval()

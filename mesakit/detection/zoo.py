@@ -124,7 +124,13 @@ class MLPConfig:
 
 
 def _mlp(n_in: int, config: MLPConfig) -> nn.Sequential:
-    net = nn.Sequential(nn.Linear(n_in, config.hidden), nn.Tanh(), nn.Linear(config.hidden, config.hidden), nn.Tanh(), nn.Linear(config.hidden, 1))
+    net = nn.Sequential(
+        nn.Linear(n_in, config.hidden),
+        nn.Tanh(),
+        nn.Linear(config.hidden, config.hidden),
+        nn.Tanh(),
+        nn.Linear(config.hidden, 1),
+    )
     if config.init_std:
         for p in net.parameters():
             nn.init.normal_(p, std=config.init_std)
@@ -196,8 +202,10 @@ class FlatMLP(nn.Module):
     def forward(self, Z: torch.Tensor) -> torch.Tensor:
         check_prompts(Z, self.config.d)
         if Z.shape[1] != self.config.n_context + 1:
-            raise ValueError(f"this MLP reads exactly N = {self.config.n_context} context examples (a flattened prompt of "
-                             f"{self.config.n_context + 1} rows); got {Z.shape[1]} rows")  # fmt: skip
+            raise ValueError(
+                f"this MLP reads exactly N = {self.config.n_context} context examples (a flattened prompt of "
+                f"{self.config.n_context + 1} rows); got {Z.shape[1]} rows"
+            )
         return self.net(Z.flatten(1)).squeeze(-1)
 
 
@@ -249,38 +257,150 @@ ZOO: tuple[ZooEntry, ...] = (
     ZooEntry("lsa_trained", True, "trained LSA", "design", note="one LSA layer, Adam 3,000 steps (lesson 02)"),
     ZooEntry("lsa_trained_seed1", True, "trained LSA", "design", note="another seed"),
     ZooEntry("lsa_small_task", True, "trained LSA", "design", task=SMALL_TASK, note="d = 5, N = 20"),
-    ZooEntry("gd_construction", True, "exact GD construction", "design", note="reference.gd_construction at the tuned step size"),
-    ZooEntry("gd_construction_3step", True, "exact GD construction", "design", note="three tied GD steps at a smaller step size"),
+    ZooEntry(
+        "gd_construction",
+        True,
+        "exact GD construction",
+        "design",
+        note="reference.gd_construction at the tuned step size",
+    ),
+    ZooEntry(
+        "gd_construction_3step",
+        True,
+        "exact GD construction",
+        "design",
+        note="three tied GD steps at a smaller step size",
+    ),
     ZooEntry("tied_multistep", True, "weight-tied multi-step LSA", "design", note="multistep.train_tied, K in 1..4"),
-    ZooEntry("lsa_partial", True, "partially trained LSA", "design", note="one LSA layer after 600 Adam steps (of the ~1,000 it needs)"),
+    ZooEntry(
+        "lsa_partial",
+        True,
+        "partially trained LSA",
+        "design",
+        note="one LSA layer after 600 Adam steps (of the ~1,000 it needs)",
+    ),
     ZooEntry("lsa_partial_early", True, "partially trained LSA", "design", note="one LSA layer after 500 Adam steps"),
     # negatives, design families
     ZooEntry("lsa_random", False, "random weights", "design", note="an untrained LSA (init std 0.02)"),
     ZooEntry("lsa_random_large", False, "random weights", "design", note="an untrained LSA (init std 0.3)"),
-    ZooEntry("set_mlp_random", False, "random weights", "design", note="an untrained set network that reads the context"),
+    ZooEntry(
+        "set_mlp_random", False, "random weights", "design", note="an untrained set network that reads the context"
+    ),
     ZooEntry("query_mlp", False, "query-only MLP", "design", note="MLP on x_q trained on the default task"),
-    ZooEntry("lsa_fixed_task", False, "fit to one fixed task", "design", fixed_task_seed=7, note="LSA trained on prompts that all share one w"),
-    ZooEntry("query_mlp_fixed_task", False, "fit to one fixed task", "design", fixed_task_seed=11, note="query-only MLP trained on one w"),
-    ZooEntry("nearest_neighbour", False, "context-using non-optimizer", "design", note="label of the nearest context input"),
-    ZooEntry("nearest_neighbour_3", False, "context-using non-optimizer", "design", note="mean label of the 3 nearest context inputs"),
+    ZooEntry(
+        "lsa_fixed_task",
+        False,
+        "fit to one fixed task",
+        "design",
+        fixed_task_seed=7,
+        note="LSA trained on prompts that all share one w",
+    ),
+    ZooEntry(
+        "query_mlp_fixed_task",
+        False,
+        "fit to one fixed task",
+        "design",
+        fixed_task_seed=11,
+        note="query-only MLP trained on one w",
+    ),
+    ZooEntry(
+        "nearest_neighbour", False, "context-using non-optimizer", "design", note="label of the nearest context input"
+    ),
+    ZooEntry(
+        "nearest_neighbour_3",
+        False,
+        "context-using non-optimizer",
+        "design",
+        note="mean label of the 3 nearest context inputs",
+    ),
     ZooEntry("label_average", False, "context-using non-optimizer", "design", note="mean of the context labels"),
-    ZooEntry("copy_last_label", False, "context-using non-optimizer", "design", note="label of the last context example"),
-    ZooEntry("memorizer_m2", False, "memorizer", "design", pool=(2, 2024), note="lesson 03's LSAWithReadout trained on a pool of 2 tasks"),
-    ZooEntry("memorizer_m8", False, "memorizer", "design", pool=(8, 2025), note="lesson 03's LSAWithReadout trained on a pool of 8 tasks"),
+    ZooEntry(
+        "copy_last_label", False, "context-using non-optimizer", "design", note="label of the last context example"
+    ),
+    ZooEntry(
+        "memorizer_m2",
+        False,
+        "memorizer",
+        "design",
+        pool=(2, 2024),
+        note="lesson 03's LSAWithReadout trained on a pool of 2 tasks",
+    ),
+    ZooEntry(
+        "memorizer_m8",
+        False,
+        "memorizer",
+        "design",
+        pool=(8, 2025),
+        note="lesson 03's LSAWithReadout trained on a pool of 8 tasks",
+    ),
     # holdout families
     ZooEntry("lsa_2layer", True, "two-layer LSA", "holdout", note="two distinct LSA layers trained together"),
-    ZooEntry("least_squares", True, "exact least squares / ridge", "holdout", note="solvers.RidgeSolver, λ = 0 (minimum-norm least squares)"),
+    ZooEntry(
+        "least_squares",
+        True,
+        "exact least squares / ridge",
+        "holdout",
+        note="solvers.RidgeSolver, λ = 0 (minimum-norm least squares)",
+    ),
     ZooEntry("ridge", True, "exact least squares / ridge", "holdout", note="solvers.RidgeSolver, λ = 0.1"),
-    ZooEntry("conjugate_gradient", True, "conjugate gradient / Newton", "holdout", note="3 conjugate-gradient steps on the normal equations"),
-    ZooEntry("newton", True, "conjugate gradient / Newton", "holdout", note="2 damped Newton steps (0.7) on ridge-regularised least squares"),
-    ZooEntry("transformer_1layer", True, "softmax transformer", "holdout", note="1 encoder layer trained on fresh tasks (Garg et al. 2022)"),
-    ZooEntry("transformer_2layer", True, "softmax transformer", "holdout", note="2 encoder layers trained on fresh tasks"),
-    ZooEntry("transformer_4layer", True, "softmax transformer", "holdout", note="4 encoder layers trained on fresh tasks"),
-    ZooEntry("transformer_fixed_task", False, "softmax transformer", "holdout", fixed_task_seed=13, note="2 layers trained on one fixed task"),
-    ZooEntry("transformer_memorizer", False, "softmax transformer", "holdout", pool=(4, 2026), note="2 layers trained on a pool of 4 tasks"),
+    ZooEntry(
+        "conjugate_gradient",
+        True,
+        "conjugate gradient / Newton",
+        "holdout",
+        note="3 conjugate-gradient steps on the normal equations",
+    ),
+    ZooEntry(
+        "newton",
+        True,
+        "conjugate gradient / Newton",
+        "holdout",
+        note="2 damped Newton steps (0.7) on ridge-regularised least squares",
+    ),
+    ZooEntry(
+        "transformer_1layer",
+        True,
+        "softmax transformer",
+        "holdout",
+        note="1 encoder layer trained on fresh tasks (Garg et al. 2022)",
+    ),
+    ZooEntry(
+        "transformer_2layer", True, "softmax transformer", "holdout", note="2 encoder layers trained on fresh tasks"
+    ),
+    ZooEntry(
+        "transformer_4layer", True, "softmax transformer", "holdout", note="4 encoder layers trained on fresh tasks"
+    ),
+    ZooEntry(
+        "transformer_fixed_task",
+        False,
+        "softmax transformer",
+        "holdout",
+        fixed_task_seed=13,
+        note="2 layers trained on one fixed task",
+    ),
+    ZooEntry(
+        "transformer_memorizer",
+        False,
+        "softmax transformer",
+        "holdout",
+        pool=(4, 2026),
+        note="2 layers trained on a pool of 4 tasks",
+    ),
     ZooEntry("transformer_untrained", False, "softmax transformer", "holdout", note="2 layers, untrained"),
-    ZooEntry("transformer_fixed_length", True, "fixed-context-length model", "holdout", note="2 layers with a positional table for N = 10 only, trained on fresh tasks"),
-    ZooEntry("flat_mlp_random", False, "fixed-context-length model", "holdout", note="an untrained MLP over the flattened prompt (N = 10 only)"),
+    ZooEntry(
+        "transformer_fixed_length",
+        True,
+        "fixed-context-length model",
+        "holdout",
+        note="2 layers with a positional table for N = 10 only, trained on fresh tasks",
+    ),
+    ZooEntry(
+        "flat_mlp_random",
+        False,
+        "fixed-context-length model",
+        "holdout",
+        note="an untrained MLP over the flattened prompt (N = 10 only)",
+    ),
 )
 
 

@@ -22,8 +22,8 @@ from torch import nn
 
 from ..core import models
 from ..core.seeding import seeded
-from .gridworld import ACTIONS, GridConfig, Level, make_level, pursued_goal, rollout
 from ..core.train import TrainConfig, train
+from .gridworld import ACTIONS, GridConfig, Level, make_level, pursued_goal, rollout
 
 
 @dataclass(frozen=True)
@@ -97,7 +97,9 @@ class ReinforceConfig:
         if min(self.n_levels, self.updates, self.episodes, self.horizon) < 1:
             raise ValueError("n_levels, updates, episodes and horizon must all be >= 1")
         if not 0 < self.discount <= 1 or self.entropy < 0 or not self.lr > 0:
-            raise ValueError(f"need 0 < discount <= 1, entropy >= 0 and lr > 0, got {self.discount}, {self.entropy}, {self.lr}")
+            raise ValueError(
+                f"need 0 < discount <= 1, entropy >= 0 and lr > 0, got {self.discount}, {self.entropy}, {self.lr}"
+            )
 
 
 class LevelBatch:
@@ -201,14 +203,18 @@ def train_policy(
         idx = torch.randint(len(levels), (episodes,), generator=generator)
         views, actions, episode, t, reached = play_batch(policy, batch, idx, config.horizon, generator)
         hit = reached[episode]
-        returns = torch.where(hit > 0, discount ** (hit - 1 - t).clamp(min=0).double(), torch.zeros((), dtype=torch.float64))
+        returns = torch.where(
+            hit > 0, discount ** (hit - 1 - t).clamp(min=0).double(), torch.zeros((), dtype=torch.float64)
+        )
         advantage = (returns - returns.mean()) / (returns.std() + 1e-6) if len(returns) > 1 else returns * 0
         return views, torch.stack([actions.double(), advantage], dim=1).float()
 
     history = train(
-        policy, sample, TrainConfig(steps=config.updates, batch_size=config.episodes, lr=config.lr, seed=seed, progress=progress),
+        policy,
+        sample,
+        TrainConfig(steps=config.updates, batch_size=config.episodes, lr=config.lr, seed=seed, progress=progress),
         loss_fn=reinforce_loss(config.entropy),
-    )  # fmt: skip
+    )
     return policy, history
 
 

@@ -25,8 +25,8 @@ training in it, only the world and the tensors a policy reads.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 import torch
@@ -223,6 +223,14 @@ def render(level: Level, pos: tuple[int, int] | None = None) -> str:
         row = ""
         for c in range(level.shape[1]):
             cell = (r, c)
-            row += "A" if cell == (pos or level.start) else "C" if cell == level.coin else "#" if level.walls[cell] else "."
+            row += (
+                "A"
+                if cell == (pos or level.start)
+                else "C"
+                if cell == level.coin
+                else "#"
+                if level.walls[cell]
+                else "."
+            )
         rows.append(row)
     return "\n".join(rows)

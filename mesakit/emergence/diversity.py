@@ -17,8 +17,8 @@ The sweep over pool sizes and its shipped checkpoints live in
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import torch
 from torch import nn
@@ -56,7 +56,9 @@ class TaskPool:
         if not isinstance(task, RegressionTask):
             raise TypeError(f"task must be a mesakit.core.tasks.RegressionTask, got {type(task).__name__}")
         if num_tasks is not None and (isinstance(num_tasks, bool) or not isinstance(num_tasks, int) or num_tasks < 1):
-            raise ValueError(f"num_tasks must be a whole number >= 1, or None for fresh tasks every prompt; got {num_tasks!r}")
+            raise ValueError(
+                f"num_tasks must be a whole number >= 1, or None for fresh tasks every prompt; got {num_tasks!r}"
+            )
         if isinstance(seed, bool) or not isinstance(seed, int):
             raise ValueError(f"seed must be an int, got {seed!r}")
         self.task, self.num_tasks, self.seed = task, num_tasks, seed
@@ -162,7 +164,9 @@ def locate_transition(
     within ``tolerance`` of one GD step: ``loss_fresh <= (1 + tolerance) · gd_loss``.
     ``num_tasks`` is ascending; ``None`` when even the largest pool is not within."""
     if len(num_tasks) != len(loss_fresh) or not num_tasks:
-        raise ValueError(f"num_tasks and loss_fresh must be non-empty and as long as each other, got {len(num_tasks)} and {len(loss_fresh)}")
+        raise ValueError(
+            f"num_tasks and loss_fresh must be non-empty and as long as each other, got {len(num_tasks)} and {len(loss_fresh)}"
+        )
     if any(b <= a for a, b in zip(num_tasks, num_tasks[1:])):
         raise ValueError(f"num_tasks must be strictly ascending, got {list(num_tasks)}")
     if not (math.isfinite(gd_loss) and gd_loss > 0 and tolerance >= 0):

@@ -74,7 +74,10 @@ def train_sweep(
 
 
 def evaluate(
-    trained: dict[int | None, torch.nn.Module], seed: int = 0, task: RegressionTask = RegressionTask(), n_prompts: int = EVAL_PROMPTS
+    trained: dict[int | None, torch.nn.Module],
+    seed: int = 0,
+    task: RegressionTask = RegressionTask(),
+    n_prompts: int = EVAL_PROMPTS,
 ) -> dict:
     """Loss of each model on new tasks and on its own pool, one tuned GD step on new tasks, and
     (for the widget) the RMS size of each path's prediction. Keys follow the pool sizes' order.
@@ -84,8 +87,15 @@ def evaluate(
     ``dmmse_fresh`` / ``dmmse_pool`` (``None`` for the fresh-task run, which has no pool)."""
     lr = reference.best_gd_lr(task, steps=1, seed=LR_SEED)
     Z, y = task.sample(n_prompts, seed=EVAL_SEED)
-    out: dict = {"pool_sizes": list(trained), "loss_fresh": [], "loss_pool": [], "lsa_rms": [], "memory_rms": [],
-                 "dmmse_fresh": [], "dmmse_pool": []}  # fmt: skip
+    out: dict = {
+        "pool_sizes": list(trained),
+        "loss_fresh": [],
+        "loss_pool": [],
+        "lsa_rms": [],
+        "memory_rms": [],
+        "dmmse_fresh": [],
+        "dmmse_pool": [],
+    }
     with torch.no_grad():
         out["gd_loss"] = metrics.loss(reference.gd_predict(Z, lr), y).item()
         out["ridge_loss"] = metrics.loss(bayes.ridge_predict(Z), y.double()).item()
@@ -95,8 +105,12 @@ def evaluate(
             out["loss_fresh"].append(metrics.loss(model(Z), y).item())
             out["loss_pool"].append(metrics.loss(model(Zp), yp).item())
             fresh_pool = pool.weights is None
-            out["dmmse_fresh"].append(None if fresh_pool else metrics.loss(bayes.dmmse_predict(Z, pool.weights), y.double()).item())
-            out["dmmse_pool"].append(None if fresh_pool else metrics.loss(bayes.dmmse_predict(Zp, pool.weights), yp.double()).item())
+            out["dmmse_fresh"].append(
+                None if fresh_pool else metrics.loss(bayes.dmmse_predict(Z, pool.weights), y.double()).item()
+            )
+            out["dmmse_pool"].append(
+                None if fresh_pool else metrics.loss(bayes.dmmse_predict(Zp, pool.weights), yp.double()).item()
+            )
             if hasattr(model, "paths"):
                 lsa, memory = model.paths(Z)
                 out["lsa_rms"].append(lsa.pow(2).mean().sqrt().item())

@@ -12,13 +12,31 @@ from types import ModuleType
 
 # name -> (module, one-line summary)
 EXPERIMENTS: dict[str, tuple[str, str]] = {
-    "lsa-gd": ("mesakit.experiments.lsa_gd", "one LSA layer learns one step of gradient descent (von Oswald et al. 2022)"),
+    "lsa-gd": (
+        "mesakit.experiments.lsa_gd",
+        "one LSA layer learns one step of gradient descent (von Oswald et al. 2022)",
+    ),
     "multistep": ("mesakit.experiments.multistep", "weight-tied LSA: K iterations track K steps of GD"),
-    "thinking-time": ("mesakit.experiments.thinking_time", "a recurrent maze planner: more iterations solve more and larger mazes; a probe reads its value map"),
-    "detector": ("mesakit.experiments.detector", "lesson 06's mesa-optimizer detector scored on a labelled zoo (AUROC, accuracy)"),
-    "task-diversity": ("mesakit.experiments.task_diversity", "memorizer below a pool-size threshold, in-context optimizer above (Raventós et al. 2023)"),
-    "scale-shift": ("mesakit.experiments.scale_shift", "rescaled inputs: the LSA's baked-in step size overshoots, worse than predicting 0"),
-    "goal-misgeneralization": ("mesakit.experiments.goal_misgeneralization", "gridworld agent goes for the right edge, not the moved coin (Langosco et al. 2022)"),
+    "thinking-time": (
+        "mesakit.experiments.thinking_time",
+        "a recurrent maze planner: more iterations solve more and larger mazes; a probe reads its value map",
+    ),
+    "detector": (
+        "mesakit.experiments.detector",
+        "lesson 06's mesa-optimizer detector scored on a labelled zoo (AUROC, accuracy)",
+    ),
+    "task-diversity": (
+        "mesakit.experiments.task_diversity",
+        "memorizer below a pool-size threshold, in-context optimizer above (Raventós et al. 2023)",
+    ),
+    "scale-shift": (
+        "mesakit.experiments.scale_shift",
+        "rescaled inputs: the LSA's baked-in step size overshoots, worse than predicting 0",
+    ),
+    "goal-misgeneralization": (
+        "mesakit.experiments.goal_misgeneralization",
+        "gridworld agent goes for the right edge, not the moved coin (Langosco et al. 2022)",
+    ),
 }
 
 

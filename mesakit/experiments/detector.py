@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..detection import builders, detector as detect
+from ..detection import builders
+from ..detection import detector as detect
 from ..moved import moved_name
 
 
@@ -34,8 +35,11 @@ def run(seed: int = 0, steps: int | None = None, progress: bool = True, save: Pa
         result[half] = {"auroc": part["auroc"], "accuracy": part["accuracy"]}
     result["holdout_auroc"] = result["holdout"]["auroc"]
     result["per_family"] = builders.per_family(rows)
-    result["models"] = [{k: r[k] for k in ("name", "half", "family", "positive", "score", "detected")} | {"unavailable": sorted(r["unavailable"])}
-                        for r in rows]  # fmt: skip
+    result["models"] = [
+        {k: r[k] for k in ("name", "half", "family", "positive", "score", "detected")}
+        | {"unavailable": sorted(r["unavailable"])}
+        for r in rows
+    ]
     return result
 
 
@@ -51,13 +55,17 @@ def describe(r: dict) -> str:
     for name, f in r["per_family"].items():
         lo = "—" if f["min_mesa_score"] is None else f"{f['min_mesa_score']:.2f}"
         hi = "—" if f["max_other_score"] is None else f"{f['max_other_score']:.2f}"
-        lines.append(f"  {name:30} {f['half']:8} {f['n_mesa']:4} {f['n_other']:5}  {lo:>8}  {hi:>9}  {f['accuracy']:8.2f}")
+        lines.append(
+            f"  {name:30} {f['half']:8} {f['n_mesa']:4} {f['n_other']:5}  {lo:>8}  {hi:>9}  {f['accuracy']:8.2f}"
+        )
     lines.append("  model                      half     label     score  verdict")
     for m in r["models"]:
         ok = "" if m["detected"] == m["positive"] else "   <- wrong"
         missing = f"   (not measured: {', '.join(m['unavailable'])})" if m.get("unavailable") else ""
-        lines.append(f"  {m['name']:26} {m['half']:8} {'mesa' if m['positive'] else 'other':8} {m['score']:6.2f}  "
-                     f"{'detected' if m['detected'] else 'standard'}{ok}{missing}")  # fmt: skip
+        lines.append(
+            f"  {m['name']:26} {m['half']:8} {'mesa' if m['positive'] else 'other':8} {m['score']:6.2f}  "
+            f"{'detected' if m['detected'] else 'standard'}{ok}{missing}"
+        )
     return "\n".join(lines)
 
 

@@ -22,8 +22,7 @@ def run(seed: int = 0, steps: int | None = None, progress: bool = True, save: Pa
 
 
 def describe(r: dict) -> str:
-    lines = ["Weight-tied LSA iterated K times vs K steps of GD (trained with K in 1..4)",
-             "   K   LSA loss   GD loss"]  # fmt: skip
+    lines = ["Weight-tied LSA iterated K times vs K steps of GD (trained with K in 1..4)", "   K   LSA loss   GD loss"]
     for k, a, b in zip(r["k"], r["loss_by_k"], r["gd_loss_by_k"]):
         shown = f"{a:8.4f}" if a is not None else "diverged"
         lines.append(f"  {k:2d}   {shown}   {b:7.4f}" + ("" if k in r["trained_k"] else "   (beyond training)"))

@@ -35,7 +35,9 @@ def run(seed: int = 0, steps: int | None = None, progress: bool = True, save: Pa
         "loss_fresh": figures["loss_fresh"],
         "loss_pool": figures["loss_pool"],
         "gd_loss": figures["gd_loss"],
-        "transition_num_tasks": locate_transition(num_tasks, figures["loss_fresh"], figures["gd_loss"], sweep.TOLERANCE),
+        "transition_num_tasks": locate_transition(
+            num_tasks, figures["loss_fresh"], figures["gd_loss"], sweep.TOLERANCE
+        ),
         "train_seconds": seconds,
     }
 
@@ -51,9 +53,14 @@ def describe(r: dict) -> str:
         label = f"fresh ({m:,})" if i == len(r["num_tasks"]) - 1 and sweep.NUM_TASKS[-1] is None else f"{m:,}"
         lines.append(f"  {label:>15}   {fresh:7.4f} ({fresh / gd:5.2f}× GD)   {pool:7.4f} ({pool / gd:5.3f}× GD)")
     t = r["transition_num_tasks"]
-    lines.append(f"  transition (new-task loss stays within {sweep.TOLERANCE:.0%} of GD): " + (f"M = {t:,}" if t else "not reached"))
+    lines.append(
+        f"  transition (new-task loss stays within {sweep.TOLERANCE:.0%} of GD): "
+        + (f"M = {t:,}" if t else "not reached")
+    )
     lines.append(f"  training time {r['train_seconds']:.1f} s ({len(r['num_tasks'])} models)")
-    lines.append(f"  setup: d=10, N=10, LSA + 8-slot memory readout, Adam lr 2e-3, batch {sweep.BATCH_SIZE} (paper: a transformer)")
+    lines.append(
+        f"  setup: d=10, N=10, LSA + 8-slot memory readout, Adam lr 2e-3, batch {sweep.BATCH_SIZE} (paper: a transformer)"
+    )
     return "\n".join(lines)
 
 

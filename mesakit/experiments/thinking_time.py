@@ -35,13 +35,17 @@ def run(seed: int = 0, steps: int | None = None, progress: bool = True, save: Pa
 
 def describe(r: dict) -> str:
     T = r["trained_iterations"]
-    lines = [f"Recurrent maze planner, trained with {T} iterations on {thinking.TRAIN_SIZE}×{thinking.TRAIN_SIZE}-cell mazes",
-             f"  iterations   solve rate ({thinking.TRAIN_SIZE}×{thinking.TRAIN_SIZE})   solve rate ({thinking.LARGE_SIZE}×{thinking.LARGE_SIZE}, larger)"]  # fmt: skip
+    lines = [
+        f"Recurrent maze planner, trained with {T} iterations on {thinking.TRAIN_SIZE}×{thinking.TRAIN_SIZE}-cell mazes",
+        f"  iterations   solve rate ({thinking.TRAIN_SIZE}×{thinking.TRAIN_SIZE})   solve rate ({thinking.LARGE_SIZE}×{thinking.LARGE_SIZE}, larger)",
+    ]
     for k, a, b in zip(r["iterations"], r["solve_rate"], r["larger_maze_solve_rate"]):
         lines.append(f"  {k:10d}   {a:19.3f}   {b:21.3f}" + ("   (trained)" if k == T else ""))
     for k, a, b in zip(r["long_iterations"], r["long_solve_rate"], r["long_larger_maze_solve_rate"]):
-        lines.append(f"  {k:10d}   {a:19.3f}   {b:21.3f}   ({k // r['max_supervised_iterations']}× the most the loss ever saw, "
-                     f"{r['max_supervised_iterations']})")  # fmt: skip
+        lines.append(
+            f"  {k:10d}   {a:19.3f}   {b:21.3f}   ({k // r['max_supervised_iterations']}× the most the loss ever saw, "
+            f"{r['max_supervised_iterations']})"
+        )
     lines += [
         f"  score map drift past {T} iterations   {r['score_drift_per_iteration']:+.3f} steps of distance per iteration",
         f"  feed-forward baseline (no iterations)   {r['feedforward_solve_rate']:.3f}",

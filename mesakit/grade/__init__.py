@@ -45,30 +45,86 @@ def add_parser(sub) -> None:
         "included). Writes DIR/grades.csv (student,lesson,score,max_score,status,notebook,timestamp,late,"
         "seconds_late,late_penalty,manual) and feedback HTML per notebook.",
     )
-    p.add_argument("submitted", type=Path, nargs="?", metavar="SUBMITTED", help="folder of <student>/<assignment>/<notebook>.ipynb, e.g. nbgrader's submitted/")
-    p.add_argument("--lesson", "--assignment", nargs="+", default=[], metavar="NAME", dest="lesson",
-                   help="lessons or nbgrader assignments to grade, e.g. 01, 01_base_and_mesa or quiz1 (default: all handed in)")  # fmt: skip
-    p.add_argument("--out", type=Path, default=None, metavar="DIR", help="where to write grades.csv and feedback/ (default: ./graded; with --self: ./graded-self)")
+    p.add_argument(
+        "submitted",
+        type=Path,
+        nargs="?",
+        metavar="SUBMITTED",
+        help="folder of <student>/<assignment>/<notebook>.ipynb, e.g. nbgrader's submitted/",
+    )
+    p.add_argument(
+        "--lesson",
+        "--assignment",
+        nargs="+",
+        default=[],
+        metavar="NAME",
+        dest="lesson",
+        help="lessons or nbgrader assignments to grade, e.g. 01, 01_base_and_mesa or quiz1 (default: all handed in)",
+    )
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="where to write grades.csv and feedback/ (default: ./graded; with --self: ./graded-self)",
+    )
     p.add_argument("--workers", type=int, default=2, metavar="N", help="submissions graded at once (default 2)")
-    p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="S", help=f"CPU seconds allowed per submission, its worker and judge together (default {DEFAULT_TIMEOUT}; "
-                   f"it is also stopped after {WALL_FACTOR:g}x that in wall-clock seconds)")  # fmt: skip
-    p.add_argument("--memory", type=float, default=DEFAULT_MEMORY_GB, metavar="GB", help=f"memory allowed per submission (default {DEFAULT_MEMORY_GB:g})")
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT,
+        metavar="S",
+        help=f"CPU seconds allowed per submission, its worker and judge together (default {DEFAULT_TIMEOUT}; "
+        f"it is also stopped after {WALL_FACTOR:g}x that in wall-clock seconds)",
+    )
+    p.add_argument(
+        "--memory",
+        type=float,
+        default=DEFAULT_MEMORY_GB,
+        metavar="GB",
+        help=f"memory allowed per submission (default {DEFAULT_MEMORY_GB:g})",
+    )
     p.add_argument("--course", type=Path, help="course folder (default: found from the current folder)")
     p.add_argument("--quiet", action="store_true", help="no progress line per submission")
-    p.add_argument("--self", dest="self_lesson", metavar="LESSON", help="grade your own notebook of LESSON (default file: "
-                   "lessons/<lesson>/<lesson>.ipynb) with the hidden tests, in the same sandbox; prints the score and the feedback page")  # fmt: skip
-    p.add_argument("--notebook", type=Path, metavar="PATH", help="with --self: the notebook to grade (it is copied, never changed)")
+    p.add_argument(
+        "--self",
+        dest="self_lesson",
+        metavar="LESSON",
+        help="grade your own notebook of LESSON (default file: "
+        "lessons/<lesson>/<lesson>.ipynb) with the hidden tests, in the same sandbox; prints the score and the feedback page",
+    )
+    p.add_argument(
+        "--notebook", type=Path, metavar="PATH", help="with --self: the notebook to grade (it is copied, never changed)"
+    )
     p.add_argument("--open", action="store_true", help="with --self: open the feedback page in a browser")
-    p.add_argument("--gradebook", action="store_true", help="also record the scores in nbgrader's gradebook (never over a score "
-                   "entered by hand) and put the feedback where `nbgrader release_feedback` finds it")  # fmt: skip
-    p.add_argument("--scheduler", metavar="ADDRESS", help="grade on a Dask cluster, e.g. tcp://10.0.0.5:8786 (needs "
-                   "mesakit[cluster]; its workers need mesakit and bubblewrap; --workers is then the cluster's)")
+    p.add_argument(
+        "--gradebook",
+        action="store_true",
+        help="also record the scores in nbgrader's gradebook (never over a score "
+        "entered by hand) and put the feedback where `nbgrader release_feedback` finds it",
+    )
+    p.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="grade on a Dask cluster, e.g. tcp://10.0.0.5:8786 (needs "
+        "mesakit[cluster]; its workers need mesakit and bubblewrap; --workers is then the cluster's)",
+    )
     p.set_defaults(func=_grade)
 
 
-def grade(submitted: Path, root: Path, lessons: list[str] = (), out: Path = Path("graded"), workers: int = 2,
-          timeout: float = DEFAULT_TIMEOUT, memory_gb: float = DEFAULT_MEMORY_GB, progress=None, gradebook: bool = False,
-          tell=None, scheduler: str | None = None):  # fmt: skip
+def grade(
+    submitted: Path,
+    root: Path,
+    lessons: list[str] = (),
+    out: Path = Path("graded"),
+    workers: int = 2,
+    timeout: float = DEFAULT_TIMEOUT,
+    memory_gb: float = DEFAULT_MEMORY_GB,
+    progress=None,
+    gradebook: bool = False,
+    tell=None,
+    scheduler: str | None = None,
+):
     """Grade a folder of submissions; write the CSV and feedback; return the results.
     ``tell(line)`` gets notes for the instructor (stray files, lateness, the gradebook)."""
     from ..course import CourseError
@@ -77,16 +133,23 @@ def grade(submitted: Path, root: Path, lessons: list[str] = (), out: Path = Path
     if not scheduler:  # on a cluster each worker checks its own bubblewrap
         sandbox.probe()
     course = assignments.load_course(root)
-    handed_in = {p.name for student in submitted.iterdir() if student.is_dir() and not student.is_symlink()
-                 for p in student.iterdir() if p.is_dir() or p.is_symlink()}  # fmt: skip
+    handed_in = {
+        p.name
+        for student in submitted.iterdir()
+        if student.is_dir() and not student.is_symlink()
+        for p in student.iterdir()
+        if p.is_dir() or p.is_symlink()
+    }
     if lessons:
         names = assignments.select(course, list(lessons))
     else:  # every assignment of the course that someone handed in
         names = [n for n in assignments.names(course) if n in handed_in]
         if not names:
-            raise CourseError(f"no submissions of this course's assignments in {submitted} (expected "
-                              f"{submitted}/<student>/<assignment>/<notebook>.ipynb; the course has: "
-                              f"{', '.join(assignments.names(course)) or 'none'})")  # fmt: skip
+            raise CourseError(
+                f"no submissions of this course's assignments in {submitted} (expected "
+                f"{submitted}/<student>/<assignment>/<notebook>.ipynb; the course has: "
+                f"{', '.join(assignments.names(course)) or 'none'})"
+            )
     if gradebook:
         from .gradebook import check
 
@@ -131,7 +194,10 @@ def _grade(args) -> int:
         return 2
     args.out = args.out or Path("graded")
     if not args.submitted.is_dir():
-        print(f"error: {args.submitted} is not a folder (expected SUBMITTED/<student>/<lesson>/<lesson>.ipynb)", file=sys.stderr)
+        print(
+            f"error: {args.submitted} is not a folder (expected SUBMITTED/<student>/<lesson>/<lesson>.ipynb)",
+            file=sys.stderr,
+        )
         return 2
 
     def progress(r) -> None:
@@ -141,13 +207,27 @@ def _grade(args) -> int:
 
     try:
         root = args.course.resolve() if args.course else _nbgrader_course() or find_root()
-        results = grade(args.submitted.resolve(), root, args.lesson, args.out, args.workers, args.timeout, args.memory, progress,
-                        gradebook=args.gradebook, tell=lambda line: print(line, file=sys.stderr), scheduler=args.scheduler)  # fmt: skip
+        results = grade(
+            args.submitted.resolve(),
+            root,
+            args.lesson,
+            args.out,
+            args.workers,
+            args.timeout,
+            args.memory,
+            progress,
+            gradebook=args.gradebook,
+            tell=lambda line: print(line, file=sys.stderr),
+            scheduler=args.scheduler,
+        )
     except (CourseError, SandboxUnavailable, ClusterUnavailable) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     failed = [r for r in results if r.status == "grader-error"]
-    print(f"graded {len(results)} submissions -> {args.out / 'grades.csv'}" + (f"; the grader failed on {len(failed)}" if failed else ""))
+    print(
+        f"graded {len(results)} submissions -> {args.out / 'grades.csv'}"
+        + (f"; the grader failed on {len(failed)}" if failed else "")
+    )
     return 1 if failed else 0
 
 

@@ -57,16 +57,27 @@ def load_course(root: Path) -> Course:
         except Exception as err:  # noqa: BLE001 — the instructor's Python file
             raise CourseError(f"{root / 'nbgrader_config.py'} failed to load ({type(err).__name__}: {err})") from None
     cd = CourseDirectory(config=config, root=str(root))
-    return Course(root=root, course_id=cd.course_id, source=root / cd.source_directory, release=root / cd.release_directory,
-                  feedback=root / cd.feedback_directory, db_url=cd.db_url, ignore=tuple(cd.ignore), config=config)  # fmt: skip
+    return Course(
+        root=root,
+        course_id=cd.course_id,
+        source=root / cd.source_directory,
+        release=root / cd.release_directory,
+        feedback=root / cd.feedback_directory,
+        db_url=cd.db_url,
+        ignore=tuple(cd.ignore),
+        config=config,
+    )
 
 
 def names(course: Course) -> list[str]:
     """Every assignment of the course: the source folders that hold at least one notebook."""
     if not course.source.is_dir():
         return []
-    return sorted(p.name for p in course.source.iterdir()
-                  if p.is_dir() and not _ignored(course, p.name) and any(p.glob("*.ipynb")))  # fmt: skip
+    return sorted(
+        p.name
+        for p in course.source.iterdir()
+        if p.is_dir() and not _ignored(course, p.name) and any(p.glob("*.ipynb"))
+    )
 
 
 def select(course: Course, wanted: list[str]) -> list[str]:
@@ -102,7 +113,9 @@ def extra_files(course: Course, name: str) -> tuple[tuple[str, bytes], ...]:
             if _ignored(course, f) or f.endswith(".ipynb") or path.is_symlink():
                 continue
             if path.stat().st_size > MAX_FILE_BYTES:
-                raise CourseError(f"{path} is larger than {MAX_FILE_BYTES // 2**20} MB; graders copy it into every sandbox")
+                raise CourseError(
+                    f"{path} is larger than {MAX_FILE_BYTES // 2**20} MB; graders copy it into every sandbox"
+                )
             found.append((path.relative_to(base).as_posix(), path.read_bytes()))
     return tuple(found)
 
@@ -118,7 +131,9 @@ def load(course: Course, name: str) -> list:
         if not release.is_file():
             how = "`mesakit release`" if name[:2].isdigit() else f"`nbgrader generate_assignment {name}`"
             raise CourseError(f"{name}/{nb}.ipynb has no release in {course.release.name}/; run {how} first")
-        found.append(Assignment(name, read_notebook(course.source / name / f"{nb}.ipynb"), read_notebook(release), nb, files))
+        found.append(
+            Assignment(name, read_notebook(course.source / name / f"{nb}.ipynb"), read_notebook(release), nb, files)
+        )
     return found
 
 
@@ -154,9 +169,19 @@ def read_timestamp(folder: Path) -> tuple[datetime.datetime | None, str, str]:
     try:
         ts = parse_utc(text)
     except (ValueError, OverflowError, TypeError):
-        return None, "bad-timestamp", (f"timestamp.txt holds {text[:40]!r}, not a time (nbgrader would refuse to "
-                                       "autograde it): graded as on time; check it")  # fmt: skip
-    return ts.replace(tzinfo=None) if ts.tzinfo is None else ts.astimezone(datetime.timezone.utc).replace(tzinfo=None), "on-time", ""
+        return (
+            None,
+            "bad-timestamp",
+            (
+                f"timestamp.txt holds {text[:40]!r}, not a time (nbgrader would refuse to "
+                "autograde it): graded as on time; check it"
+            ),
+        )
+    return (
+        ts.replace(tzinfo=None) if ts.tzinfo is None else ts.astimezone(datetime.timezone.utc).replace(tzinfo=None),
+        "on-time",
+        "",
+    )
 
 
 class DueDates:
@@ -165,7 +190,7 @@ class DueDates:
     def __init__(self, course: Course):
         self.due: dict[str, datetime.datetime | None] = {}
         self.extension: dict[tuple[str, str], datetime.timedelta] = {}
-        if course.db_url.startswith("sqlite:///") and not Path(course.db_url[len("sqlite:///"):]).is_file():
+        if course.db_url.startswith("sqlite:///") and not Path(course.db_url[len("sqlite:///") :]).is_file():
             return
         from nbgrader.api import Gradebook
 
@@ -187,7 +212,9 @@ class DueDates:
         due = due + self.extension.get((assignment, student), datetime.timedelta(0))
         seconds = max(0.0, (ts - due).total_seconds())
         if seconds > 0:
-            return Lateness("late", ts, seconds, f"submitted {_duration(seconds)} after the due date ({due:%Y-%m-%d %H:%M} UTC)")
+            return Lateness(
+                "late", ts, seconds, f"submitted {_duration(seconds)} after the due date ({due:%Y-%m-%d %H:%M} UTC)"
+            )
         return Lateness("on-time", ts, 0.0)
 
 
@@ -244,12 +271,20 @@ def apply_lateness(course: Course, submitted: Path, results: list) -> list[str]:
     late = sorted({k for k, v in cache.items() if v.state == "late"})
     if late:
         policy = policy or LatePolicy(course)
-        lines.append(f"{len(late)} submission(s) late: {', '.join('/'.join(k) for k in late)}; late policy: {policy.name}")
-    for state, what in (("no-timestamp", "have no timestamp.txt: treated as on time, as nbgrader does"),
-                        ("bad-timestamp", "have an unreadable timestamp.txt: graded as on time; check them")):  # fmt: skip
-        hit = sorted(k for k, v in cache.items() if v.state == state and (state == "bad-timestamp" or due.due.get(k[1])))
+        lines.append(
+            f"{len(late)} submission(s) late: {', '.join('/'.join(k) for k in late)}; late policy: {policy.name}"
+        )
+    for state, what in (
+        ("no-timestamp", "have no timestamp.txt: treated as on time, as nbgrader does"),
+        ("bad-timestamp", "have an unreadable timestamp.txt: graded as on time; check them"),
+    ):
+        hit = sorted(
+            k for k, v in cache.items() if v.state == state and (state == "bad-timestamp" or due.due.get(k[1]))
+        )
         if hit:
-            lines.append(f"{len(hit)} submission(s) of assignments with a due date {what}: {', '.join('/'.join(k) for k in hit[:10])}")
+            lines.append(
+                f"{len(hit)} submission(s) of assignments with a due date {what}: {', '.join('/'.join(k) for k in hit[:10])}"
+            )
     return lines
 
 
@@ -276,7 +311,9 @@ def survey(course: Course, submitted: Path, graded: list[str], results: list) ->
             if not sub.is_symlink() and not sub.is_dir():
                 lines.append(f"{entry.name}/{sub.name}: a file outside any assignment folder; ignored")
             elif sub.name not in everything:
-                lines.append(f"{entry.name}/{sub.name}: not an assignment of this course (it has: {', '.join(sorted(everything))}); not graded")
+                lines.append(
+                    f"{entry.name}/{sub.name}: not an assignment of this course (it has: {', '.join(sorted(everything))}); not graded"
+                )
             elif sub.name in graded and not sub.is_symlink():
                 wanted = set(notebooks(course, sub.name))
                 extra = sorted(p.name for p in sub.glob("*.ipynb") if p.stem not in wanted)

@@ -130,13 +130,24 @@ def _unpack(packed: dict, into: Path) -> Path:
 
 
 def _assignment_bytes(a: Assignment) -> dict:
-    return {"name": a.name, "source": nbformat.writes(a.source).encode(), "release": nbformat.writes(a.release).encode(),
-            "notebook": a.notebook, "files": tuple(a.files)}  # fmt: skip
+    return {
+        "name": a.name,
+        "source": nbformat.writes(a.source).encode(),
+        "release": nbformat.writes(a.release).encode(),
+        "notebook": a.notebook,
+        "files": tuple(a.files),
+    }
 
 
-def grade_all(submitted: Path, assignments: list[Assignment], scheduler: str, timeout: float = DEFAULT_TIMEOUT,
-              memory: int = int(DEFAULT_MEMORY_GB * 1024**3), progress=None,
-              connect_timeout: float = CONNECT_TIMEOUT) -> list[Result]:  # fmt: skip
+def grade_all(
+    submitted: Path,
+    assignments: list[Assignment],
+    scheduler: str,
+    timeout: float = DEFAULT_TIMEOUT,
+    memory: int = int(DEFAULT_MEMORY_GB * 1024**3),
+    progress=None,
+    connect_timeout: float = CONNECT_TIMEOUT,
+) -> list[Result]:
     """Grade every submission on the Dask cluster at ``scheduler``; results sorted by (student, lesson)."""
     distributed = _distributed()
     by_name = {(a.name, a.notebook_name): a for a in assignments}  # an assignment may have several notebooks
@@ -153,10 +164,14 @@ def grade_all(submitted: Path, assignments: list[Assignment], scheduler: str, ti
         try:
             client.wait_for_workers(1, timeout=WORKER_WAIT)
         except (TimeoutError, OSError):
-            raise ClusterUnavailable(f"the Dask scheduler at {scheduler} has had no worker for {WORKER_WAIT:g} s; start some "
-                                     "(`dask worker {scheduler}`, or scale your dask-jobqueue/dask-kubernetes cluster)") from None  # fmt: skip
-        return sorted(_run(client, distributed, todo, by_name, payloads, timeout, memory, progress),
-                      key=lambda r: (r.student, r.lesson, r.notebook))  # fmt: skip
+            raise ClusterUnavailable(
+                f"the Dask scheduler at {scheduler} has had no worker for {WORKER_WAIT:g} s; start some "
+                "(`dask worker {scheduler}`, or scale your dask-jobqueue/dask-kubernetes cluster)"
+            ) from None
+        return sorted(
+            _run(client, distributed, todo, by_name, payloads, timeout, memory, progress),
+            key=lambda r: (r.student, r.lesson, r.notebook),
+        )
     finally:
         client.close()
 
@@ -174,10 +189,16 @@ def _run(client, distributed, todo, by_name, payloads, timeout, memory, progress
             if not pending:
                 return
             index, (student, lesson, path) = pending.pop()
-            task = {"student": student, "assignment": payloads[lesson, path.stem], "submission": pack(path),
-                    "timeout": timeout, "memory": memory}  # fmt: skip
-            future = client.submit(grade_task, task, key=f"mesakit-grade-{batch}-{index:05d}", retries=RETRIES,
-                                   pure=False, priority=-index)  # fmt: skip
+            task = {
+                "student": student,
+                "assignment": payloads[lesson, path.stem],
+                "submission": pack(path),
+                "timeout": timeout,
+                "memory": memory,
+            }
+            future = client.submit(
+                grade_task, task, key=f"mesakit-grade-{batch}-{index:05d}", retries=RETRIES, pure=False, priority=-index
+            )
             futures[future.key] = (student, lesson, path.stem)
             done.add(future)
 
@@ -187,8 +208,17 @@ def _run(client, distributed, todo, by_name, payloads, timeout, memory, progress
         try:
             result = future.result()
         except Exception as err:  # noqa: BLE001 — one submission never stops the batch
-            result = Result(student, lesson, 0.0, max_score(by_name[lesson, notebook].source), "grader-error", [], [_failure(err)],
-                            0.0, notebook)  # fmt: skip
+            result = Result(
+                student,
+                lesson,
+                0.0,
+                max_score(by_name[lesson, notebook].source),
+                "grader-error",
+                [],
+                [_failure(err)],
+                0.0,
+                notebook,
+            )
             if type(err).__name__ not in warned:
                 warned.add(type(err).__name__)
                 print(f"mesakit grade: on the Dask cluster, {student}/{lesson}: {_failure(err)}", file=sys.stderr)
@@ -203,8 +233,10 @@ def _failure(err: BaseException) -> str:
     if isinstance(err, sandbox.SandboxUnavailable):
         return f"the Dask worker has no bubblewrap: install it on every worker ({err})"
     if type(err).__name__ == "KilledWorker":
-        return ("the Dask workers grading this submission died each time it ran (out of memory on the worker's "
-                "host?); the grader failed on this submission; please report it")  # fmt: skip
+        return (
+            "the Dask workers grading this submission died each time it ran (out of memory on the worker's "
+            "host?); the grader failed on this submission; please report it"
+        )
     return f"the grader failed on this submission on a Dask worker ({type(err).__name__}: {str(err)[:200]}); please report it"
 
 
@@ -249,13 +281,22 @@ class _Worker:
             return self.count
 
     def assignment(self, payload: dict) -> Assignment:
-        key = hashlib.sha256(repr((payload["name"], payload["notebook"], payload["files"])).encode() + payload["source"]
-                             + b"\0" + payload["release"]).hexdigest()  # fmt: skip
+        key = hashlib.sha256(
+            repr((payload["name"], payload["notebook"], payload["files"])).encode()
+            + payload["source"]
+            + b"\0"
+            + payload["release"]
+        ).hexdigest()
         with self.lock:
             if key not in self.assignments:
                 read = lambda b: nbformat.reads(b.decode(), as_version=4)  # noqa: E731
-                self.assignments[key] = Assignment(payload["name"], read(payload["source"]), read(payload["release"]),
-                                                   payload["notebook"], tuple(payload["files"]))  # fmt: skip
+                self.assignments[key] = Assignment(
+                    payload["name"],
+                    read(payload["source"]),
+                    read(payload["release"]),
+                    payload["notebook"],
+                    tuple(payload["files"]),
+                )
             return self.assignments[key]
 
     def close(self) -> None:
@@ -310,12 +351,24 @@ def grade_task(task: dict) -> Result:
             path = _unpack(task["submission"], inbox)
             try:
                 box = box_for(state.batch, index, memory)
-                return grade_one(student, assignment, path, task["timeout"], memory, folder, state.font_cache, slot, box)
+                return grade_one(
+                    student, assignment, path, task["timeout"], memory, folder, state.font_cache, slot, box
+                )
             except Exception as err:  # noqa: BLE001 — as in the local pool: this row, not the batch
                 print(f"mesakit grade: the grader failed on {student}/{assignment.name}:", file=sys.stderr)
                 traceback.print_exception(err, file=sys.stderr)
                 note = f"the grader failed on this submission ({type(err).__name__}); please report it"
-                return Result(student, assignment.name, 0.0, max_score(assignment.source), "grader-error", [], [note], 0.0, path.stem)
+                return Result(
+                    student,
+                    assignment.name,
+                    0.0,
+                    max_score(assignment.source),
+                    "grader-error",
+                    [],
+                    [note],
+                    0.0,
+                    path.stem,
+                )
     finally:
         if box is not None:
             box.close()

@@ -36,9 +36,11 @@ def check(course: Course, assignment_names: list[str]) -> None:
     """Refuse (before grading) an assignment nbgrader's gradebook does not know, saying how to add it."""
     from nbgrader.api import Gradebook, MissingEntry
 
-    if course.db_url.startswith("sqlite:///") and not Path(course.db_url[len("sqlite:///"):]).is_file():
-        raise CourseError(f"there is no nbgrader gradebook at {course.db_url[len('sqlite:///'):]}: run `nbgrader generate_assignment "
-                          f"{assignment_names[0] if assignment_names else 'NAME'}` in {course.root} first (it creates it)")  # fmt: skip
+    if course.db_url.startswith("sqlite:///") and not Path(course.db_url[len("sqlite:///") :]).is_file():
+        raise CourseError(
+            f"there is no nbgrader gradebook at {course.db_url[len('sqlite:///') :]}: run `nbgrader generate_assignment "
+            f"{assignment_names[0] if assignment_names else 'NAME'}` in {course.root} first (it creates it)"
+        )
     with Gradebook(course.db_url, course.course_id) as gb:
         for name in assignment_names:
             try:
@@ -53,8 +55,10 @@ def check(course: Course, assignment_names: list[str]) -> None:
 
             missing = [nb for nb in notebooks(course, name) if nb not in known]
             if missing:
-                raise CourseError(f"nbgrader's gradebook has {name!r} without the notebook(s) {', '.join(missing)}: "
-                                  f"run `nbgrader generate_assignment {name} --force` to update it")  # fmt: skip
+                raise CourseError(
+                    f"nbgrader's gradebook has {name!r} without the notebook(s) {', '.join(missing)}: "
+                    f"run `nbgrader generate_assignment {name} --force` to update it"
+                )
 
 
 def record(course: Course, submitted: Path, results: list[Result], release: dict) -> list[str]:
@@ -85,7 +89,9 @@ def record(course: Course, submitted: Path, results: list[Result], release: dict
                 try:
                     grade = gb.find_grade(cell["grade_id"], nb, r.lesson, r.student)
                 except MissingEntry:
-                    told.append(f"{r.student}/{r.lesson}/{nb}: the gradebook has no cell {cell['grade_id']!r}; not recorded")
+                    told.append(
+                        f"{r.student}/{r.lesson}/{nb}: the gradebook has no cell {cell['grade_id']!r}; not recorded"
+                    )
                     continue
                 if r.status == "missing":
                     auto = 0.0
@@ -112,8 +118,10 @@ def record(course: Course, submitted: Path, results: list[Result], release: dict
                 notebook.late_submission_penalty = p if p else None
             gb.db.commit()
             _feedback(course, folder, r)
-    told.append(f"recorded {len(results)} notebooks in nbgrader's gradebook ({course.db_url})"
-                + (f"; kept {kept} scores the instructor entered by hand" if kept else ""))  # fmt: skip
+    told.append(
+        f"recorded {len(results)} notebooks in nbgrader's gradebook ({course.db_url})"
+        + (f"; kept {kept} scores the instructor entered by hand" if kept else "")
+    )
     told.append(f"feedback is in {course.feedback}: `nbgrader release_feedback ASSIGNMENT` hands it back")
     return told
 
@@ -122,8 +130,11 @@ def _unanswered(path: Path, release) -> dict[str, bool]:
     """For each answer cell of the release: is the submitted one as released (nbgrader's "No response.")."""
     if release is None:
         return {}
-    given = {cell_meta(c)["grade_id"]: c for c in release.cells
-             if cell_meta(c).get("grade_id") and cell_meta(c).get("solution")}  # fmt: skip
+    given = {
+        cell_meta(c)["grade_id"]: c
+        for c in release.cells
+        if cell_meta(c).get("grade_id") and cell_meta(c).get("solution")
+    }
     try:
         nb = read_submission(path)
     except InvalidNotebook:
@@ -131,8 +142,10 @@ def _unanswered(path: Path, release) -> dict[str, bool]:
     handed = {}
     for c in nb.cells:
         handed.setdefault(cell_meta(c).get("grade_id"), c)
-    return {gid: gid not in handed or (handed[gid].cell_type == c.cell_type and str(handed[gid].source) == str(c.source))
-            for gid, c in given.items()}  # fmt: skip
+    return {
+        gid: gid not in handed or (handed[gid].cell_type == c.cell_type and str(handed[gid].source) == str(c.source))
+        for gid, c in given.items()
+    }
 
 
 def _feedback(course: Course, folder: Path, r: Result) -> None:

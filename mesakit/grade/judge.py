@@ -127,8 +127,15 @@ class Judge:
             except Exception as err:  # noqa: BLE001 — a fault of ours: this cell gets no credit, the rest go on
                 traceback.print_exception(err, file=sys.stderr)
                 if cell["kind"] == "graded":
-                    self.emit(event="cell", grade_id=cell["grade_id"], points=float(cell["points"]), score=0.0,
-                              output="", where=None, error=f"the grader could not run this cell ({type(err).__name__})")  # fmt: skip
+                    self.emit(
+                        event="cell",
+                        grade_id=cell["grade_id"],
+                        points=float(cell["points"]),
+                        score=0.0,
+                        output="",
+                        where=None,
+                        error=f"the grader could not run this cell ({type(err).__name__})",
+                    )
         self.emit(event="done", memory=self.link.memory, worker_dead=self.link.dead)
 
     def _setup(self, i: int, code: str, analysed, ran: set[int]) -> None:
@@ -183,7 +190,12 @@ class Judge:
             try:
                 tree = ast.parse(code, CELL_FILE)
                 last = None
-                if n == len(segments) - 1 and tree.body and isinstance(tree.body[-1], ast.Expr) and not code.rstrip().endswith(";"):
+                if (
+                    n == len(segments) - 1
+                    and tree.body
+                    and isinstance(tree.body[-1], ast.Expr)
+                    and not code.rstrip().endswith(";")
+                ):
                     last = ast.Expression(tree.body.pop().value)
                 exec(compile(tree, CELL_FILE, "exec"), self.ns)
                 if last is not None:
@@ -208,9 +220,19 @@ class Judge:
         error, hidden, value, out, err = self._here(segments(code, cell.get("hidden")), analysed[0])
         verdict = {"grade_id": cell["grade_id"], "points": points, "output": out[-3000:]}
         if error is not None:
-            return {**verdict, "score": 0.0, "where": "hidden" if hidden else "visible", "error": _message(error, hidden)}
+            return {
+                **verdict,
+                "score": 0.0,
+                "where": "hidden" if hidden else "visible",
+                "error": _message(error, hidden),
+            }
         if err:
-            return {**verdict, "score": 0.0, "where": "stderr", "error": f"the cell wrote to stderr (no credit under nbgrader's rules): {err}"}
+            return {
+                **verdict,
+                "score": 0.0,
+                "where": "stderr",
+                "error": f"the cell wrote to stderr (no credit under nbgrader's rules): {err}",
+            }
         if value is not None and type(value) is not Remote:
             return {**verdict, "score": _partial(value, points), "where": None, "error": None}
         return {**verdict, "score": points, "where": None, "error": None}

@@ -69,7 +69,9 @@ def read_submission(path: Path) -> nbformat.NotebookNode:
     if link:
         raise InvalidNotebook(f"the {link} is a symbolic link; hand in the files themselves (links are never followed)")
     if not path.is_file():
-        raise InvalidNotebook(f"no notebook {path.name} in the submission folder (expected <student>/<assignment>/{path.name})")
+        raise InvalidNotebook(
+            f"no notebook {path.name} in the submission folder (expected <student>/<assignment>/{path.name})"
+        )
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
         with os.fdopen(fd, "rb") as f:
@@ -148,8 +150,13 @@ def make_plan(source: nbformat.NotebookNode, release: nbformat.NotebookNode, sub
     src_cells = [c for c in source.cells if cell_meta(c).get("grade_id")]
     by_id = {cell_meta(c)["grade_id"]: c for c in src_cells}
     released = {cell_meta(c).get("grade_id"): c for c in release.cells if cell_meta(c).get("grade_id")}
-    locked_ids = [i for i, c in by_id.items() if c.cell_type == "code"
-                  and (cell_meta(c).get("grade") or cell_meta(c).get("locked")) and not cell_meta(c).get("solution")]  # fmt: skip
+    locked_ids = [
+        i
+        for i, c in by_id.items()
+        if c.cell_type == "code"
+        and (cell_meta(c).get("grade") or cell_meta(c).get("locked"))
+        and not cell_meta(c).get("solution")
+    ]
     notes: list[str] = []
     out: list[tuple[str | None, dict]] = []  # (grade_id restored, cell)
     seen: set[str] = set()
@@ -200,8 +207,11 @@ def make_plan(source: nbformat.NotebookNode, release: nbformat.NotebookNode, sub
         seen.add(gid)
 
     solutions = [str(c.source) for c in source.cells if c.cell_type == "code" and cell_meta(c).get("solution")]
-    graded = [(i, float(cell_meta(by_id[i]).get("points", 0))) for i in order
-              if i in locked_ids and cell_meta(by_id[i]).get("grade")]  # fmt: skip
+    graded = [
+        (i, float(cell_meta(by_id[i]).get("points", 0)))
+        for i in order
+        if i in locked_ids and cell_meta(by_id[i]).get("grade")
+    ]
     cells = [c for _, c in out]
     for c in cells:
         if c["kind"] != "student":
@@ -238,7 +248,9 @@ def _compare(gid: str, cell, released, src_cell) -> list[str]:
     meta, src_meta = cell_meta(cell), cell_meta(src_cell)
     if released is not None and str(cell.source).strip() != str(released.source).strip():
         notes.append(f"cell {gid!r} was edited; the original was restored")
-    if src_meta.get("grade") and (not meta.get("grade") or float(meta.get("points", -1)) != float(src_meta.get("points", 0))):
+    if src_meta.get("grade") and (
+        not meta.get("grade") or float(meta.get("points", -1)) != float(src_meta.get("points", 0))
+    ):
         notes.append(f"the points or metadata of {gid!r} were changed; the original was restored")
     if not meta.get("locked"):
         notes.append(f"cell {gid!r} was unlocked; the original was restored")
@@ -256,8 +268,11 @@ def _is_manual(cell) -> bool:
 
 def graded_cells(source: nbformat.NotebookNode) -> list[tuple[str, float]]:
     """(grade_id, points) of every cell nbgrader gives points for (tests, manual answers, tasks), in order."""
-    return [(cell_meta(c)["grade_id"], float(cell_meta(c).get("points", 0))) for c in source.cells
-            if cell_meta(c).get("grade_id") and (cell_meta(c).get("grade") or cell_meta(c).get("task"))]  # fmt: skip
+    return [
+        (cell_meta(c)["grade_id"], float(cell_meta(c).get("points", 0)))
+        for c in source.cells
+        if cell_meta(c).get("grade_id") and (cell_meta(c).get("grade") or cell_meta(c).get("task"))
+    ]
 
 
 def max_score(source: nbformat.NotebookNode) -> float:
@@ -266,7 +281,9 @@ def max_score(source: nbformat.NotebookNode) -> float:
     return sum(p for _, p in graded_cells(source))
 
 
-def manual_verdicts(source: nbformat.NotebookNode, release: nbformat.NotebookNode, submitted: nbformat.NotebookNode) -> list[dict]:
+def manual_verdicts(
+    source: nbformat.NotebookNode, release: nbformat.NotebookNode, submitted: nbformat.NotebookNode
+) -> list[dict]:
     """The cells left for the instructor, scored as ``nbgrader autograde`` scores them: an answer
     left as released gets 0 ("No response."), any other answer no autoscore (0 until graded by hand)."""
     released = {cell_meta(c).get("grade_id"): c for c in release.cells if cell_meta(c).get("grade_id")}
@@ -287,6 +304,15 @@ def manual_verdicts(source: nbformat.NotebookNode, release: nbformat.NotebookNod
             verdict = (False, "no response (the cell is as it was handed out)")
         else:
             verdict = (True, "graded by your instructor (not autograded)")
-        out.append({"grade_id": gid, "points": points, "score": 0.0, "where": "manual", "manual": verdict[0], "error": verdict[1],
-                    "task": bool(cell_meta(c).get("task"))})  # fmt: skip
+        out.append(
+            {
+                "grade_id": gid,
+                "points": points,
+                "score": 0.0,
+                "where": "manual",
+                "manual": verdict[0],
+                "error": verdict[1],
+                "task": bool(cell_meta(c).get("task")),
+            }
+        )
     return out

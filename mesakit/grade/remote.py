@@ -87,7 +87,9 @@ class Link:
             if type(reply) is not dict:
                 raise StudentError("the notebook's process sent a malformed reply")
             break
-        self.memory |= bool(reply.get("memory")) or bool(type(reply.get("error")) is list and len(reply["error"]) > 2 and reply["error"][2])
+        self.memory |= bool(reply.get("memory")) or bool(
+            type(reply.get("error")) is list and len(reply["error"]) > 2 and reply["error"][2]
+        )
         if reply.get("stderr"):
             self.stderr = True
             self.stderr_text = self.stderr_text or str(reply.get("stderr_text", ""))
@@ -210,7 +212,14 @@ class _Pickler(pickle.Pickler):
             used = _global_names(code)
             env = {k: v for k, v in obj.__globals__.items() if k in used}
             cells = tuple(c.cell_contents for c in obj.__closure__ or ())
-            return rebuild_function, (marshal.dumps(code), obj.__name__, env, obj.__defaults__, obj.__kwdefaults__, cells)
+            return rebuild_function, (
+                marshal.dumps(code),
+                obj.__name__,
+                env,
+                obj.__defaults__,
+                obj.__kwdefaults__,
+                cells,
+            )
         return NotImplemented
 
 
@@ -222,7 +231,10 @@ def _vjp(fn, args: list, kwargs: dict, grad) -> list:
 
     if not isinstance(grad, torch.Tensor):
         raise TypeError("malformed gradient")
-    leaves = [a.detach().clone().requires_grad_(True) if isinstance(a, torch.Tensor) and a.is_floating_point() else a for a in args]
+    leaves = [
+        a.detach().clone().requires_grad_(True) if isinstance(a, torch.Tensor) and a.is_floating_point() else a
+        for a in args
+    ]
     inputs = [a for a in leaves if isinstance(a, torch.Tensor) and a.requires_grad]
     with torch.enable_grad():
         out = fn(*leaves, **kwargs)

@@ -18,8 +18,19 @@ from pathlib import Path
 
 from .runner import Result
 
-COLUMNS = ("student", "lesson", "score", "max_score", "status",
-           "notebook", "timestamp", "late", "seconds_late", "late_penalty", "manual")  # fmt: skip
+COLUMNS = (
+    "student",
+    "lesson",
+    "score",
+    "max_score",
+    "status",
+    "notebook",
+    "timestamp",
+    "late",
+    "seconds_late",
+    "late_penalty",
+    "manual",
+)
 
 STATUS_TEXT = {
     "ok": "graded",
@@ -54,9 +65,21 @@ def write_csv(results: list[Result], path: Path) -> Path:
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(COLUMNS)
     for r in sorted(results, key=lambda r: (r.student, r.lesson, r.notebook)):
-        writer.writerow([csv_cell(r.student), csv_cell(r.lesson), _number(r.score), _number(r.max_score), csv_cell(r.status),
-                         csv_cell(r.notebook or r.lesson), r.timestamp, r.late, _number(round(r.seconds_late, 3)),
-                         _number(r.late_penalty), _number(manual_points(r))])  # fmt: skip
+        writer.writerow(
+            [
+                csv_cell(r.student),
+                csv_cell(r.lesson),
+                _number(r.score),
+                _number(r.max_score),
+                csv_cell(r.status),
+                csv_cell(r.notebook or r.lesson),
+                r.timestamp,
+                r.late,
+                _number(round(r.seconds_late, 3)),
+                _number(r.late_penalty),
+                _number(manual_points(r)),
+            ]
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(buf.getvalue(), encoding="utf-8")
     return path
@@ -106,7 +129,9 @@ def render(r: Result) -> str:
     title = r.lesson if (r.notebook or r.lesson) == r.lesson else f"{r.lesson} / {r.notebook}"
     extra = ""
     if r.late == "late":
-        extra += f" Submitted late ({e(r.timestamp)})" + (f": {_number(r.late_penalty)} points taken off by the course's late policy." if r.late_penalty else ".")
+        extra += f" Submitted late ({e(r.timestamp)})" + (
+            f": {_number(r.late_penalty)} points taken off by the course's late policy." if r.late_penalty else "."
+        )
     if manual_points(r):
         extra += f" {_number(manual_points(r))} more points are graded by your instructor."
     return f"""<!DOCTYPE html>

@@ -67,44 +67,78 @@ class Assignment:
 def build_font_cache(into: Path) -> Path | None:
     """Build matplotlib's font list once, so sandboxes (fresh /tmp) do not each rebuild it."""
     env = dict(os.environ, MPLCONFIGDIR=str(into))
-    subprocess.run([sys.executable, "-I", "-c", "import matplotlib.font_manager"], env=env, capture_output=True, timeout=300)
+    subprocess.run(
+        [sys.executable, "-I", "-c", "import matplotlib.font_manager"], env=env, capture_output=True, timeout=300
+    )
     found = sorted(into.glob("fontlist-*.json"))
     return found[0] if found else None
 
 
-def grade_one(student: str, assignment: Assignment, path: Path, timeout: float, memory: int, folder: Path,
-              font_cache: Path | None, slot: int = 0, box: Box | None = None) -> Result:  # fmt: skip
+def grade_one(
+    student: str,
+    assignment: Assignment,
+    path: Path,
+    timeout: float,
+    memory: int,
+    folder: Path,
+    font_cache: Path | None,
+    slot: int = 0,
+    box: Box | None = None,
+) -> Result:
     """Grade one notebook, using (and leaving behind) the scratch ``folder``."""
     start = time.perf_counter()
     full_marks = max_score(assignment.source)
-    empty = [{"grade_id": g, "points": p, "score": 0.0, "where": None, "error": "not graded"} for g, p in graded_cells(assignment.source)]
+    empty = [
+        {"grade_id": g, "points": p, "score": 0.0, "where": None, "error": "not graded"}
+        for g, p in graded_cells(assignment.source)
+    ]
     try:
         submitted = read_submission(path)
     except InvalidNotebook as err:
         status = "missing" if not linked(path) and not path.is_file() else "invalid-notebook"
-        return Result(student, assignment.name, 0.0, full_marks, status, empty, [str(err)], time.perf_counter() - start,
-                      assignment.notebook_name)  # fmt: skip
+        return Result(
+            student,
+            assignment.name,
+            0.0,
+            full_marks,
+            status,
+            empty,
+            [str(err)],
+            time.perf_counter() - start,
+            assignment.notebook_name,
+        )
     plan = make_plan(assignment.source, assignment.release, submitted)
     # Worker and judge never share a user: a fork bomb in one cannot starve the other's threads.
     judge_uid, worker_uid = sandbox.UID_BASE + 2 * slot, sandbox.UID_BASE + 2 * slot + 1
     workdir = sandbox.prepare_workdir(path.parent, folder / "work", uid=worker_uid)
     sandbox.add_files(workdir, assignment.files, uid=worker_uid)
     box = box or Batch("none", {}).box("", memory, sandbox.MAX_PROCESSES)
-    verdicts, state = _run(plan.to_json(assignment.files), workdir, timeout, memory, font_cache, judge_uid, worker_uid, box)
+    verdicts, state = _run(
+        plan.to_json(assignment.files), workdir, timeout, memory, font_cache, judge_uid, worker_uid, box
+    )
     by_id = {v["grade_id"]: v for v in verdicts}
     cells = []
     for gid, points in plan.graded:
-        v = by_id.get(gid) or {"grade_id": gid, "points": points, "score": 0.0, "where": None,
-                               "error": "not reached: the submission stopped before this test ran"}  # fmt: skip
+        v = by_id.get(gid) or {
+            "grade_id": gid,
+            "points": points,
+            "score": 0.0,
+            "where": None,
+            "error": "not reached: the submission stopped before this test ran",
+        }
         cells.append(v)
     manual = manual_verdicts(assignment.source, assignment.release, submitted)
     if manual:
         order = [gid for gid, _ in graded_cells(assignment.source)]
-        cells = sorted(cells + manual, key=lambda v: order.index(v["grade_id"]) if v["grade_id"] in order else len(order))
+        cells = sorted(
+            cells + manual, key=lambda v: order.index(v["grade_id"]) if v["grade_id"] in order else len(order)
+        )
     notes = list(plan.notes)
     if state == "timeout":
-        notes.append(f"the submission used more than the {timeout:g} s of CPU time allowed (or {WALL_FACTOR * timeout:g} s "
-                     "of wall-clock time) and was stopped")
+        notes.append(
+            f"the submission used more than the {timeout:g} s of CPU time allowed (or {WALL_FACTOR * timeout:g} s "
+            "of wall-clock time) and was stopped"
+        )
     elif state == "memory":
         notes.append(f"the submission used more than {memory / 2**30:g} GB of memory and was stopped")
     elif state == "crashed":
@@ -113,12 +147,29 @@ def grade_one(student: str, assignment: Assignment, path: Path, timeout: float, 
         notes.append("the grader failed on this submission; please report it")
     status = state if state != "ok" else ("tampered" if plan.notes else "ok")
     score = round(sum(float(v["score"]) for v in cells), 6)
-    return Result(student, assignment.name, score, full_marks, status, cells, notes, time.perf_counter() - start,
-                  assignment.notebook_name)  # fmt: skip
+    return Result(
+        student,
+        assignment.name,
+        score,
+        full_marks,
+        status,
+        cells,
+        notes,
+        time.perf_counter() - start,
+        assignment.notebook_name,
+    )
 
 
-def _run(plan_json: str, workdir: Path, timeout: float, memory: int, font_cache: Path | None, judge_uid: int,
-         worker_uid: int, box: Box) -> tuple[list[dict], str]:  # fmt: skip
+def _run(
+    plan_json: str,
+    workdir: Path,
+    timeout: float,
+    memory: int,
+    font_cache: Path | None,
+    judge_uid: int,
+    worker_uid: int,
+    box: Box,
+) -> tuple[list[dict], str]:
     """Run worker and judge; return (verdicts, state) with state ok|timeout|memory|crashed|grader-error."""
     j2w_r, j2w_w = os.pipe()
     w2j_r, w2j_w = os.pipe()
@@ -126,14 +177,32 @@ def _run(plan_json: str, workdir: Path, timeout: float, memory: int, font_cache:
     extra = {f"/tmp/matplotlib/{font_cache.name}": str(font_cache)} if font_cache else {}
     env = sandbox.environment()
     py = [sys.executable, "-I"]
-    worker_cmd = sandbox.command(py + ["-m", "mesakit.grade.worker", str(j2w_r), str(w2j_w)], workdir, extra, uid=worker_uid)
-    judge_cmd = sandbox.command(py + ["-m", "mesakit.grade.judge", str(ev_w), str(j2w_w), str(w2j_r)], None, extra, uid=judge_uid)
+    worker_cmd = sandbox.command(
+        py + ["-m", "mesakit.grade.worker", str(j2w_r), str(w2j_w)], workdir, extra, uid=worker_uid
+    )
+    judge_cmd = sandbox.command(
+        py + ["-m", "mesakit.grade.judge", str(ev_w), str(j2w_w), str(w2j_r)], None, extra, uid=judge_uid
+    )
     log = workdir.parent / "judge.log"
     with open(os.devnull, "wb") as null, open(log, "wb") as judge_log:
-        worker = subprocess.Popen(worker_cmd, stdin=subprocess.DEVNULL, stdout=null, stderr=null, env=env, pass_fds=(j2w_r, w2j_w),
-                                  preexec_fn=sandbox.limits(memory, timeout, box.join("worker")))  # fmt: skip
-        judge = subprocess.Popen(judge_cmd, stdin=subprocess.PIPE, stdout=judge_log, stderr=judge_log, env=env,
-                                 pass_fds=(ev_w, j2w_w, w2j_r), preexec_fn=sandbox.limits(memory, timeout, box.join("judge")))  # fmt: skip
+        worker = subprocess.Popen(
+            worker_cmd,
+            stdin=subprocess.DEVNULL,
+            stdout=null,
+            stderr=null,
+            env=env,
+            pass_fds=(j2w_r, w2j_w),
+            preexec_fn=sandbox.limits(memory, timeout, box.join("worker")),
+        )
+        judge = subprocess.Popen(
+            judge_cmd,
+            stdin=subprocess.PIPE,
+            stdout=judge_log,
+            stderr=judge_log,
+            env=env,
+            pass_fds=(ev_w, j2w_w, w2j_r),
+            preexec_fn=sandbox.limits(memory, timeout, box.join("judge")),
+        )
     for fd in (j2w_r, j2w_w, w2j_r, w2j_w, ev_w):
         os.close(fd)
 
@@ -206,8 +275,15 @@ def find_submissions(submitted: Path, lessons: list) -> list[tuple[str, str, Pat
     return found
 
 
-def grade_all(submitted: Path, assignments: list[Assignment], workers: int = 2, timeout: float = DEFAULT_TIMEOUT,
-              memory: int = int(DEFAULT_MEMORY_GB * 1024**3), progress=None, scheduler: str | None = None) -> list[Result]:  # fmt: skip
+def grade_all(
+    submitted: Path,
+    assignments: list[Assignment],
+    workers: int = 2,
+    timeout: float = DEFAULT_TIMEOUT,
+    memory: int = int(DEFAULT_MEMORY_GB * 1024**3),
+    progress=None,
+    scheduler: str | None = None,
+) -> list[Result]:
     """Grade every submission; results sorted by (student, lesson). ``progress(result)`` per row.
     With ``scheduler`` (a Dask scheduler's address) the cluster grades them instead of this machine."""
     if scheduler:
@@ -237,12 +313,24 @@ def grade_all(submitted: Path, assignments: list[Assignment], workers: int = 2, 
             box = None
             try:
                 box = box_for(batch, index, memory)
-                result = grade_one(student, by_name[lesson, path.stem], path, timeout, memory, folder, font_cache, slot, box)
+                result = grade_one(
+                    student, by_name[lesson, path.stem], path, timeout, memory, folder, font_cache, slot, box
+                )
             except Exception as err:  # noqa: BLE001 — one submission never stops the batch
                 print(f"mesakit grade: the grader failed on {student}/{lesson}:", file=sys.stderr)
                 traceback.print_exception(err, file=sys.stderr)
                 note = f"the grader failed on this submission ({type(err).__name__}); please report it"
-                result = Result(student, lesson, 0.0, max_score(by_name[lesson, path.stem].source), "grader-error", [], [note], 0.0, path.stem)
+                result = Result(
+                    student,
+                    lesson,
+                    0.0,
+                    max_score(by_name[lesson, path.stem].source),
+                    "grader-error",
+                    [],
+                    [note],
+                    0.0,
+                    path.stem,
+                )
             finally:
                 if box is not None:
                     box.close()

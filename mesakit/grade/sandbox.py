@@ -71,8 +71,13 @@ def _python_roots() -> list[str]:
     return [r for r in keep if not any(r != o and r.startswith(o + "/") for o in keep)]
 
 
-def command(argv: list[str], workdir: Path | None, extra_ro: dict[str, str] | None = None, tmp_mb: int = TMP_MB,
-            uid: int = NOBODY) -> list[str]:  # fmt: skip
+def command(
+    argv: list[str],
+    workdir: Path | None,
+    extra_ro: dict[str, str] | None = None,
+    tmp_mb: int = TMP_MB,
+    uid: int = NOBODY,
+) -> list[str]:
     """The ``bwrap`` command line that runs ``argv`` in a fresh sandbox."""
     cmd = [bwrap_path(), "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try"]
     cmd += ["--die-with-parent", "--new-session", "--proc", "/proc", "--dev", "/dev"]
@@ -94,14 +99,37 @@ def command(argv: list[str], workdir: Path | None, extra_ro: dict[str, str] | No
             cmd += ["--perms", "1777", "--dir", str(Path(inside).parent)]  # stays writable
         cmd += ["--ro-bind", outside, inside]
     if workdir is not None:
-        cmd += ["--ro-bind", str(workdir), SUBMITTED_DIR, "--size", str(WORK_BYTES), "--perms", "1777", "--tmpfs", WORKDIR]
+        cmd += [
+            "--ro-bind",
+            str(workdir),
+            SUBMITTED_DIR,
+            "--size",
+            str(WORK_BYTES),
+            "--perms",
+            "1777",
+            "--tmpfs",
+            WORKDIR,
+        ]
         cmd += ["--chdir", WORKDIR]
     else:
         cmd += ["--chdir", "/tmp"]
     if os.geteuid() == 0:
         # bwrap keeps no capabilities; these two only let setpriv drop to `uid` and then vanish.
-        cmd += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID", "--", shutil.which("setpriv") or "/usr/bin/setpriv",
-                "--reuid", str(uid), "--regid", str(uid), "--clear-groups", "--inh-caps=-all", "--bounding-set=-all"]  # fmt: skip
+        cmd += [
+            "--cap-add",
+            "CAP_SETUID",
+            "--cap-add",
+            "CAP_SETGID",
+            "--",
+            shutil.which("setpriv") or "/usr/bin/setpriv",
+            "--reuid",
+            str(uid),
+            "--regid",
+            str(uid),
+            "--clear-groups",
+            "--inh-caps=-all",
+            "--bounding-set=-all",
+        ]
     else:
         cmd += ["--"]
     return cmd + argv

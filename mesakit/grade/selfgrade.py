@@ -19,8 +19,14 @@ ME = "me"  # the student folder of a self-graded submission
 DEFAULT_OUT = Path("graded-self")  # not ./graded, so an instructor's grades.csv there is never overwritten
 
 
-def grade_self(lesson: str, root: Path, notebook: Path | None = None, out: Path = DEFAULT_OUT, timeout: float = DEFAULT_TIMEOUT,
-               memory_gb: float = DEFAULT_MEMORY_GB):  # fmt: skip
+def grade_self(
+    lesson: str,
+    root: Path,
+    notebook: Path | None = None,
+    out: Path = DEFAULT_OUT,
+    timeout: float = DEFAULT_TIMEOUT,
+    memory_gb: float = DEFAULT_MEMORY_GB,
+):
     """Grade one notebook; return ``(result, feedback page path)``. Raises CourseError when the lesson
     or the notebook does not exist."""
     from ..course import CourseError, select
@@ -47,7 +53,9 @@ def run(args) -> int:
 
     try:
         root = args.course.resolve() if args.course else find_root()
-        result, page = grade_self(args.self_lesson, root, args.notebook, args.out or DEFAULT_OUT, args.timeout, args.memory)
+        result, page = grade_self(
+            args.self_lesson, root, args.notebook, args.out or DEFAULT_OUT, args.timeout, args.memory
+        )
     except (CourseError, SandboxUnavailable) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -24,7 +24,19 @@ MAX_NODES = 200_000  # values in one reply
 MAX_DEPTH = 40  # nesting of lists/tuples/dicts
 MAX_STR = 1_000_000  # characters kept of a string (longer ones are cut)
 
-_TORCH_DTYPES = ("float64", "float32", "float16", "int64", "int32", "int16", "int8", "uint8", "bool", "complex64", "complex128")
+_TORCH_DTYPES = (
+    "float64",
+    "float32",
+    "float16",
+    "int64",
+    "int32",
+    "int16",
+    "int8",
+    "uint8",
+    "bool",
+    "complex64",
+    "complex128",
+)
 _NUMPY_DTYPES = ("<f8", "<f4", "<f2", "<i8", "<i4", "<i2", "|i1", "|u1", "|b1", "<c8", "<c16", "<u2", "<u4", "<u8")
 
 
@@ -138,8 +150,15 @@ def _enc_mesakit(v: Any, keep, blobs: list[bytes], depth: int) -> Any:
     if isinstance(v, torch.nn.Module) and dataclasses.is_dataclass(getattr(v, "config", None)):
         config = {f.name: getattr(v.config, f.name) for f in dataclasses.fields(v.config)}
         state = dict(v.state_dict())
-        return {"mesakit_model": [t.__name__, _enc(config, keep, blobs, depth + 1), _enc(state, keep, blobs, depth + 1),
-                                  bool(v.training), t.__module__]}
+        return {
+            "mesakit_model": [
+                t.__name__,
+                _enc(config, keep, blobs, depth + 1),
+                _enc(state, keep, blobs, depth + 1),
+                bool(v.training),
+                t.__module__,
+            ]
+        }
     if dataclasses.is_dataclass(v) and not isinstance(v, type):
         fields = {f.name: getattr(v, f.name) for f in dataclasses.fields(v) if f.init}
         return {"mesakit_dataclass": [t.__module__, t.__qualname__, _enc(fields, keep, blobs, depth + 1)]}
@@ -174,7 +193,7 @@ def _dec(node: Any, blobs: list[bytes], count: list[int], depth: int) -> Any:
         return node
     if type(node) is not dict or len(node) != 1:
         raise WireError("malformed value")
-    (tag, x), = node.items()
+    ((tag, x),) = node.items()
     if tag == "int":
         if len(x) > 5000:
             raise WireError("integer too long")

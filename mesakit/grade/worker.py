@@ -187,16 +187,27 @@ def _axes_state(ax) -> dict:
     lines = []
     for line in ax.get_lines():
         kind = "data" if line.get_transform() == ax.transData else "axline"
-        lines.append({
-            "x": np.asarray(line.get_xdata(), dtype=float), "y": np.asarray(line.get_ydata(), dtype=float),
-            "label": str(line.get_label()), "color": matplotlib.colors.to_hex(line.get_color(), keep_alpha=True), "linestyle": str(line.get_linestyle()),
-            "marker": str(line.get_marker()), "kind": kind,
-        })  # fmt: skip
+        lines.append(
+            {
+                "x": np.asarray(line.get_xdata(), dtype=float),
+                "y": np.asarray(line.get_ydata(), dtype=float),
+                "label": str(line.get_label()),
+                "color": matplotlib.colors.to_hex(line.get_color(), keep_alpha=True),
+                "linestyle": str(line.get_linestyle()),
+                "marker": str(line.get_marker()),
+                "kind": kind,
+            }
+        )
     legend = ax.get_legend()
     return {
-        "lines": lines, "xscale": ax.get_xscale(), "yscale": ax.get_yscale(), "xlabel": ax.get_xlabel(),
-        "ylabel": ax.get_ylabel(), "title": ax.get_title(), "legend": legend is not None,
-    }  # fmt: skip
+        "lines": lines,
+        "xscale": ax.get_xscale(),
+        "yscale": ax.get_yscale(),
+        "xlabel": ax.get_xlabel(),
+        "ylabel": ax.get_ylabel(),
+        "title": ax.get_title(),
+        "legend": legend is not None,
+    }
 
 
 def rebuild_function(code: bytes, name: str, env: dict, defaults, kwdefaults, cells):

@@ -73,8 +73,15 @@ def train_tied(
             return model(Z, iterations=ks[int(torch.randint(len(ks), (1,), generator=generator))])
 
         last = i == len(CURRICULUM) - 1
-        config = TrainConfig(steps=n, batch_size=BATCH_SIZE if i else WARMUP_BATCH_SIZE, seed=seed + i, lr=LR, lr_schedule="cosine" if last else "constant",
-                             grad_clip=GRAD_CLIP if i else 0.0, progress=progress)  # fmt: skip
+        config = TrainConfig(
+            steps=n,
+            batch_size=BATCH_SIZE if i else WARMUP_BATCH_SIZE,
+            seed=seed + i,
+            lr=LR,
+            lr_schedule="cosine" if last else "constant",
+            grad_clip=GRAD_CLIP if i else 0.0,
+            progress=progress,
+        )
         part = train(model, task.sample, config, forward=forward if len(ks) > 1 else lambda m, Z, g: m(Z, iterations=1))
         history.loss += part.loss
         history.seconds += part.seconds

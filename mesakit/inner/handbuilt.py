@@ -35,9 +35,13 @@ def _check_regression(w: torch.Tensor | None, x: torch.Tensor, y: torch.Tensor) 
         raise ValueError(f"x must be a tensor of shape (B, N, d), got {getattr(x, 'shape', type(x).__name__)}")
     B, N, d = x.shape
     if not isinstance(y, torch.Tensor) or tuple(y.shape) != (B, N):
-        raise ValueError(f"y must have shape (B, N) = ({B}, {N}) to match x, got {getattr(y, 'shape', type(y).__name__)}")
+        raise ValueError(
+            f"y must have shape (B, N) = ({B}, {N}) to match x, got {getattr(y, 'shape', type(y).__name__)}"
+        )
     if w is not None and (not isinstance(w, torch.Tensor) or tuple(w.shape) != (B, d)):
-        raise ValueError(f"w must have shape (B, d) = ({B}, {d}) to match x, got {getattr(w, 'shape', type(w).__name__)}")
+        raise ValueError(
+            f"w must have shape (B, d) = ({B}, {d}) to match x, got {getattr(w, 'shape', type(w).__name__)}"
+        )
 
 
 def least_squares_loss(w: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -125,9 +129,14 @@ def learn_step_size(
     """
     model = HandBuiltMesaOptimizer(HandBuiltConfig(d=task.d, steps=K, init_lr=init_lr))
     config = TrainConfig(
-        steps=steps, batch_size=batch_size, lr=base_lr, optimizer=optimizer, seed=seed,
-        snapshot_every=1, progress=progress,
-    )  # fmt: skip
+        steps=steps,
+        batch_size=batch_size,
+        lr=base_lr,
+        optimizer=optimizer,
+        seed=seed,
+        snapshot_every=1,
+        progress=progress,
+    )
     history = train(model, task.sample, config)
     return model, [init_lr] + [state["lr"].item() for _, state in history.snapshots]
 

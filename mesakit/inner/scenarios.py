@@ -15,7 +15,11 @@ from dataclasses import dataclass
 
 SALT = "mesakit/01_base_and_mesa/concept-check/v1"
 FIELDS = ("base_optimizer", "base_objective", "mesa_objective")
-FIELD_NAMES = {"base_optimizer": "base optimizer", "base_objective": "base objective", "mesa_objective": "mesa objective"}
+FIELD_NAMES = {
+    "base_optimizer": "base optimizer",
+    "base_objective": "base objective",
+    "mesa_objective": "mesa objective",
+}
 
 # What to re-read when a field is wrong (deliberately the same for every scenario: no key leaks).
 FIELD_HINTS = {
@@ -205,7 +209,9 @@ def explain(scenario: str, field: str, letter: str) -> str:
 
 def right_letter(scenario: str, field: str) -> str:
     """The right option's letter (found by trying each against the salted hash)."""
-    return next(l for l in get(scenario).options[field] if answer_hash(scenario, field, l) == ANSWER_HASHES[scenario][field])
+    return next(
+        l for l in get(scenario).options[field] if answer_hash(scenario, field, l) == ANSWER_HASHES[scenario][field]
+    )
 
 
 def answer_hash(scenario: str, field: str, letter: str) -> str:
@@ -229,7 +235,7 @@ def as_markdown() -> str:
     """All scenarios with their lettered options, for display in the notebook."""
     parts = []
     for i, s in enumerate(SCENARIOS, 1):
-        parts.append(f"**Scenario {i} — {s.title}** (`\"{s.key}\"`)\n\n{s.text}\n")
+        parts.append(f'**Scenario {i} — {s.title}** (`"{s.key}"`)\n\n{s.text}\n')
         # One table per scenario: a row per letter, a column per field.
         parts.append("| | " + " | ".join(f'`"{field}"`' for field in FIELDS) + " |")
         parts.append("|---|" + "---|" * len(FIELDS))

@@ -11,7 +11,7 @@ Inputs are plain numbers (from :mod:`mesakit.emergence.trajectory` and
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -43,7 +43,9 @@ def training_emergence(
         b.legend(loc="lower right")
     b.set(xlabel="training step", ylabel="loss(shuffled labels) − loss", title="in-context gain")
     c.plot(steps, trajectory["sensitivity_cosine"], "o-", ms=3, color=COLORS["purple"])
-    c.set(xlabel="training step", ylabel="cosine of ∂ŷ/∂x_q with GD's", title="same algorithm as GD?", ylim=(-0.1, 1.05))
+    c.set(
+        xlabel="training step", ylabel="cosine of ∂ŷ/∂x_q with GD's", title="same algorithm as GD?", ylim=(-0.1, 1.05)
+    )
     for ax in (a, b, c):
         if appears_at is not None:
             ax.axvline(appears_at, color=COLORS["orange"], lw=1.5)
@@ -97,13 +99,21 @@ def task_diversity_curves(
     if band is not None:
         if not band > 0:
             raise ValueError(f"band must be > 0 (a relative tolerance such as 0.1), got {band}")
-        ax.axhspan(gd_loss, (1 + band) * gd_loss, color=COLORS["vermillion"], alpha=0.2, lw=0,
-                   label=f"within {band:.0%} of one GD step")
+        ax.axhspan(
+            gd_loss,
+            (1 + band) * gd_loss,
+            color=COLORS["vermillion"],
+            alpha=0.2,
+            lw=0,
+            label=f"within {band:.0%} of one GD step",
+        )
     if dmmse_fresh is not None:
         shown = [float("nan") if v is None else v for v in dmmse_fresh]
         ax.plot(x, shown, "^:", color=COLORS["purple"], label="dMMSE (pool prior) on new tasks")
     if ridge_loss is not None:
-        ax.axhline(ridge_loss, color=COLORS["sky"], ls=":", label=f"ridge (Gaussian prior) on new tasks ({ridge_loss:.3f})")
+        ax.axhline(
+            ridge_loss, color=COLORS["sky"], ls=":", label=f"ridge (Gaussian prior) on new tasks ({ridge_loss:.3f})"
+        )
     if transition is not None:
         if transition not in list(num_tasks):
             raise ValueError(f"transition {transition} is not one of the pool sizes {list(num_tasks)}")
@@ -139,12 +149,23 @@ def solution_bars(
     bars = a.bar(["its pool", "new tasks"], [loss_pool, loss_fresh], color=[COLORS["orange"], COLORS["blue"]])
     a.bar_label(bars, fmt="%.3f")
     a.axhline(gd_loss, color=COLORS["vermillion"], ls="--", label=f"one GD step ({gd_loss:.2f})")
-    a.set(xlabel="prompts evaluated on", ylabel="loss (0.5·MSE)", title=f"M = {label}: {verdict}",
-          ylim=(0, max(3.5, loss_fresh * 1.1)))
+    a.set(
+        xlabel="prompts evaluated on",
+        ylabel="loss (0.5·MSE)",
+        title=f"M = {label}: {verdict}",
+        ylim=(0, max(3.5, loss_fresh * 1.1)),
+    )
     a.legend(loc="upper left")
-    b.bar(["LSA path\n(in-context)", "memory path\n(stored tasks)"], [lsa_rms, memory_rms],
-          color=[COLORS["green"], COLORS["purple"]])  # fmt: skip
+    b.bar(
+        ["LSA path\n(in-context)", "memory path\n(stored tasks)"],
+        [lsa_rms, memory_rms],
+        color=[COLORS["green"], COLORS["purple"]],
+    )
     b.bar_label(b.containers[0], fmt="%.2f")
-    b.set(xlabel="path of the model", ylabel="RMS of the path's prediction", title="which path answers (new tasks)",
-          ylim=(0, 2.0))
+    b.set(
+        xlabel="path of the model",
+        ylabel="RMS of the path's prediction",
+        title="which path answers (new tasks)",
+        ylim=(0, 2.0),
+    )
     return fig

@@ -9,7 +9,7 @@ matrices), so nothing here trains or evaluates a model.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -175,9 +175,13 @@ def losses_by_k(
     ax.plot(ks, gd, "o--", color=COLORS["vermillion"], label="K steps of GD (tuned η per K)")
     ax.plot(ks[~bad], model[~bad], "s-", color=COLORS["blue"], label=label)
     if bad.any():
-        ax.plot(ks[bad], np.full(bad.sum(), top), "x", color=COLORS["blue"], ms=10, mew=2, label="diverged (off the chart)")
+        ax.plot(
+            ks[bad], np.full(bad.sum(), top), "x", color=COLORS["blue"], ms=10, mew=2, label="diverged (off the chart)"
+        )
     if len(trained_k):
-        ax.axvspan(min(trained_k) - 0.4, max(trained_k) + 0.4, color=COLORS["green"], alpha=0.12, label="K seen in training")
+        ax.axvspan(
+            min(trained_k) - 0.4, max(trained_k) + 0.4, color=COLORS["green"], alpha=0.12, label="K seen in training"
+        )
     ax.set_ylim(0, top * 1.05)
     ax.set_xticks(ks)
     ax.set_xlabel("K (iterations of the tied layer / GD steps)")
@@ -187,7 +191,9 @@ def losses_by_k(
     return fig
 
 
-def step_size_curve(lrs: Sequence[float], losses: Sequence[float], best_lr: float | None = None, zero_loss: float | None = None) -> Figure:
+def step_size_curve(
+    lrs: Sequence[float], losses: Sequence[float], best_lr: float | None = None, zero_loss: float | None = None
+) -> Figure:
     """Loss of one GD step against its step size η (a line search), with the best η marked."""
     if len(lrs) != len(losses):
         raise ValueError(f"lrs and losses must have the same length, got {len(lrs)} and {len(losses)}")

@@ -9,14 +9,14 @@ and numbers; the small computations a figure needs (the inner loop of a prompt, 
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import torch
 from matplotlib.figure import Figure
 
-from ..inner import handbuilt
 from ..core.tasks import check_prompts, split_prompt
+from ..inner import handbuilt
 from .style import COLORS, CYCLE, SEQUENTIAL, figure
 
 
@@ -25,7 +25,9 @@ def gd_path(x: torch.Tensor, y: torch.Tensor, path: torch.Tensor, lr: float | No
     (the weights after 0..S steps). Left: the loss surface with the path; right: the loss per step."""
     x, y, path = (torch.as_tensor(t, dtype=torch.float64) for t in (x, y, path))
     if x.dim() != 2 or x.shape[1] != 2 or y.shape != (x.shape[0],):
-        raise ValueError(f"gd_path draws a 2-D problem: x must be (N, 2) and y (N,), got {tuple(x.shape)}, {tuple(y.shape)}")
+        raise ValueError(
+            f"gd_path draws a 2-D problem: x must be (N, 2) and y (N,), got {tuple(x.shape)}, {tuple(y.shape)}"
+        )
     if path.dim() != 2 or path.shape[1] != 2 or len(path) < 1:
         raise ValueError(f"path must have shape (steps+1, 2), got {tuple(path.shape)}")
     w_star = torch.linalg.lstsq(x, y.unsqueeze(1)).solution.squeeze(1)
@@ -41,7 +43,14 @@ def gd_path(x: torch.Tensor, y: torch.Tensor, path: torch.Tensor, lr: float | No
     surface = handbuilt.least_squares_loss(grid, x.expand(len(grid), -1, -1), y.expand(len(grid), -1))
     fig, (left, right) = figure(ncols=2, width=9.5, height=3.8)
     levels = np.quantile(surface.numpy(), np.linspace(0.0, 0.9, 12) ** 2)
-    left.contour(W0.numpy(), W1.numpy(), surface.reshape(W0.shape).numpy(), levels=np.unique(levels), cmap=SEQUENTIAL, linewidths=0.9)
+    left.contour(
+        W0.numpy(),
+        W1.numpy(),
+        surface.reshape(W0.shape).numpy(),
+        levels=np.unique(levels),
+        cmap=SEQUENTIAL,
+        linewidths=0.9,
+    )
     left.plot(finite[:, 0], finite[:, 1], "-o", color=COLORS["vermillion"], ms=3.5, lw=1.4, label="GD path from w = 0")
     left.plot(*w_star.numpy(), marker="*", color=COLORS["black"], ms=13, ls="none", label="least-squares solution")
     left.set_xlabel("weight w₁")
@@ -115,7 +124,13 @@ def step_size_learning(trajectories: Mapping[int, Sequence[float]], best: Mappin
     return fig
 
 
-def two_objectives(lrs: Sequence[float], query_loss: Sequence[float], context_loss: Sequence[float], K: int = 1, learned: float | None = None) -> Figure:
+def two_objectives(
+    lrs: Sequence[float],
+    query_loss: Sequence[float],
+    context_loss: Sequence[float],
+    K: int = 1,
+    learned: float | None = None,
+) -> Figure:
     """The base objective (query loss) and the mesa objective (context loss after the K inner steps)
     against the inner step size ``lrs``, each with its minimum marked; ``learned`` adds SGD's value."""
     lrs_np = np.asarray(lrs, dtype=float)
@@ -123,8 +138,10 @@ def two_objectives(lrs: Sequence[float], query_loss: Sequence[float], context_lo
     if not (len(lrs_np) == len(query) == len(context)) or len(lrs_np) < 2:
         raise ValueError("lrs, query_loss and context_loss must have the same length (at least 2)")
     fig, ax = figure(width=6.5, height=3.6)
-    for values, color, name in ((query, COLORS["blue"], "base objective: loss on the query"),
-                                (context, COLORS["orange"], "mesa objective: loss on the context")):
+    for values, color, name in (
+        (query, COLORS["blue"], "base objective: loss on the query"),
+        (context, COLORS["orange"], "mesa objective: loss on the context"),
+    ):
         i = int(np.nanargmin(values))
         ax.plot(lrs_np, values, color=color, lw=1.8, label=f"{name} (min at η = {lrs_np[i]:.2f})")
         ax.plot(lrs_np[i], values[i], "o", color=color, ms=7)

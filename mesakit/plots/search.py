@@ -12,7 +12,7 @@ Inputs are tensors and plain numbers; nothing here trains or evaluates a model.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -32,8 +32,14 @@ def _check_maze(maze: torch.Tensor) -> torch.Tensor:
     return maze
 
 
-def _draw_maze(ax, maze: torch.Tensor, path: torch.Tensor | None = None, values: torch.Tensor | None = None,
-               vmax: float | None = None, title: str = ""):  # fmt: skip
+def _draw_maze(
+    ax,
+    maze: torch.Tensor,
+    path: torch.Tensor | None = None,
+    values: torch.Tensor | None = None,
+    vmax: float | None = None,
+    title: str = "",
+):
     """Draw walls (grey), an optional value map (colours on open squares), path dots, start S and goal G."""
     maze = _check_maze(maze)
     walls = maze[WALL].numpy()
@@ -47,14 +53,25 @@ def _draw_maze(ax, maze: torch.Tensor, path: torch.Tensor | None = None, values:
         ax.plot(c, r, "o", ms=5, color=COLORS["orange"], mec="black", mew=0.5, label="path")
     for channel, letter, color in ((START, "S", COLORS["blue"]), (GOAL, "G", COLORS["vermillion"])):
         r, c = (int(i) for i in torch.nonzero(maze[channel])[0])
-        ax.text(c, r, letter, ha="center", va="center", fontsize=10, fontweight="bold", color="white",
-                bbox=dict(boxstyle="circle,pad=0.15", fc=color, ec="none"))  # fmt: skip
+        ax.text(
+            c,
+            r,
+            letter,
+            ha="center",
+            va="center",
+            fontsize=10,
+            fontweight="bold",
+            color="white",
+            bbox=dict(boxstyle="circle,pad=0.15", fc=color, ec="none"),
+        )
     ax.set(xticks=[], yticks=[], title=title, xlabel="column (squares)", ylabel="row (squares)")
     ax.grid(False)
     return image
 
 
-def maze(maze: torch.Tensor, path: torch.Tensor | None = None, values: torch.Tensor | None = None, title: str = "") -> Figure:
+def maze(
+    maze: torch.Tensor, path: torch.Tensor | None = None, values: torch.Tensor | None = None, title: str = ""
+) -> Figure:
     """One maze ``(3, H, W)``; ``path (H, W)`` draws dots on the path, ``values (H, W)`` colours open squares."""
     fig, ax = figure(width=4.0, height=4.0)
     image = _draw_maze(ax, maze, path, values, title=title)
@@ -63,8 +80,12 @@ def maze(maze: torch.Tensor, path: torch.Tensor | None = None, values: torch.Ten
     return fig
 
 
-def thinking_curve(iterations: Sequence[int], rates: dict[str, Sequence[float]], trained_iterations: int | None = None,
-                   baselines: dict[str, float] | None = None) -> Figure:  # fmt: skip
+def thinking_curve(
+    iterations: Sequence[int],
+    rates: dict[str, Sequence[float]],
+    trained_iterations: int | None = None,
+    baselines: dict[str, float] | None = None,
+) -> Figure:
     """Solve rate (fraction of mazes solved exactly) against iterations; one line per entry of ``rates``."""
     if not rates:
         raise ValueError("rates must name at least one curve, e.g. {'5×5 mazes': [...]}")
@@ -78,7 +99,9 @@ def thinking_curve(iterations: Sequence[int], rates: dict[str, Sequence[float]],
     if trained_iterations is not None:
         ax.axvline(trained_iterations, color=COLORS["black"], lw=1, ls="--", alpha=0.6)
         ax.text(trained_iterations, 1.02, " trained", fontsize=9, va="bottom")
-    ax.set(xlabel="iterations at test time (thinking steps)", ylabel="solve rate (fraction of mazes)", ylim=(-0.02, 1.08))
+    ax.set(
+        xlabel="iterations at test time (thinking steps)", ylabel="solve rate (fraction of mazes)", ylim=(-0.02, 1.08)
+    )
     ax.legend(loc="center right")
     return fig
 
@@ -91,15 +114,21 @@ def solve_by_length(edges: Sequence[int], rates: dict[str, Sequence[float]]) -> 
     n_bins, n_models = len(edges) - 1, len(rates)
     width = 0.8 / n_models
     for i, (label, values) in enumerate(rates.items()):
-        ax.bar(np.arange(n_bins) + (i - (n_models - 1) / 2) * width, np.nan_to_num(np.asarray(values, dtype=float)),
-               width=width, label=label)  # fmt: skip
+        ax.bar(
+            np.arange(n_bins) + (i - (n_models - 1) / 2) * width,
+            np.nan_to_num(np.asarray(values, dtype=float)),
+            width=width,
+            label=label,
+        )
     ax.set_xticks(np.arange(n_bins), [f"{a}–{b - 1}" for a, b in zip(edges, edges[1:])])
     ax.set(xlabel="path length (steps from start to goal)", ylabel="solve rate (fraction of mazes)", ylim=(0, 1.05))
     ax.legend(loc="upper right")
     return fig
 
 
-def probe_scatter(predicted: torch.Tensor, true: torch.Tensor, r2: float | None = None, max_points: int = 3000) -> Figure:
+def probe_scatter(
+    predicted: torch.Tensor, true: torch.Tensor, r2: float | None = None, max_points: int = 3000
+) -> Figure:
     """Probe prediction against the true distance to the goal, one dot per open square."""
     predicted, true = np.asarray(predicted, dtype=float).ravel(), np.asarray(true, dtype=float).ravel()
     if predicted.shape != true.shape:
@@ -109,20 +138,30 @@ def probe_scatter(predicted: torch.Tensor, true: torch.Tensor, r2: float | None 
     ax.scatter(true[keep], predicted[keep], s=6, alpha=0.3, color=COLORS["blue"])
     top = float(true.max()) if true.size else 1.0
     ax.plot([0, top], [0, top], "--", color=COLORS["vermillion"], label="perfect probe")
-    ax.set(xlabel="true distance to the goal (steps)", ylabel="probe's reading (steps)",
-           title=f"linear probe, R² = {r2:.2f}" if r2 is not None else "linear probe")  # fmt: skip
+    ax.set(
+        xlabel="true distance to the goal (steps)",
+        ylabel="probe's reading (steps)",
+        title=f"linear probe, R² = {r2:.2f}" if r2 is not None else "linear probe",
+    )
     ax.legend(loc="upper left")
     return fig
 
 
-def value_map_frame(maze: torch.Tensor, path: torch.Tensor, values: torch.Tensor, true: torch.Tensor, iteration: int) -> Figure:
+def value_map_frame(
+    maze: torch.Tensor, path: torch.Tensor, values: torch.Tensor, true: torch.Tensor, iteration: int
+) -> Figure:
     """Three panels: the planner's path after ``iteration`` steps, the probe's value map read from the
     hidden state at that step, and the true BFS distance map. All maps ``(H, W)``."""
     fig, axes = figure(ncols=3, width=10.5, height=3.8)
     vmax = float(true.max())
     _draw_maze(axes[0], maze, path=path, title=f"predicted path, iteration {iteration}")
-    image = _draw_maze(axes[1], maze, values=torch.as_tensor(values).clamp(0, vmax).nan_to_num(0), vmax=vmax,
-                       title="probe's value map (hidden state)")  # fmt: skip
+    image = _draw_maze(
+        axes[1],
+        maze,
+        values=torch.as_tensor(values).clamp(0, vmax).nan_to_num(0),
+        vmax=vmax,
+        title="probe's value map (hidden state)",
+    )
     _draw_maze(axes[2], maze, values=true, vmax=vmax, title="true distance to the goal (BFS)")
     fig.colorbar(image, ax=list(axes), shrink=0.8, label="steps to the goal")
     return fig

@@ -61,7 +61,7 @@ class Mazes:
     def __len__(self) -> int:
         return self.inputs.shape[0]
 
-    def __getitem__(self, index) -> "Mazes":
+    def __getitem__(self, index) -> Mazes:
         """``mazes[i:j]`` (or any tensor index) keeps the batch dimension."""
         if isinstance(index, int):
             index = slice(index, index + 1 if index != -1 else None)
@@ -99,7 +99,9 @@ def generate_mazes(n: int, size: int | MazeConfig = 5, seed: int = 0) -> Mazes:
         if len(pending) == 0:
             break
     else:
-        raise ValueError("could not place start and goal far enough apart with a unique shortest path; lower min_distance or loops")
+        raise ValueError(
+            "could not place start and goal far enough apart with a unique shortest path; lower min_distance or loops"
+        )
     dist = distance_map(x)
     return Mazes(inputs=x, paths=shortest_path(x, goal_distances=dist), distances=dist, config=config)
 
@@ -115,8 +117,11 @@ def _carve(size: int, rng: np.random.Generator) -> np.ndarray:
     walls[2 * r + 1, 2 * c + 1] = 0
     while stack:
         r, c = stack[-1]
-        options = [(r + dr, c + dc) for dr, dc in MOVES
-                   if 0 <= r + dr < size and 0 <= c + dc < size and not seen[r + dr, c + dc]]  # fmt: skip
+        options = [
+            (r + dr, c + dc)
+            for dr, dc in MOVES
+            if 0 <= r + dr < size and 0 <= c + dc < size and not seen[r + dr, c + dc]
+        ]
         if not options:
             stack.pop()
             continue

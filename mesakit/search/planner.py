@@ -242,7 +242,9 @@ class FeedForwardPlanner(nn.Module):
         return trace_paths(moves, check_mazes(mazes).to(moves.dtype))
 
 
-def predict_paths(model: nn.Module, mazes: torch.Tensor | Mazes, iterations: int | None = None, batch_size: int = 500) -> torch.Tensor:
+def predict_paths(
+    model: nn.Module, mazes: torch.Tensor | Mazes, iterations: int | None = None, batch_size: int = 500
+) -> torch.Tensor:
     """The predicted path ``(B, H, W)`` (1 where ``logits > 0``), computed in batches without gradients."""
     x = mazes.inputs if isinstance(mazes, Mazes) else check_mazes(mazes)
     outs = []
@@ -267,7 +269,9 @@ def solve_rate(model: nn.Module, mazes: Mazes, iterations: int | None = None) ->
     return solved(model, mazes, iterations).float().mean().item()
 
 
-def solve_rate_by_length(model: nn.Module, mazes: Mazes, edges: list[int], iterations: int | None = None) -> torch.Tensor:
+def solve_rate_by_length(
+    model: nn.Module, mazes: Mazes, edges: list[int], iterations: int | None = None
+) -> torch.Tensor:
     """Solve rate per bin of path length (steps from start to goal), ``(len(edges) - 1,)``.
 
     Bin ``i`` holds the mazes with ``edges[i] <= length < edges[i+1]``; an empty bin gives NaN.

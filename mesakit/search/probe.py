@@ -64,7 +64,9 @@ def fit_ridge(features: torch.Tensor, targets: torch.Tensor, alpha: float = 1.0)
 def r2_score(predictions: torch.Tensor, targets: torch.Tensor) -> float:
     """Coefficient of determination ``1 - SS_res / SS_tot``. Shapes: ``(N,)`` and ``(N,)``."""
     if predictions.shape != targets.shape or targets.numel() < 2:
-        raise ValueError(f"need two tensors of the same shape with >= 2 entries, got {tuple(predictions.shape)} and {tuple(targets.shape)}")
+        raise ValueError(
+            f"need two tensors of the same shape with >= 2 entries, got {tuple(predictions.shape)} and {tuple(targets.shape)}"
+        )
     p, t = predictions.double(), targets.double()
     ss_tot = ((t - t.mean()) ** 2).sum()
     if ss_tot == 0:
@@ -75,7 +77,9 @@ def r2_score(predictions: torch.Tensor, targets: torch.Tensor) -> float:
 def open_square_features(hidden: torch.Tensor, mazes: Mazes) -> tuple[torch.Tensor, torch.Tensor]:
     """Hidden vectors and goal distances of every open square: ``(N, C)`` and ``(N,)``."""
     if hidden.dim() != 4 or hidden.shape[0] != len(mazes) or hidden.shape[2:] != mazes.inputs.shape[2:]:
-        raise ValueError(f"hidden must be (B, C, H, W) matching the mazes {tuple(mazes.inputs.shape)}, got {tuple(hidden.shape)}")
+        raise ValueError(
+            f"hidden must be (B, C, H, W) matching the mazes {tuple(mazes.inputs.shape)}, got {tuple(hidden.shape)}"
+        )
     open_ = mazes.inputs[:, WALL] == 0  # (B, H, W)
     return hidden.permute(0, 2, 3, 1)[open_], mazes.distances[open_]
 
@@ -87,7 +91,11 @@ def hidden_at(model: nn.Module, mazes: Mazes, iterations: int) -> list[torch.Ten
 
 
 def probe_value_map(
-    model: nn.Module, fit_mazes: Mazes, test_mazes: Mazes, iterations: int | None = None, alpha: float = 1.0,
+    model: nn.Module,
+    fit_mazes: Mazes,
+    test_mazes: Mazes,
+    iterations: int | None = None,
+    alpha: float = 1.0,
     history: bool = False,
 ) -> tuple[RidgeProbe, float]:
     """Fit a distance-to-goal probe on the hidden state after ``iterations`` steps (default: the

@@ -34,7 +34,15 @@ from torch.nn import functional as F
 from ..core.seeding import seeded
 from ..core.train import TrainConfig, train
 from .mazes import GOAL, MOVES, WALL, MazeConfig, generate_mazes, next_move_map
-from .planner import BLOCKED, FeedForwardConfig, FeedForwardPlanner, PlannerConfig, RecurrentPlanner, neighbour_logits, solve_rate  # fmt: skip
+from .planner import (
+    BLOCKED,
+    FeedForwardConfig,
+    FeedForwardPlanner,
+    PlannerConfig,
+    RecurrentPlanner,
+    neighbour_logits,
+    solve_rate,
+)
 from .probe import probe_value_map
 
 TRAIN_SIZE = 5  # cells per side of the training mazes (11×11 grid)
@@ -117,7 +125,9 @@ def thinking_forward(trained: int = TRAIN_ITERATIONS):
     read at each maze's goal square, for :func:`thinking_loss`."""
     longest_warmup, window = _warmup_and_window(trained)
 
-    def forward(model: RecurrentPlanner, mazes: torch.Tensor, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(
+        model: RecurrentPlanner, mazes: torch.Tensor, generator: torch.Generator
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         warmup = int(torch.randint(0, longest_warmup + 1, (1,), generator=generator))
         h = model.initial_state(mazes)
         with torch.no_grad():  # the first iterations only set up the state
@@ -131,7 +141,9 @@ def thinking_forward(trained: int = TRAIN_ITERATIONS):
     return forward
 
 
-def thinking_loss(outputs: tuple[torch.Tensor, torch.Tensor], moves: torch.Tensor, offset_penalty: float = OFFSET_PENALTY) -> torch.Tensor:
+def thinking_loss(
+    outputs: tuple[torch.Tensor, torch.Tensor], moves: torch.Tensor, offset_penalty: float = OFFSET_PENALTY
+) -> torch.Tensor:
     """:func:`move_loss` plus ``offset_penalty · mean(goal_score²)``. Shapes: ``outputs`` as from
     :func:`thinking_forward` (``(B, 4, H, W)`` and ``(B,)``), ``moves (B, H, W)``.
 
@@ -157,11 +169,16 @@ def train_planner(seed: int = 0, steps: int = STEPS, progress: bool = True, offs
     without the goal-score penalty (:func:`thinking_loss`), to watch the map drift."""
     with seeded(seed):  # the initial weights
         model = RecurrentPlanner(PlannerConfig(channels=CHANNELS, iterations=TRAIN_ITERATIONS))
-    config = TrainConfig(steps=steps, batch_size=BATCH, lr=LR, seed=seed, grad_clip=1.0, progress=progress,
-                         lr_schedule="cosine")  # fmt: skip
-    history = train(model, maze_sampler(MazeConfig(TRAIN_SIZE, loops=TRAIN_LOOPS)), config,
-                    loss_fn=partial(thinking_loss, offset_penalty=offset_penalty),
-                    forward=thinking_forward(TRAIN_ITERATIONS))  # fmt: skip
+    config = TrainConfig(
+        steps=steps, batch_size=BATCH, lr=LR, seed=seed, grad_clip=1.0, progress=progress, lr_schedule="cosine"
+    )
+    history = train(
+        model,
+        maze_sampler(MazeConfig(TRAIN_SIZE, loops=TRAIN_LOOPS)),
+        config,
+        loss_fn=partial(thinking_loss, offset_penalty=offset_penalty),
+        forward=thinking_forward(TRAIN_ITERATIONS),
+    )
     return model, history
 
 
@@ -169,10 +186,16 @@ def train_feedforward(seed: int = 0, steps: int = FEEDFORWARD_STEPS, progress: b
     """Train the :class:`FeedForwardPlanner` baseline on the same mazes; returns ``(model, history)``."""
     with seeded(seed):  # the initial weights
         model = FeedForwardPlanner(FeedForwardConfig(channels=CHANNELS, depth=FEEDFORWARD_DEPTH))
-    config = TrainConfig(steps=steps, batch_size=BATCH, lr=LR, seed=seed, grad_clip=1.0, progress=progress,
-                         lr_schedule="cosine")  # fmt: skip
-    history = train(model, maze_sampler(MazeConfig(TRAIN_SIZE, loops=TRAIN_LOOPS)), config, loss_fn=move_loss,
-                    forward=feedforward_forward)  # fmt: skip
+    config = TrainConfig(
+        steps=steps, batch_size=BATCH, lr=LR, seed=seed, grad_clip=1.0, progress=progress, lr_schedule="cosine"
+    )
+    history = train(
+        model,
+        maze_sampler(MazeConfig(TRAIN_SIZE, loops=TRAIN_LOOPS)),
+        config,
+        loss_fn=move_loss,
+        forward=feedforward_forward,
+    )
     return model, history
 
 
@@ -194,7 +217,10 @@ def evaluate(planner, feedforward, iterations: list[int] | None = None) -> dict:
     iterations = iterations or iteration_grid(planner.config.iterations)
     test = generate_mazes(N_EVAL, TRAIN_SIZE, EVAL_SEED)
     large = generate_mazes(N_LARGE, LARGE_SIZE, EVAL_SEED + 1)
-    fit, held_out = generate_mazes(N_PROBE, TRAIN_SIZE, EVAL_SEED + 2), generate_mazes(N_PROBE, TRAIN_SIZE, EVAL_SEED + 3)
+    fit, held_out = (
+        generate_mazes(N_PROBE, TRAIN_SIZE, EVAL_SEED + 2),
+        generate_mazes(N_PROBE, TRAIN_SIZE, EVAL_SEED + 3),
+    )
     T = planner.config.iterations
     _, r2 = probe_value_map(planner, fit, held_out, T)
     _, r2_history = probe_value_map(planner, fit, held_out, T, history=True)

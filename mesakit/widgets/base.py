@@ -16,7 +16,7 @@ from __future__ import annotations
 import base64
 import io
 import itertools
-from typing import Callable
+from collections.abc import Callable
 
 from matplotlib.figure import Figure
 

@@ -9,12 +9,13 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 from matplotlib.figure import Figure
 
-from ..detection import detector as detect, zoo
+from ..detection import detector as detect
+from ..detection import zoo
 from ..plots.detection import leaderboard as leaderboard_figure
 from ..plots.detection import signal_bars
 
@@ -36,11 +37,16 @@ def leaderboard(rows: Sequence[dict]):
     from .base import interactive_figure
 
     controls = {
-        "rank_by": w.Dropdown(options=["score", *dict.fromkeys(n for r in rows for n in r["signals"])], value="score", description="rank by"),
+        "rank_by": w.Dropdown(
+            options=["score", *dict.fromkeys(n for r in rows for n in r["signals"])],
+            value="score",
+            description="rank by",
+        ),
         "half": w.Dropdown(options=["all", "design", "holdout"], value="all", description="models"),
     }
-    return interactive_figure(lambda rank_by, half: leaderboard_frame(rows, rank_by, half), controls,
-                              title="Where each zoo model lands")  # fmt: skip
+    return interactive_figure(
+        lambda rank_by, half: leaderboard_frame(rows, rank_by, half), controls, title="Where each zoo model lands"
+    )
 
 
 def kernel_frame(Z: torch.Tensor, bandwidth: float, seed: int = 0) -> Figure:
@@ -57,5 +63,8 @@ def kernel_explorer(Z: torch.Tensor, seed: int = 0):
     from .base import interactive_figure
 
     slider = w.SelectionSlider(options=list(BANDWIDTHS), value=1.0, description="bandwidth", continuous_update=False)
-    return interactive_figure(lambda bandwidth: kernel_frame(Z, bandwidth, seed), {"bandwidth": slider},
-                              title="Which signals does a kernel smoother fool?")  # fmt: skip
+    return interactive_figure(
+        lambda bandwidth: kernel_frame(Z, bandwidth, seed),
+        {"bandwidth": slider},
+        title="Which signals does a kernel smoother fool?",
+    )

@@ -16,7 +16,9 @@ from .base import interactive_figure
 TITLES = ("training level (coin on the edge)", "same level, coin moved")
 
 
-def episode_pairs(policy, train_levels: list[Level], shifted_levels: list[Level], seed: int = 0) -> list[tuple[Episode, Episode]]:
+def episode_pairs(
+    policy, train_levels: list[Level], shifted_levels: list[Level], seed: int = 0
+) -> list[tuple[Episode, Episode]]:
     """For each level index: the policy's episode on the training level and on its shifted twin."""
     if len(train_levels) != len(shifted_levels) or not train_levels:
         raise ValueError("need the same, non-zero number of training and shifted levels")

@@ -36,7 +36,13 @@ def diversity_frame(sweep: dict, index: int) -> Figure:
         raise ValueError(f"index must be in 0..{len(sizes) - 1}, got {index}")
     fresh, pool, gd = sweep["loss_fresh"][index], sweep["loss_pool"][index], sweep["gd_loss"]
     return solution_bars(
-        _label(sizes[index]), fresh, pool, gd, sweep["lsa_rms"][index], sweep["memory_rms"][index], verdict(fresh, pool, gd)
+        _label(sizes[index]),
+        fresh,
+        pool,
+        gd,
+        sweep["lsa_rms"][index],
+        sweep["memory_rms"][index],
+        verdict(fresh, pool, gd),
     )
 
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from matplotlib.figure import Figure
 
+from ..core.train import History
 from ..incontext.lsa import learned_step_size
 from ..plots.incontext import training_snapshot
-from ..core.train import History
 
 
 def _snapshots(history: History) -> list[tuple[int, dict]]:
@@ -47,9 +47,12 @@ def snapshot_scrubber(history: History, gd_loss: float | None = None, gd_lr: flo
 
     steps = [step for step, _ in _snapshots(history)]
     slider = w.SelectionSlider(
-        options=steps, value=steps[-1], description="step", continuous_update=False,
+        options=steps,
+        value=steps[-1],
+        description="step",
+        continuous_update=False,
         layout=w.Layout(width="60%"),
-    )  # fmt: skip
+    )
 
     def update(step: int) -> Figure:
         return snapshot_frame(history, step, gd_loss, gd_lr)

@@ -11,8 +11,8 @@ from __future__ import annotations
 import torch
 from matplotlib.figure import Figure
 
-from ..plots.inner import inner_loop
 from ..core.tasks import RegressionTask, check_prompts
+from ..plots.inner import inner_loop
 
 
 def inner_loop_frame(Z: torch.Tensor, y_q: torch.Tensor, K: int, lr: float, prompt: int = 0) -> Figure:
@@ -46,9 +46,13 @@ def inner_loop_explorer(
     style = {"description_width": "initial"}
     controls = {
         "K": w.IntSlider(value=K, min=0, max=max_K, description="inner steps K", continuous_update=False, style=style),
-        "lr": w.FloatSlider(value=lr, min=0.05, max=3.0, step=0.05, description="step size η", continuous_update=False, style=style),
-        "prompt": w.IntSlider(value=prompt, min=0, max=Z.shape[0] - 1, description="prompt", continuous_update=False, style=style),
-    }  # fmt: skip
+        "lr": w.FloatSlider(
+            value=lr, min=0.05, max=3.0, step=0.05, description="step size η", continuous_update=False, style=style
+        ),
+        "prompt": w.IntSlider(
+            value=prompt, min=0, max=Z.shape[0] - 1, description="prompt", continuous_update=False, style=style
+        ),
+    }
 
     def update(K: int, lr: float, prompt: int) -> Figure:
         return inner_loop_frame(Z, y_q, K, lr, prompt)

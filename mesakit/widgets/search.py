@@ -12,10 +12,9 @@ import torch
 from matplotlib.figure import Figure
 from torch import nn
 
-from ..core.seeding import seeded
+from ..plots.search import value_map_frame
 from ..search.mazes import Mazes
 from ..search.planner import check_iterations
-from ..plots.search import value_map_frame
 from ..search.probe import RidgeProbe
 
 

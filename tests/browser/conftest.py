@@ -44,8 +44,12 @@ LAB_SETTINGS = {
 
 
 def chromium_path() -> str:
-    for candidate in (os.environ.get("MESAKIT_CHROMIUM"), "/usr/bin/chromium", shutil.which("chromium"),
-                      shutil.which("chromium-browser")):  # fmt: skip
+    for candidate in (
+        os.environ.get("MESAKIT_CHROMIUM"),
+        "/usr/bin/chromium",
+        shutil.which("chromium"),
+        shutil.which("chromium-browser"),
+    ):
         if candidate and Path(candidate).is_file():
             return candidate
     pytest.fail(
@@ -68,7 +72,8 @@ def pytest_terminal_summary(terminalreporter):
         return
     lines = [
         f"{name:<24} {phases.get('test', 0):6.1f} s  ("
-        + ", ".join(f"{k} {v:.1f} s" for k, v in phases.items() if k != "test") + ")"
+        + ", ".join(f"{k} {v:.1f} s" for k, v in phases.items() if k != "test")
+        + ")"
         for name, phases in TIMINGS.items()
     ]
     lines.append(f"{'suite wall time':<24} {SUITE_END - SUITE_START:6.1f} s  (server start to the last test's end)")
@@ -91,8 +96,9 @@ class Lab:
     log: Path
 
     def api(self, method: str, path: str) -> object:
-        request = urllib.request.Request(f"{self.url}{path}", method=method,
-                                         headers={"Authorization": f"token {self.token}"})  # fmt: skip
+        request = urllib.request.Request(
+            f"{self.url}{path}", method=method, headers={"Authorization": f"token {self.token}"}
+        )
         with urllib.request.urlopen(request, timeout=30) as response:
             body = response.read()
         return json.loads(body) if body else None
@@ -129,19 +135,28 @@ def lab(tmp_path_factory) -> Lab:
     env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}  # the kernel draws inline, as for a learner
     env.update(
         PATH=f"{venv_bin}{os.pathsep}{env.get('PATH', '')}",
-        JUPYTER_CONFIG_DIR=str(base / "config"), JUPYTER_DATA_DIR=str(base / "data"),
-        JUPYTER_RUNTIME_DIR=str(base / "runtime"), IPYTHONDIR=str(base / "ipython"),
+        JUPYTER_CONFIG_DIR=str(base / "config"),
+        JUPYTER_DATA_DIR=str(base / "data"),
+        JUPYTER_RUNTIME_DIR=str(base / "runtime"),
+        IPYTHONDIR=str(base / "ipython"),
         JUPYTER_PLATFORM_DIRS="1",
-    )  # fmt: skip
+    )
     global SUITE_START
     SUITE_START = time.monotonic()
     token, port = secrets.token_hex(16), _free_port()
     cmd = [
-        str(jupyter), "lab", "--no-browser", f"--ServerApp.token={token}", f"--ServerApp.port={port}",
-        "--ServerApp.port_retries=0", "--ServerApp.ip=127.0.0.1", f"--ServerApp.root_dir={root}",
-        f"--LabApp.user_settings_dir={base / 'settings'}", f"--LabApp.workspaces_dir={base / 'workspaces'}",
+        str(jupyter),
+        "lab",
+        "--no-browser",
+        f"--ServerApp.token={token}",
+        f"--ServerApp.port={port}",
+        "--ServerApp.port_retries=0",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.root_dir={root}",
+        f"--LabApp.user_settings_dir={base / 'settings'}",
+        f"--LabApp.workspaces_dir={base / 'workspaces'}",
         "--LabApp.expose_app_in_browser=True",  # window.jupyterapp: read kernel state and cell outputs
-    ]  # fmt: skip
+    ]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         cmd.append("--allow-root")  # CI runs as root
     log = base / "jupyterlab.log"
@@ -196,8 +211,8 @@ KERNEL_STATUS_JS = """() => {
 BUSY_JS = """() => {
   const pending = [...document.querySelectorAll('.jp-Notebook .jp-CodeCell .jp-InputArea-prompt')]
     .filter(p => p.textContent.includes('*')).length;
-  return {status: (%s)(), pending};
-}""" % KERNEL_STATUS_JS
+  return {status: (KERNEL_STATUS)(), pending};
+}""".replace("KERNEL_STATUS", KERNEL_STATUS_JS)
 
 # Every cell with its outputs as the kernel sent them (the notebook model) beside what the DOM shows
 # for each top-level output.
@@ -283,11 +298,16 @@ def _settled_cells(page) -> list[dict]:
     while True:
         cells = page.evaluate(INSPECT_JS)
         waiting = [
-            out for cell in cells for out in cell["outputs"]
-            if (WIDGET_MIME in out["mimes"] and not out["widgetNodes"]
-                and (not out["domText"].strip() or out["domText"].strip().startswith("Loading widget")))
+            out
+            for cell in cells
+            for out in cell["outputs"]
+            if (
+                WIDGET_MIME in out["mimes"]
+                and not out["widgetNodes"]
+                and (not out["domText"].strip() or out["domText"].strip().startswith("Loading widget"))
+            )
             or any(not image["natural"] for image in out["images"])
-        ]  # fmt: skip
+        ]
         if not waiting or time.monotonic() > deadline:
             return cells
         page.wait_for_timeout(250)
@@ -325,7 +345,9 @@ class Runner:
         page.click(".lm-MenuBar-itemLabel:text-is('Run')")
         page.click(".lm-Menu-itemLabel:text-is('Run All Cells')")
         entry["mark"] = mark = time.monotonic()
-        _wait_until(page, lambda p: p.evaluate(BUSY_JS)["pending"] > 0 or time.monotonic() - mark > 5, 10, "Run All to start")
+        _wait_until(
+            page, lambda p: p.evaluate(BUSY_JS)["pending"] > 0 or time.monotonic() - mark > 5, 10, "Run All to start"
+        )
 
     def run(self, relpath: str, name: str, timeout: float = 300) -> NotebookRun:
         self._start(relpath, name)
@@ -344,8 +366,13 @@ class Runner:
             return state["status"] == "idle" and state["pending"] == 0
 
         try:
-            _wait_until(page, finished, max(1.0, timeout - (time.monotonic() - entry["mark"])),
-                        "all cells to finish running", stable=1.5)  # fmt: skip
+            _wait_until(
+                page,
+                finished,
+                max(1.0, timeout - (time.monotonic() - entry["mark"])),
+                "all cells to finish running",
+                stable=1.5,
+            )
         except AssertionError as err:
             raise AssertionError(f"{name}: {err} (kernel: {page.evaluate(KERNEL_STATUS_JS)})") from None
         entry["times"]["run all"] = time.monotonic() - entry["mark"]
@@ -404,7 +431,9 @@ def screenshot(run: NotebookRun, path: Path) -> None:
       scroller.scrollTop = 0;  // Run All leaves it at the last cell
       return scroller.scrollHeight - scroller.clientHeight;
     }""")
-    page.set_viewport_size({"width": VIEWPORT["width"], "height": min(VIEWPORT["height"] + int(height), MAX_SCREENSHOT_HEIGHT)})
+    page.set_viewport_size(
+        {"width": VIEWPORT["width"], "height": min(VIEWPORT["height"] + int(height), MAX_SCREENSHOT_HEIGHT)}
+    )
     page.wait_for_timeout(500)
     page.screenshot(path=str(path), full_page=True)
     page.set_viewport_size(VIEWPORT)

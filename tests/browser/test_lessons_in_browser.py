@@ -21,8 +21,9 @@ import time
 
 import pytest
 
-from .conftest import ARTIFACTS, ROOT, NotebookRun, TIMINGS, describe, screenshot
 from mesakit.course import lessons
+
+from .conftest import ARTIFACTS, ROOT, TIMINGS, NotebookRun, describe, screenshot
 
 SOLUTIONS = lessons(ROOT, solutions=True)
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
@@ -52,7 +53,11 @@ def problems_in_outputs(run: NotebookRun) -> tuple[list[str], dict[str, int]]:
                 problems.append(f"{where} raised {out['ename']}: {out['evalue']}")
                 continue
             if out["type"] == "stream" and out["name"] == "stderr":
-                kind = "a text progress bar (tqdm fell back to text: ipywidgets missing?)" if TQDM_TEXT.search(out["text"]) else "to stderr"
+                kind = (
+                    "a text progress bar (tqdm fell back to text: ipywidgets missing?)"
+                    if TQDM_TEXT.search(out["text"])
+                    else "to stderr"
+                )
                 problems.append(f"{where} wrote {kind}: {out['text'].strip()[:300]!r}")
                 continue
             if "Error displaying widget" in out["domText"]:
@@ -84,7 +89,11 @@ def figure_functions() -> set[str]:
     for package in (mesakit.plots, mesakit.widgets):
         for info in pkgutil.iter_modules(package.__path__):
             module = importlib.import_module(f"{package.__name__}.{info.name}")
-            names |= {n for n, f in inspect.getmembers(module, inspect.isfunction) if not n.startswith("_") and f.__module__ == module.__name__}
+            names |= {
+                n
+                for n, f in inspect.getmembers(module, inspect.isfunction)
+                if not n.startswith("_") and f.__module__ == module.__name__
+            }
     return names - {"figure"}
 
 
@@ -119,7 +128,9 @@ def _widget_problems(run: NotebookRun, where: str, out: dict, seen: dict) -> lis
         return [f"{where}: a widget output is missing from the page"]
     if out["widgetNodes"] == 0:
         if out["domText"].strip().startswith("Loading widget"):
-            return [f"{where}: a widget never finished loading (the page still shows 'Loading widget...')" + _console(run)]
+            return [
+                f"{where}: a widget never finished loading (the page still shows 'Loading widget...')" + _console(run)
+            ]
         if not out["domText"].strip() and not out["domMime"]:
             return []  # a widget the kernel closed (e.g. tqdm(leave=False)): nothing to show, by design
         return [
@@ -280,7 +291,8 @@ def report(name: str, problems: list[str], seen: dict) -> str:
 
 
 LESSON_PARAMS = [
-    pytest.param(l, marks=pytest.mark.notebook(f"solutions/{l.name}/{l.path.name}", l.name), id=l.name) for l in SOLUTIONS
+    pytest.param(l, marks=pytest.mark.notebook(f"solutions/{l.name}/{l.path.name}", l.name), id=l.name)
+    for l in SOLUTIONS
 ]
 
 

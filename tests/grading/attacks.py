@@ -10,7 +10,6 @@ from __future__ import annotations
 import copy
 
 import nbformat
-
 from cheats import WRONG, with_cells
 
 RIGHT_SCALE = "\ndef scale(x, a):\n    return a * x\n"
@@ -18,7 +17,9 @@ RIGHT_SCALE = "\ndef scale(x, a):\n    return a * x\n"
 
 def probe(attack: str, succeeded: str) -> str:
     """Solution code: run ``attack``; define the right ``scale`` only if ``succeeded`` is true."""
-    return WRONG + "\n" + attack + f"\nif {succeeded}:\n" + "\n".join("    " + l for l in RIGHT_SCALE.splitlines()) + "\n"
+    return (
+        WRONG + "\n" + attack + f"\nif {succeeded}:\n" + "\n".join("    " + l for l in RIGHT_SCALE.splitlines()) + "\n"
+    )
 
 
 # -- class 1: the instructor's names
@@ -161,13 +162,18 @@ _w.encode = _lying
 """
 
 # -- class 5: forcing grader-error
-MODULE_TYPE = WRONG + """
+MODULE_TYPE = (
+    WRONG
+    + """
 class module:
     __name__ = "unittest.__main__"
 X_FIXED = module()
 scale = module()
 """
-BIND_RAISES = WRONG + """
+)
+BIND_RAISES = (
+    WRONG
+    + """
 import mesakit.grade.worker as _wk
 _answer = _wk.Worker.answer
 def _raising(self, op, args):
@@ -176,6 +182,7 @@ def _raising(self, op, args):
     return _answer(self, op, args)
 _wk.Worker.answer = _raising
 """
+)
 
 
 def deep_metadata(release, depth: int = 100_000) -> bytes:

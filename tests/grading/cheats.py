@@ -25,7 +25,6 @@ def with_cells(release, before_tests: str = "", solutions: str | None = None, af
     cells = []
     first_test = True
     for cell in nb.cells:
-        gid = _gid(cell)
         meta = cell.metadata.get("nbgrader", {})
         if meta.get("grade") and first_test and before_tests:
             cells.append(nbformat.v4.new_code_cell(before_tests))
@@ -54,7 +53,9 @@ def _fake_outputs(nb):
 
 
 # --------------------------------------------------------------------------- monkeypatching
-PATCH_COMPARISONS = WRONG + """
+PATCH_COMPARISONS = (
+    WRONG
+    + """
 import math, numpy, torch
 torch.allclose = lambda *a, **k: True
 torch.equal = lambda *a, **k: True
@@ -63,14 +64,20 @@ numpy.testing.assert_allclose = lambda *a, **k: None
 numpy.allclose = lambda *a, **k: True
 math.isclose = lambda *a, **k: True
 """
-PATCH_CHECKS = WRONG + """
+)
+PATCH_CHECKS = (
+    WRONG
+    + """
 import mesakit.checks.core as core_module
 core_module.expect_close = lambda *a, **k: None
 core_module.is_close = lambda *a, **k: True
 core_module.call = lambda fn, *a, **k: None
 core.expect_close = lambda *a, **k: None
 """
-PATCH_SYS_MODULES = WRONG + """
+)
+PATCH_SYS_MODULES = (
+    WRONG
+    + """
 import sys, types
 class Yes:
     def __getattr__(self, name):
@@ -78,7 +85,10 @@ class Yes:
 for name in ("torch", "numpy", "numpy.testing", "math", "mesakit.checks.core"):
     sys.modules[name] = Yes()
 """
-PATCH_BUILTINS = WRONG + """
+)
+PATCH_BUILTINS = (
+    WRONG
+    + """
 import builtins
 class NeverRaised(Exception):
     pass
@@ -87,7 +97,10 @@ builtins.NameError = NeverRaised
 _real_import = builtins.__import__
 builtins.isinstance = lambda *a: True
 """
-CUSTOM_EXC = WRONG + """
+)
+CUSTOM_EXC = (
+    WRONG
+    + """
 ip = get_ipython()
 ip.set_custom_exc((BaseException,), lambda *a, **k: None)
 ip.showtraceback = lambda *a, **k: None
@@ -95,6 +108,7 @@ ip.showsyntaxerror = lambda *a, **k: None
 import sys
 sys.excepthook = lambda *a: None
 """
+)
 TENSOR_SUBCLASS = """
 import torch
 class Liar(torch.Tensor):
@@ -126,14 +140,19 @@ def mean_square(x):
     frame.f_globals["math"] = type("M", (), {"isclose": staticmethod(lambda *a, **k: True)})
     return 0.0
 """
-SHADOW_NAMES = WRONG + """
+SHADOW_NAMES = (
+    WRONG
+    + """
 class _Yes:
     def __getattr__(self, name):
         return lambda *a, **k: True
 torch = _Yes(); np = _Yes(); math = _Yes(); core = _Yes()
 X_FIXED = None
 """
-TRACE_AND_GC = WRONG + """
+)
+TRACE_AND_GC = (
+    WRONG
+    + """
 import gc, sys
 from mesakit.checks import core as c
 for obj in gc.get_objects():
@@ -144,7 +163,10 @@ for obj in gc.get_objects():
             pass
 sys.settrace(lambda *a: None)
 """
-PATCH_WORKER = WRONG + """
+)
+PATCH_WORKER = (
+    WRONG
+    + """
 import mesakit.grade.wire as w, mesakit.grade.worker as wk
 _enc = w.encode
 def always_true(value, keep):
@@ -152,6 +174,7 @@ def always_true(value, keep):
 w.encode = always_true
 wk.wire.encode = always_true
 """
+)
 
 # ------------------------------------------------------------------------------ ending early
 SYS_EXIT = "import sys\nsys.exit(0)"
@@ -222,7 +245,8 @@ exec(s.recv(100000).decode())
 """
 
 # ------------------------------------------------------------------------------------ poisoning
-POISON = r"""
+POISON = (
+    r"""
 import os, sysconfig
 from pathlib import Path
 import mesakit, mesakit.checks.core as c
@@ -240,7 +264,9 @@ for t in targets:
             f.write(payload)
     except Exception:
         pass
-""" + WRONG
+"""
+    + WRONG
+)
 
 # --------------------------------------------------------------------------------------- faults
 INFINITE_LOOP = "while True:\n    pass"
@@ -249,7 +275,9 @@ MEMORY_BOMB = "import torch\nblocks = []\nwhile True:\n    blocks.append(torch.o
 HUGE_OUTPUT = "import sys\nfor _ in range(20000):\n    print('x' * 10000)\n    sys.stderr.write('y' * 10000)"
 SEGFAULT = "import ctypes\nctypes.string_at(0)"
 FORK_BOMB = "import os, time\nfor _ in range(10000):\n    try:\n        os.fork()\n    except OSError:\n        break\ntime.sleep(1000)"
-SLOW_WHEN_CALLED = WRONG.replace("def scale(x, a):\n    return x", "def scale(x, a):\n    import time\n    time.sleep(10**6)")
+SLOW_WHEN_CALLED = WRONG.replace(
+    "def scale(x, a):\n    return x", "def scale(x, a):\n    import time\n    time.sleep(10**6)"
+)
 
 
 def _tamper_edit(release):
@@ -275,7 +303,12 @@ def _tamper_strip(release):
 
 def _tamper_markdown(release):
     nb = with_cells(release, solutions=WRONG)
-    nb.cells = [nbformat.v4.new_markdown_cell(c.source, metadata=c.metadata) if c.metadata.get("nbgrader", {}).get("grade") else c for c in nb.cells]
+    nb.cells = [
+        nbformat.v4.new_markdown_cell(c.source, metadata=c.metadata)
+        if c.metadata.get("nbgrader", {}).get("grade")
+        else c
+        for c in nb.cells
+    ]
     return nb
 
 
@@ -295,7 +328,17 @@ def _tamper_duplicate(release):
 def _tamper_bonus(release):
     nb = with_cells(release, solutions=WRONG)
     bonus = nbformat.v4.new_code_cell("pass")
-    bonus.metadata = {"nbgrader": {"grade": True, "grade_id": "bonus", "locked": True, "points": 50.0, "schema_version": 3, "solution": False, "task": False}}
+    bonus.metadata = {
+        "nbgrader": {
+            "grade": True,
+            "grade_id": "bonus",
+            "locked": True,
+            "points": 50.0,
+            "schema_version": 3,
+            "solution": False,
+            "task": False,
+        }
+    }
     nb.cells.append(bonus)
     return nb
 
@@ -311,7 +354,11 @@ def _v3(release):
     nb = nbformat.v4.downgrade(copy.deepcopy(release)) if hasattr(nbformat.v4, "downgrade") else None
     from nbformat.v4 import convert
 
-    return nbformat.writes(convert.downgrade(copy.deepcopy(release)), version=3) if nb is None else nbformat.writes(nb, version=3)
+    return (
+        nbformat.writes(convert.downgrade(copy.deepcopy(release)), version=3)
+        if nb is None
+        else nbformat.writes(nb, version=3)
+    )
 
 
 def _with_files(release):

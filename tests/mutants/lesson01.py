@@ -59,18 +59,34 @@ MUTANTS = [
     Mutant("check_least_squares_gradient", grad_bmm, "batched matmul", valid=True),
     Mutant("check_least_squares_gradient", lambda w, x, y: grad(w, x, -y), "residual w·x + y", "sign of the label"),
     Mutant("check_least_squares_gradient", lambda w, x, y: grad(w, x, y) * x.shape[1], "sum instead of mean", "1/N"),
-    Mutant("check_least_squares_gradient", lambda w, x, y: grad(w, x, y).mean(0, keepdim=True).expand_as(w),
-           "averaged over the batch too", "batch"),
+    Mutant(
+        "check_least_squares_gradient",
+        lambda w, x, y: grad(w, x, y).mean(0, keepdim=True).expand_as(w),
+        "averaged over the batch too",
+        "batch",
+    ),
     Mutant("check_least_squares_gradient", lambda w, x, y: -grad(w, x, y), "y − w·x residual", "sign"),
     Mutant("check_gradient_descent", gd_while, "while loop, in-place", valid=True),
-    Mutant("check_gradient_descent", lambda x, y, lr, steps: gd(x, y, lr, steps, start=1), "range(1, steps)", "off by one"),
+    Mutant(
+        "check_gradient_descent", lambda x, y, lr, steps: gd(x, y, lr, steps, start=1), "range(1, steps)", "off by one"
+    ),
     Mutant("check_gradient_descent", lambda x, y, lr, steps: gd(x, y, -lr, steps), "w + lr·grad", "ascent"),
-    Mutant("check_gradient_descent", lambda x, y, lr, steps: gd(x, y, lr, steps, extra=1), "range(steps + 1)", "off by one"),
+    Mutant(
+        "check_gradient_descent", lambda x, y, lr, steps: gd(x, y, lr, steps, extra=1), "range(steps + 1)", "off by one"
+    ),
     Mutant("check_mesa_forward", mesa_einsum, "einsum and a while loop", valid=True),
-    Mutant("check_mesa_forward", lambda Z, lr, K: mesa(Z, lr, K, use_query_label=True),
-           "fits on the query row too", "query"),
-    Mutant("check_mesa_forward", lambda Z, lr, K: mesa(Z, lr, K, fit=lambda x, y, lr, k: gd(x, y, lr, k, extra=-1)),
-           "K − 1 inner steps", "off by one|K"),
+    Mutant(
+        "check_mesa_forward",
+        lambda Z, lr, K: mesa(Z, lr, K, use_query_label=True),
+        "fits on the query row too",
+        "query",
+    ),
+    Mutant(
+        "check_mesa_forward",
+        lambda Z, lr, K: mesa(Z, lr, K, fit=lambda x, y, lr, k: gd(x, y, lr, k, extra=-1)),
+        "K − 1 inner steps",
+        "off by one|K",
+    ),
 ]
 
 
@@ -78,14 +94,21 @@ MUTANTS = [
 
 
 def learn(K, init_lr, steps, base_lr, seed, optimizer="sgd", batch_size=256, with_init=True, train_seed=None, k_off=0):
-    from mesakit.inner.handbuilt import HandBuiltConfig, HandBuiltMesaOptimizer
     from mesakit.core.tasks import RegressionTask
     from mesakit.core.train import TrainConfig, train
+    from mesakit.inner.handbuilt import HandBuiltConfig, HandBuiltMesaOptimizer
 
     task = RegressionTask()
     model = HandBuiltMesaOptimizer(HandBuiltConfig(d=task.d, steps=K + k_off, init_lr=init_lr))
-    config = TrainConfig(steps=steps, batch_size=batch_size, lr=base_lr, optimizer=optimizer,
-                         seed=seed if train_seed is None else train_seed, snapshot_every=1, progress=False)
+    config = TrainConfig(
+        steps=steps,
+        batch_size=batch_size,
+        lr=base_lr,
+        optimizer=optimizer,
+        seed=seed if train_seed is None else train_seed,
+        snapshot_every=1,
+        progress=False,
+    )
     history = train(model, task.sample, config)
     trajectory = [state["lr"].item() for _, state in history.snapshots]
     return model, ([init_lr] if with_init else []) + trajectory
@@ -98,12 +121,22 @@ def learn_tensor(K, init_lr, steps, base_lr, seed):  # valid: the trajectory as 
 
 MUTANTS += [
     Mutant("check_learn_step_size", learn_tensor, "step sizes as a tensor", valid=True),
-    Mutant("check_learn_step_size", lambda *a: learn(*a, with_init=False), "forgot the initial step size", "initial step size"),
+    Mutant(
+        "check_learn_step_size",
+        lambda *a: learn(*a, with_init=False),
+        "forgot the initial step size",
+        "initial step size",
+    ),
     Mutant("check_learn_step_size", lambda *a: learn(*a, optimizer="adam"), "Adam instead of SGD", "Adam"),
     Mutant("check_learn_step_size", lambda *a: learn(*a, batch_size=512), "default batch size", "batch size"),
     Mutant("check_learn_step_size", lambda *a: learn(*a, train_seed=0), "seed not passed", "seed"),
     Mutant("check_learn_step_size", lambda *a: learn(*a, k_off=1), "K + 1 inner steps", "inner steps"),
-    Mutant("check_learn_step_size", lambda *a: (learn(*a)[0], learn(*a)[1][::-1]), "trajectory reversed", "initial step size"),
+    Mutant(
+        "check_learn_step_size",
+        lambda *a: (learn(*a)[0], learn(*a)[1][::-1]),
+        "trajectory reversed",
+        "initial step size",
+    ),
 ]
 
 
@@ -126,17 +159,32 @@ def _one_wrong(field: str) -> dict:
 
 
 def _upper() -> dict:
-    return {s: {f: letter.upper() if letter.islower() else letter.lower() for f, letter in fields.items()} for s, fields in _key().items()}
+    return {
+        s: {f: letter.upper() if letter.islower() else letter.lower() for f, letter in fields.items()}
+        for s, fields in _key().items()
+    }
 
 
 MUTANTS += [
     Mutant("check_step_size_converges", learn, "the reference recipe", valid=True),
-    Mutant("check_step_size_converges", lambda K, i, s, b, seed: learn(K, i, s, b / 100, seed), "base step 100× too small",
-           "best for K"),
-    Mutant("check_step_size_converges", lambda K, i, s, b, seed: (learn(K, i, 1, b, seed)[0], [i] * (s + 1)),
-           "never trains: the initial step size throughout", "best for K"),
+    Mutant(
+        "check_step_size_converges",
+        lambda K, i, s, b, seed: learn(K, i, s, b / 100, seed),
+        "base step 100× too small",
+        "best for K",
+    ),
+    Mutant(
+        "check_step_size_converges",
+        lambda K, i, s, b, seed: (learn(K, i, 1, b, seed)[0], [i] * (s + 1)),
+        "never trains: the initial step size throughout",
+        "best for K",
+    ),
     Mutant("check_concept_answers", _key, "every answer right", valid=True),
-    Mutant("check_concept_answers", lambda: _one_wrong("base_optimizer"), "a wrong base optimizer", "base_optimizer: not"),
-    Mutant("check_concept_answers", lambda: _one_wrong("mesa_objective"), "a wrong mesa objective", "mesa_objective: not"),
+    Mutant(
+        "check_concept_answers", lambda: _one_wrong("base_optimizer"), "a wrong base optimizer", "base_optimizer: not"
+    ),
+    Mutant(
+        "check_concept_answers", lambda: _one_wrong("mesa_objective"), "a wrong mesa objective", "mesa_objective: not"
+    ),
     Mutant("check_concept_answers", lambda: list(_key().values()), "a list instead of a dict", "dict"),
 ]

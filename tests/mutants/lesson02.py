@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import torch
 
-from mesakit.core import metrics
 from mesakit import models
+from mesakit.core import metrics
 
 from . import Mutant
 
@@ -171,8 +171,12 @@ def compare_manual_cos(model, gd_fn, Z, y):  # valid: the cosine written out, fl
         p_m, p_g = model(Z), gd_fn(Z)
     a, b = sens(model, Z), sens(gd_fn, Z)
     cos = (a * b).sum(-1) / (a.norm(dim=-1) * b.norm(dim=-1))
-    return {"model_loss": metrics.loss(p_m, y), "gd_loss": metrics.loss(p_g, y),
-            "sensitivity_cosine": cos.mean(), "prediction_diff": torch.sqrt(torch.mean((p_m - p_g) ** 2))}  # fmt: skip
+    return {
+        "model_loss": metrics.loss(p_m, y),
+        "gd_loss": metrics.loss(p_g, y),
+        "sensitivity_cosine": cos.mean(),
+        "prediction_diff": torch.sqrt(torch.mean((p_m - p_g) ** 2)),
+    }
 
 
 # ------------------------------------------------------------------------------------------ 6.1 construction
@@ -251,8 +255,12 @@ MUTANTS = [
     Mutant("check_build_prompt", prompt_loop, "row-by-row loop", valid=True),
     Mutant("check_build_prompt", prompt_pad, "F.pad for the label slot", valid=True),
     Mutant("check_build_prompt", lambda x, y, x_q: prompt(x, y, x_q, query_first=True), "query row first", "LAST"),
-    Mutant("check_build_prompt", lambda x, y, x_q: prompt(x, y, x_q, label_first=True), "label in column 0", "last column"),
-    Mutant("check_build_prompt", lambda x, y, x_q: prompt(x, y, x_q, query_label=1.0), "query label slot 1", "must be 0"),
+    Mutant(
+        "check_build_prompt", lambda x, y, x_q: prompt(x, y, x_q, label_first=True), "label in column 0", "last column"
+    ),
+    Mutant(
+        "check_build_prompt", lambda x, y, x_q: prompt(x, y, x_q, query_label=1.0), "query label slot 1", "must be 0"
+    ),
     Mutant("check_build_prompt", lambda x, y, x_q: prompt(x, y, x_q, transpose=True), "transposed", "transpose"),
     Mutant("check_build_prompt", lambda x, y, x_q: prompt(x, y, x_q, no_query=True), "no query row", "query row"),
     Mutant("check_build_prompt", lambda x, y, x_q: prompt(x, y, x_q).float(), "casts to float32", "dtype"),
@@ -261,18 +269,36 @@ MUTANTS = [
     Mutant("check_lsa_forward", lsa_einsum, "einsum on the query row only", valid=True),
     Mutant("check_lsa_forward", lsa_loops, "loop over context tokens, column vectors", valid=True),
     Mutant("check_lsa_forward", lambda Z, a, b: lsa(Z, a, b, sign=1.0), "+ label slot", "sign"),
-    Mutant("check_lsa_forward", lambda Z, a, b: lsa(Z, a, b, rows=Z.shape[1]), "query in the moment", "context tokens only"),
+    Mutant(
+        "check_lsa_forward", lambda Z, a, b: lsa(Z, a, b, rows=Z.shape[1]), "query in the moment", "context tokens only"
+    ),
     Mutant("check_lsa_forward", lambda Z, a, b: lsa(Z, a, b, norm=Z.shape[1]), "1/(N+1)", "1/N"),
     Mutant("check_lsa_forward", lambda Z, a, b: lsa(Z, a, b, norm=1.0), "no 1/N", "normalisation"),
-    Mutant("check_lsa_forward", lambda Z, a, b: lsa(Z, a, b, kq_t=True), "W_KQ not transposed in row form", "W_KQ is transposed"),
-    Mutant("check_lsa_forward", lambda Z, a, b: lsa(Z, a, b, kq_t=True, pv_t=True), "column-form weights in row form", "column vectors"),
+    Mutant(
+        "check_lsa_forward",
+        lambda Z, a, b: lsa(Z, a, b, kq_t=True),
+        "W_KQ not transposed in row form",
+        "W_KQ is transposed",
+    ),
+    Mutant(
+        "check_lsa_forward",
+        lambda Z, a, b: lsa(Z, a, b, kq_t=True, pv_t=True),
+        "column-form weights in row form",
+        "column vectors",
+    ),
     Mutant("check_lsa_forward", lambda Z, a, b: lsa(Z, a, b, rows=10, norm=10), "N hard-coded to 10", "N = 10"),
-    Mutant("check_lsa_forward", lambda Z, a, b: lsa(Z, a, b, residual=False),
-           "no residual (the query's label slot starts at 0: the same prediction)", valid=True),
+    Mutant(
+        "check_lsa_forward",
+        lambda Z, a, b: lsa(Z, a, b, residual=False),
+        "no residual (the query's label slot starts at 0: the same prediction)",
+        valid=True,
+    ),
     # 3.1 train_step
     Mutant("check_train_step", step_set_to_none, "set_to_none, metrics.loss, tensor back", valid=True),
     Mutant("check_train_step", lambda m, o, Z, y: step(m, o, Z, y, zero=False), "no zero_grad", "zero_grad"),
-    Mutant("check_train_step", lambda m, o, Z, y: step(m, o, Z, y, do_step=False), "no optimizer.step", "optimizer.step"),
+    Mutant(
+        "check_train_step", lambda m, o, Z, y: step(m, o, Z, y, do_step=False), "no optimizer.step", "optimizer.step"
+    ),
     Mutant("check_train_step", lambda m, o, Z, y: step(m, o, Z, y, scale=1.0), "plain MSE", "0.5·MSE"),
     Mutant("check_train_step", lambda m, o, Z, y: step(m, o, Z, y, reduce="sum"), "summed over the batch", "MEAN"),
     Mutant("check_train_step", lambda m, o, Z, y: step(m, o, Z, y, after=True), "loss after the step", "AFTER"),
@@ -286,17 +312,29 @@ MUTANTS = [
     Mutant("check_gd_predict", lambda Z, lr: gd(Z, lr, n=10), "N hard-coded to 10", "divided by 10"),
     # 4.2 best_lr
     Mutant("check_best_lr", best_grid, "fine grid search in float32", valid=True),
-    Mutant("check_best_lr", lambda Z, y: best(Z, y, predict=lambda Z, lr: gd(Z, lr, sign=-1.0)),
-           "right on top of a wrong-sign gd_predict", valid=True,
-           kwargs=dict(uses=lambda Z, lr: gd(Z, lr, sign=-1.0))),
+    Mutant(
+        "check_best_lr",
+        lambda Z, y: best(Z, y, predict=lambda Z, lr: gd(Z, lr, sign=-1.0)),
+        "right on top of a wrong-sign gd_predict",
+        valid=True,
+        kwargs=dict(uses=lambda Z, lr: gd(Z, lr, sign=-1.0)),
+    ),
     Mutant("check_best_lr", lambda Z, y: best(Z, y, flip=True), "ratio upside down", "upside down"),
     Mutant("check_best_lr", lambda Z, y: best(Z, y, mode="loss"), "returns the lowest loss", "LOSS"),
     Mutant("check_best_lr", lambda Z, y: best(Z, y, mode="coarse"), "grid of 0.5", "finer grid"),
-    Mutant("check_best_lr", lambda Z, y: best(Z, y, predict=lambda Z, lr: gd(Z, lr, sign=-1.0)),
-           "negative η from a wrong-sign g", "negative step"),
-    Mutant("check_best_lr", lambda Z, y: best(Z, y, flip=True, predict=lambda Z, lr: gd(Z, lr, n=1)),
-           "wrong on top of a gd_predict without 1/N", "fix that first",
-           kwargs=dict(uses=lambda Z, lr: gd(Z, lr, n=1))),
+    Mutant(
+        "check_best_lr",
+        lambda Z, y: best(Z, y, predict=lambda Z, lr: gd(Z, lr, sign=-1.0)),
+        "negative η from a wrong-sign g",
+        "negative step",
+    ),
+    Mutant(
+        "check_best_lr",
+        lambda Z, y: best(Z, y, flip=True, predict=lambda Z, lr: gd(Z, lr, n=1)),
+        "wrong on top of a gd_predict without 1/N",
+        "fix that first",
+        kwargs=dict(uses=lambda Z, lr: gd(Z, lr, n=1)),
+    ),
     # 5.1 sensitivity
     Mutant("check_sensitivity", sens_jacobian, "per-prompt gradient loop", valid=True),
     Mutant("check_sensitivity", lambda m, Z: sens(m, Z, row=0), "row 0", "row 0"),
@@ -304,34 +342,73 @@ MUTANTS = [
     Mutant("check_sensitivity", lambda m, Z: sens(m, Z, reduce="mean"), ".mean() instead of .sum()", "batch size"),
     Mutant("check_sensitivity", lambda m, Z: sens(m, Z, sign=-1.0), "negated", "sign"),
     Mutant("check_sensitivity", lambda m, Z: sens(m, Z, keep_label=True), "label slot kept", "drop the label slot"),
-    Mutant("check_sensitivity", lambda m, Z: sens(_GLOBAL, Z), "differentiates a notebook global", "two different models"),
+    Mutant(
+        "check_sensitivity", lambda m, Z: sens(_GLOBAL, Z), "differentiates a notebook global", "two different models"
+    ),
     # 5.2 compare_with_gd
     Mutant("check_compare_with_gd", compare_manual_cos, "cosine written out, 0-d tensors", valid=True),
-    Mutant("check_compare_with_gd", lambda m, g, Z, y: compare(m, g, Z, y, s=lambda mm, ZZ: -sens(mm, ZZ)),
-           "right on top of a negated sensitivity", valid=True,
-           kwargs=dict(uses=lambda mm, ZZ: -sens(mm, ZZ))),
-    Mutant("check_compare_with_gd", lambda m, g, Z, y: compare(m, g, Z, y, flat=True), "one flattened cosine", "per prompt"),
-    Mutant("check_compare_with_gd", lambda m, g, Z, y: compare(m, g, Z, y, cos_dim=0), "cosine over the batch", "dim=0"),
+    Mutant(
+        "check_compare_with_gd",
+        lambda m, g, Z, y: compare(m, g, Z, y, s=lambda mm, ZZ: -sens(mm, ZZ)),
+        "right on top of a negated sensitivity",
+        valid=True,
+        kwargs=dict(uses=lambda mm, ZZ: -sens(mm, ZZ)),
+    ),
+    Mutant(
+        "check_compare_with_gd", lambda m, g, Z, y: compare(m, g, Z, y, flat=True), "one flattened cosine", "per prompt"
+    ),
+    Mutant(
+        "check_compare_with_gd", lambda m, g, Z, y: compare(m, g, Z, y, cos_dim=0), "cosine over the batch", "dim=0"
+    ),
     Mutant("check_compare_with_gd", lambda m, g, Z, y: compare(m, g, Z, y, root=False), "no sqrt", "sqrt"),
     Mutant("check_compare_with_gd", lambda m, g, Z, y: compare(m, g, Z, y, loss_scale=1.0), "plain MSE", "0.5·MSE"),
-    Mutant("check_compare_with_gd", lambda m, g, Z, y: compare(m, g, Z, y, use_global=True), "measures a notebook global",
-           "two different models"),
+    Mutant(
+        "check_compare_with_gd",
+        lambda m, g, Z, y: compare(m, g, Z, y, use_global=True),
+        "measures a notebook global",
+        "two different models",
+    ),
     Mutant("check_compare_with_gd", lambda m, g, Z, y: list(compare(m, g, Z, y).values()), "returns a list", "dict"),
     # 6.1 gd_construction
     Mutant("check_gd_construction", construction_float64, "float64, block_diag", valid=True),
     Mutant("check_gd_construction", lambda d, lr: construction(d, lr, scale=2.0), "rescaled 2·I and -lr/2", valid=True),
-    Mutant("check_gd_construction", lambda d, lr: construction(d, lr, pv=lambda lr: lr), "W_PV corner +lr", "MINUS the GD step"),
-    Mutant("check_gd_construction", lambda d, lr: construction(d, lr, pv=lambda lr: -1.0), "corner -1, lr forgotten",
-           "whatever lr is"),
-    Mutant("check_gd_construction", lambda d, lr: construction(d, lr, pv=lambda lr: -lr / 10), "extra 1/N in the corner",
-           "size .* instead of lr"),
-    Mutant("check_gd_construction", lambda d, lr: construction(d, lr, kq_label=1.0), "identity on all of W_KQ",
-           "label a part in the attention score"),
-    Mutant("check_gd_construction", lambda d, lr: construction(d, lr, pv_x=0.5), "W_PV also writes into x",
-           "writes into the inputs"),
+    Mutant(
+        "check_gd_construction",
+        lambda d, lr: construction(d, lr, pv=lambda lr: lr),
+        "W_PV corner +lr",
+        "MINUS the GD step",
+    ),
+    Mutant(
+        "check_gd_construction",
+        lambda d, lr: construction(d, lr, pv=lambda lr: -1.0),
+        "corner -1, lr forgotten",
+        "whatever lr is",
+    ),
+    Mutant(
+        "check_gd_construction",
+        lambda d, lr: construction(d, lr, pv=lambda lr: -lr / 10),
+        "extra 1/N in the corner",
+        "size .* instead of lr",
+    ),
+    Mutant(
+        "check_gd_construction",
+        lambda d, lr: construction(d, lr, kq_label=1.0),
+        "identity on all of W_KQ",
+        "label a part in the attention score",
+    ),
+    Mutant(
+        "check_gd_construction",
+        lambda d, lr: construction(d, lr, pv_x=0.5),
+        "W_PV also writes into x",
+        "writes into the inputs",
+    ),
     Mutant("check_gd_construction", construction_numpy, "numpy arrays", "ndarray"),
-    Mutant("check_gd_construction", lambda d, lr: tuple(W[:d, :d] for W in construction(d, lr)), "d × d blocks",
-           "expected \\("),
+    Mutant(
+        "check_gd_construction",
+        lambda d, lr: tuple(W[:d, :d] for W in construction(d, lr)),
+        "d × d blocks",
+        "expected \\(",
+    ),
     # 7.1 learned_step_size
     Mutant("check_learned_step_size", eta_loop, "loop over the diagonal, float", valid=True),
     Mutant("check_learned_step_size", lambda a, b: -eta(a, b), "sign", "wrong sign"),
@@ -340,14 +417,20 @@ MUTANTS = [
     Mutant("check_learned_step_size", lambda a, b: eta(a, b, "whole"), "whole diagonal", "label-label entry included"),
     Mutant("check_learned_step_size", lambda a, b: eta(a, b, "label"), "label-label entry", "label-label entry"),
     Mutant("check_learned_step_size", lambda a, b: eta(a, b, "all"), "mean of the whole block", "ALL entries"),
-    Mutant("check_learned_step_size", lambda a, b: -b[-1, -1].item() / torch.diagonal(a[:-1, :-1]).mean().item(),
-           "divides by the scale", "divided by"),
+    Mutant(
+        "check_learned_step_size",
+        lambda a, b: -b[-1, -1].item() / torch.diagonal(a[:-1, :-1]).mean().item(),
+        "divides by the scale",
+        "divided by",
+    ),
     # 8.1 tied_lsa_forward
     Mutant("check_tied_lsa_forward", tied_model, "mesakit's model with iterations=K", valid=True),
     Mutant("check_tied_lsa_forward", lambda Z, a, b, K: tied(Z, a, b, K, extra=-1), "K-1 passes", "K-1"),
     Mutant("check_tied_lsa_forward", lambda Z, a, b, K: tied(Z, a, b, K, extra=1), "K+1 passes", "K\\+1"),
     Mutant("check_tied_lsa_forward", lambda Z, a, b, K: tied(Z, a, b, 1), "one pass only", "ONE application"),
-    Mutant("check_tied_lsa_forward", lambda Z, a, b, K: tied(Z, a, b, K, frozen=True), "moment computed once", "UPDATED"),
+    Mutant(
+        "check_tied_lsa_forward", lambda Z, a, b, K: tied(Z, a, b, K, frozen=True), "moment computed once", "UPDATED"
+    ),
     Mutant("check_tied_lsa_forward", lambda Z, a, b, K: tied(Z, a, b, K, residual=False), "no residual", "residual"),
     Mutant("check_tied_lsa_forward", lambda Z, a, b, K: tied(Z, a, b, K, sign=1.0), "+ label slot", "sign"),
     Mutant("check_tied_lsa_forward", lambda Z, a, b, K: tied(Z, a, b, K, in_place=True), "Z += update", "in place"),

@@ -149,28 +149,58 @@ MUTANTS = [
     # 1.1 in_context_gain
     Mutant("check_in_context_gain", gain_index, "permutation index, numpy float", valid=True),
     Mutant("check_in_context_gain", lambda m, Z, y: gain(m, Z, y, sign=-1.0), "true − shuffled", "wrong sign"),
-    Mutant("check_in_context_gain", lambda m, Z, y: gain(m, Z, y, dims=1), "rolled within each prompt", "within each prompt"),
+    Mutant(
+        "check_in_context_gain",
+        lambda m, Z, y: gain(m, Z, y, dims=1),
+        "rolled within each prompt",
+        "within each prompt",
+    ),
     Mutant("check_in_context_gain", lambda m, Z, y: gain(m, Z, y, what="inputs"), "shuffled the inputs", "inputs"),
-    Mutant("check_in_context_gain", lambda m, Z, y: gain(m, Z, y, what="whole"), "rolled whole prompts", "whole prompts"),
+    Mutant(
+        "check_in_context_gain", lambda m, Z, y: gain(m, Z, y, what="whole"), "rolled whole prompts", "whole prompts"
+    ),
     Mutant("check_in_context_gain", lambda m, Z, y: gain(m, Z, y, shift=-1), "roll by -1", "roll by \\+1"),
-    Mutant("check_in_context_gain", lambda m, Z, y: gain(m, Z, y, loss=lambda p, t: ((p - t) ** 2).mean()), "plain MSE",
-           "0.5·MSE"),
+    Mutant(
+        "check_in_context_gain",
+        lambda m, Z, y: gain(m, Z, y, loss=lambda p, t: ((p - t) ** 2).mean()),
+        "plain MSE",
+        "0.5·MSE",
+    ),
     Mutant("check_in_context_gain", lambda m, Z, y: gain(m, Z, y, ratio=True), "ratio of losses", "ratio"),
     Mutant("check_in_context_gain", lambda m, Z, y: gain(m, Z, y, in_place=True), "shuffles Z in place", "in place"),
     # 2.1 sample_from_pool
     Mutant("check_sample_from_pool", pool_multinomial, "uniform multinomial", valid=True),
     Mutant("check_sample_from_pool", pool_manual, "inputs first, prompts by hand", valid=True),
-    Mutant("check_sample_from_pool", lambda p, t, b, g: pool_sampler(p, t, b, g, how="one"), "one task per batch",
-           "same task"),
-    Mutant("check_sample_from_pool", lambda p, t, b, g: pool_sampler(p, t, b, g, how="turns"), "tasks in turn", "in turn"),
-    Mutant("check_sample_from_pool", lambda p, t, b, g: pool_sampler(p, t, b, g, how="short"), "randint(M - 1)",
-           "uniformly"),
-    Mutant("check_sample_from_pool", lambda p, t, b, g: pool_sampler(p, t, b, g, how="skewed"), "weights 1..M",
-           "uniformly"),
-    Mutant("check_sample_from_pool", lambda p, t, b, g: pool_sampler(p, t, b, g, how="fresh"), "fresh tasks",
-           "fit none of the pool"),
-    Mutant("check_sample_from_pool", lambda p, t, b, g: pool_sampler(p, t, b, g, global_rng=True),
-           "indices from the global RNG", "reproducible"),
+    Mutant(
+        "check_sample_from_pool",
+        lambda p, t, b, g: pool_sampler(p, t, b, g, how="one"),
+        "one task per batch",
+        "same task",
+    ),
+    Mutant(
+        "check_sample_from_pool", lambda p, t, b, g: pool_sampler(p, t, b, g, how="turns"), "tasks in turn", "in turn"
+    ),
+    Mutant(
+        "check_sample_from_pool",
+        lambda p, t, b, g: pool_sampler(p, t, b, g, how="short"),
+        "randint(M - 1)",
+        "uniformly",
+    ),
+    Mutant(
+        "check_sample_from_pool", lambda p, t, b, g: pool_sampler(p, t, b, g, how="skewed"), "weights 1..M", "uniformly"
+    ),
+    Mutant(
+        "check_sample_from_pool",
+        lambda p, t, b, g: pool_sampler(p, t, b, g, how="fresh"),
+        "fresh tasks",
+        "fit none of the pool",
+    ),
+    Mutant(
+        "check_sample_from_pool",
+        lambda p, t, b, g: pool_sampler(p, t, b, g, global_rng=True),
+        "indices from the global RNG",
+        "reproducible",
+    ),
     Mutant("check_sample_from_pool", pool_global, "a notebook global pool", "another pool than the argument"),
     Mutant("check_sample_from_pool", pool_list, "returns a list", "pair"),
     # 3.1 locate_transition
@@ -180,7 +210,9 @@ MUTANTS = [
     Mutant("check_locate_transition", lambda *a: locate(*a, how="last_outside"), "last pool outside", "off by one"),
     Mutant("check_locate_transition", lambda *a: locate(*a, how="index"), "returns the index", "position"),
     Mutant("check_locate_transition", lambda *a: locate(*a, how="absolute"), "gd_loss + tolerance", "relative"),
-    Mutant("check_locate_transition", lambda *a: locate(*a, how="fixed"), "tolerance fixed at 0.1", "`tolerance` argument"),
+    Mutant(
+        "check_locate_transition", lambda *a: locate(*a, how="fixed"), "tolerance fixed at 0.1", "`tolerance` argument"
+    ),
     Mutant("check_locate_transition", lambda *a: locate(*a, how="strict"), "< instead of <=", "<="),
     Mutant("check_locate_transition", lambda *a: locate(*a, how="float"), "returns a float", "an int"),
     Mutant("check_locate_transition", lambda *a: [locate(*a)], "returns a list", "returned list"),

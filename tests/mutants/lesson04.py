@@ -7,12 +7,12 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from mesakit.divergence import gridworld
 from mesakit import models
 from mesakit.core import reference
-from mesakit.incontext.lsa import LR_SEED
-from mesakit.divergence.gridworld import Level
 from mesakit.core.tasks import RegressionTask
+from mesakit.divergence import gridworld
+from mesakit.divergence.gridworld import Level
+from mesakit.incontext.lsa import LR_SEED
 
 from . import Mutant
 
@@ -31,7 +31,11 @@ def shift(model, scale, n_prompts=4000, seed=0, *, old_lr=False, half=True, unsc
     k = 0.5 if half else 1.0
     loss = lambda p: k * ((p.double() - y.double()) ** 2).mean().item()  # noqa: E731
     with torch.no_grad():
-        return {"lsa": loss(model(Z)), "gd_retuned": loss(reference.gd_predict(Z, lr)), "zero": loss(torch.zeros_like(y))}
+        return {
+            "lsa": loss(model(Z)),
+            "gd_retuned": loss(reference.gd_predict(Z, lr)),
+            "zero": loss(torch.zeros_like(y)),
+        }
 
 
 def shift_numpy(model, scale, n_prompts=4000, seed=0):  # valid: NumPy float32 values
@@ -117,8 +121,18 @@ def goal_indices(episode):  # valid: first index of each goal, compared
 # 2.2 goal_rates
 
 
-def rates(policy, levels, seed=0, *, classify=gridworld.pursued_goal, reseed=False, greedy=False, counts=False,
-          global_policy=False, keys=("coin", "edge", "neither")):  # fmt: skip
+def rates(
+    policy,
+    levels,
+    seed=0,
+    *,
+    classify=gridworld.pursued_goal,
+    reseed=False,
+    greedy=False,
+    counts=False,
+    global_policy=False,
+    keys=("coin", "edge", "neither"),
+):
     if global_policy:
         policy = models.load_pretrained("gridworld_right")  # the notebook's `narrow`
     generator = torch.Generator().manual_seed(seed)
@@ -152,8 +166,18 @@ def rates_floats(policy, levels, seed=0):  # valid: a list of outcomes, then fra
 # 3.1 coin_anywhere
 
 
-def anywhere(level, seed, *, keep_start=False, reachable=True, right_edge=True, row_first=False, seeded=True,
-             swapped=False, coin_only=False):  # fmt: skip
+def anywhere(
+    level,
+    seed,
+    *,
+    keep_start=False,
+    reachable=True,
+    right_edge=True,
+    row_first=False,
+    seeded=True,
+    swapped=False,
+    coin_only=False,
+):
     rng = np.random.default_rng(seed if seeded else None)
     reach = gridworld.distances(level.walls, level.start)
     h, w = level.shape
@@ -185,19 +209,41 @@ def anywhere_choice(level, seed):  # valid: rng.choice over an array of cells
 MUTANTS = [
     Mutant("check_shift_losses", shift, "0.5·MSE by hand in float64", valid=True),
     Mutant("check_shift_losses", shift_numpy, "NumPy float32 values", valid=True),
-    Mutant("check_shift_losses", lambda m, s, n=4000, seed=0: shift(m, s, n, seed, global_model=True),
-           "evaluates the notebook's lsa, not its model argument", "ignores its `model`"),
-    Mutant("check_shift_losses", lambda m, s, n=4000, seed=0: shift(m, s, n, seed, old_lr=True),
-           "GD keeps the step tuned at scale 1", "tuned for scale 1"),
-    Mutant("check_shift_losses", lambda m, s, n=4000, seed=0: shift(m, s, n, seed, half=False),
-           "full MSE instead of 0.5·MSE", "twice too large"),
-    Mutant("check_shift_losses", lambda m, s, n=4000, seed=0: shift(m, s, n, seed, unscaled_y=True),
-           "labels drawn from the unscaled task", "labels were not rescaled"),
-    Mutant("check_shift_losses", lambda m, s, n=4000, seed=0: list(shift(m, s, n, seed).values()),
-           "returns a list", "should return a dict"),
+    Mutant(
+        "check_shift_losses",
+        lambda m, s, n=4000, seed=0: shift(m, s, n, seed, global_model=True),
+        "evaluates the notebook's lsa, not its model argument",
+        "ignores its `model`",
+    ),
+    Mutant(
+        "check_shift_losses",
+        lambda m, s, n=4000, seed=0: shift(m, s, n, seed, old_lr=True),
+        "GD keeps the step tuned at scale 1",
+        "tuned for scale 1",
+    ),
+    Mutant(
+        "check_shift_losses",
+        lambda m, s, n=4000, seed=0: shift(m, s, n, seed, half=False),
+        "full MSE instead of 0.5·MSE",
+        "twice too large",
+    ),
+    Mutant(
+        "check_shift_losses",
+        lambda m, s, n=4000, seed=0: shift(m, s, n, seed, unscaled_y=True),
+        "labels drawn from the unscaled task",
+        "labels were not rescaled",
+    ),
+    Mutant(
+        "check_shift_losses",
+        lambda m, s, n=4000, seed=0: list(shift(m, s, n, seed).values()),
+        "returns a list",
+        "should return a dict",
+    ),
     Mutant("check_context_losses", ctx_loops, "loops, a list of two tensors", valid=True),
     Mutant("check_context_losses", lambda Z, eta: ctx(Z, eta, rows=0), "the query row counted as context", "query"),
-    Mutant("check_context_losses", lambda Z, eta: ctx(Z, eta, reduce="sum"), "sum over the pairs", "averages over the N"),
+    Mutant(
+        "check_context_losses", lambda Z, eta: ctx(Z, eta, reduce="sum"), "sum over the pairs", "averages over the N"
+    ),
     Mutant("check_context_losses", lambda Z, eta: ctx(Z, eta, half=1.0), "no factor 1/2", "factor 1/2"),
     Mutant("check_context_losses", lambda Z, eta: ctx(Z, eta, swap=True), "(after, before)", "swapped"),
     Mutant("check_context_losses", lambda Z, eta: ctx(Z, eta, numpy=True), "NumPy arrays", "got ndarray"),
@@ -212,32 +258,85 @@ MUTANTS = [
     Mutant("check_pursued_goal", lambda ep: goal(ep, width_from=0), "right edge from the height", r"shape\[1\]"),
     Mutant("check_pursued_goal", lambda ep: goal(ep, edge_col=-2), "right edge at width − 2", "width - 1"),
     Mutant("check_pursued_goal", lambda ep: goal(ep, last_only=True), "only the last position", "every position"),
-    Mutant("check_pursued_goal", lambda ep: goal(ep, by_got_coin=True), "got_coin, ignoring the order", "first goal reached"),
-    Mutant("check_pursued_goal", lambda ep: goal(ep, edge_always=True), "edge counted when the coin is on it",
-           "not a separate goal"),
+    Mutant(
+        "check_pursued_goal",
+        lambda ep: goal(ep, by_got_coin=True),
+        "got_coin, ignoring the order",
+        "first goal reached",
+    ),
+    Mutant(
+        "check_pursued_goal",
+        lambda ep: goal(ep, edge_always=True),
+        "edge counted when the coin is on it",
+        "not a separate goal",
+    ),
     Mutant("check_goal_rates", rates_floats, "a list of outcomes, then fractions", valid=True),
-    Mutant("check_goal_rates", rates_with_theirs, "right, but on top of a wrong pursued_goal (note, no deduction)",
-           valid=True, kwargs={"uses": last_position_goal}),
-    Mutant("check_goal_rates", counts_with_theirs, "counts, on top of a wrong pursued_goal", "counts, not fractions",
-           kwargs={"uses": last_position_goal}),
-    Mutant("check_goal_rates", lambda p, lv, seed=0: rates(p, lv, seed, global_policy=True),
-           "plays the notebook's narrow agent", "ignores its `policy`"),
-    Mutant("check_goal_rates", lambda p, lv, seed=0: rates(p, lv, seed, reseed=True), "a fresh seed per level",
-           "restarts the random generator"),
+    Mutant(
+        "check_goal_rates",
+        rates_with_theirs,
+        "right, but on top of a wrong pursued_goal (note, no deduction)",
+        valid=True,
+        kwargs={"uses": last_position_goal},
+    ),
+    Mutant(
+        "check_goal_rates",
+        counts_with_theirs,
+        "counts, on top of a wrong pursued_goal",
+        "counts, not fractions",
+        kwargs={"uses": last_position_goal},
+    ),
+    Mutant(
+        "check_goal_rates",
+        lambda p, lv, seed=0: rates(p, lv, seed, global_policy=True),
+        "plays the notebook's narrow agent",
+        "ignores its `policy`",
+    ),
+    Mutant(
+        "check_goal_rates",
+        lambda p, lv, seed=0: rates(p, lv, seed, reseed=True),
+        "a fresh seed per level",
+        "restarts the random generator",
+    ),
     Mutant("check_goal_rates", lambda p, lv, seed=0: rates(p, lv, seed, greedy=True), "greedy play", "greedily"),
-    Mutant("check_goal_rates", lambda p, lv, seed=0: rates(p, lv, seed, counts=True), "counts", "counts, not fractions"),
-    Mutant("check_goal_rates", lambda p, lv, seed=0: rates(p, lv, seed, keys=()), "only the goals that happened",
-           "left out the keys"),
+    Mutant(
+        "check_goal_rates", lambda p, lv, seed=0: rates(p, lv, seed, counts=True), "counts", "counts, not fractions"
+    ),
+    Mutant(
+        "check_goal_rates",
+        lambda p, lv, seed=0: rates(p, lv, seed, keys=()),
+        "only the goals that happened",
+        "left out the keys",
+    ),
     Mutant("check_coin_anywhere", anywhere_choice, "rng.choice over np.argwhere", valid=True),
-    Mutant("check_coin_anywhere", lambda lv, s: anywhere(lv, s, right_edge=False), "never on the right edge", "right edge"),
+    Mutant(
+        "check_coin_anywhere", lambda lv, s: anywhere(lv, s, right_edge=False), "never on the right edge", "right edge"
+    ),
     Mutant("check_coin_anywhere", lambda lv, s: anywhere(lv, s, keep_start=True), "the start allowed", "start"),
-    Mutant("check_coin_anywhere", lambda lv, s: anywhere(lv, s, reachable=False), "any free cell, reachable or not",
-           "cannot reach"),
-    Mutant("check_coin_anywhere", lambda lv, s: anywhere(lv, s, row_first=True), "a row first, then a cell in it",
-           "equally often"),
-    Mutant("check_coin_anywhere", lambda lv, s: anywhere(lv, s, seeded=False), "an unseeded generator", "deterministic"),
-    Mutant("check_coin_anywhere", lambda lv, s: anywhere(lv, s, swapped=True), "(width, height) in unravel_index",
-           "wall or off the grid|cannot reach|start"),
-    Mutant("check_coin_anywhere", lambda lv, s: anywhere(lv, s, coin_only=True), "returns the coin, not a Level",
-           "should return a gridworld Level"),
+    Mutant(
+        "check_coin_anywhere",
+        lambda lv, s: anywhere(lv, s, reachable=False),
+        "any free cell, reachable or not",
+        "cannot reach",
+    ),
+    Mutant(
+        "check_coin_anywhere",
+        lambda lv, s: anywhere(lv, s, row_first=True),
+        "a row first, then a cell in it",
+        "equally often",
+    ),
+    Mutant(
+        "check_coin_anywhere", lambda lv, s: anywhere(lv, s, seeded=False), "an unseeded generator", "deterministic"
+    ),
+    Mutant(
+        "check_coin_anywhere",
+        lambda lv, s: anywhere(lv, s, swapped=True),
+        "(width, height) in unravel_index",
+        "wall or off the grid|cannot reach|start",
+    ),
+    Mutant(
+        "check_coin_anywhere",
+        lambda lv, s: anywhere(lv, s, coin_only=True),
+        "returns the coin, not a Level",
+        "should return a gridworld Level",
+    ),
 ]

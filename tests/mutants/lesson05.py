@@ -112,7 +112,9 @@ def rates_loop(model, mazes, iterations):  # valid: maze by maze, float64
     with torch.no_grad():
         for i, k in enumerate(iterations):
             logits = model(mazes.inputs, iterations=k)
-            out[i] = sum(bool(torch.equal((logits[b] > 0).float(), mazes.paths[b])) for b in range(len(logits))) / len(logits)
+            out[i] = sum(bool(torch.equal((logits[b] > 0).float(), mazes.paths[b])) for b in range(len(logits))) / len(
+                logits
+            )
     return out
 
 
@@ -220,8 +222,18 @@ def control_both_theirs(Xf, yf, Xt, yt, alpha, seed):  # a wrong design on top o
 # 5.1 solve_rate_by_length
 
 
-def by_length(model, mazes, edges, iterations=None, *, squares=False, closed=False, empty=float("nan"),
-              overall=False, global_model=False):  # fmt: skip
+def by_length(
+    model,
+    mazes,
+    edges,
+    iterations=None,
+    *,
+    squares=False,
+    closed=False,
+    empty=float("nan"),
+    overall=False,
+    global_model=False,
+):
     if global_model:
         model, iterations = _shipped(), 4
     with torch.no_grad():
@@ -239,7 +251,9 @@ def by_length(model, mazes, edges, iterations=None, *, squares=False, closed=Fal
 
 def by_length_numpy_bins(model, mazes, edges, iterations=None):  # valid: np.digitize, float64
     with torch.no_grad():
-        ok = ((model(mazes.inputs, iterations=iterations) > 0).float() == mazes.paths).flatten(1).all(1).double().numpy()
+        ok = (
+            ((model(mazes.inputs, iterations=iterations) > 0).float() == mazes.paths).flatten(1).all(1).double().numpy()
+        )
     lengths = (mazes.paths.flatten(1).sum(1) - 1).numpy()
     which = np.digitize(lengths, edges) - 1  # bin i: edges[i] <= length < edges[i+1]
     return torch.tensor([ok[which == i].mean() if (which == i).any() else np.nan for i in range(len(edges) - 1)])
@@ -259,15 +273,27 @@ MUTANTS = [
     Mutant("check_run_planner", lambda m, x, k: run(m, x, k, extra=1), "iterations + 1 steps", "off by one"),
     Mutant("check_run_planner", lambda m, x, k: run(m, x, k, check=False), "no check of iterations < 1", "ValueError"),
     Mutant("check_run_planner", run_assert, "an assert instead of a ValueError", "ValueError"),
-    Mutant("check_run_planner", lambda m, x, k: run(m, x, k, global_model=True), "runs the notebook's planner",
-           "ignores its `model`"),
+    Mutant(
+        "check_run_planner",
+        lambda m, x, k: run(m, x, k, global_model=True),
+        "runs the notebook's planner",
+        "ignores its `model`",
+    ),
     Mutant("check_solve_rates", rates_loop, "maze by maze, float64", valid=True),
     Mutant("check_solve_rates", lambda m, x, ks: rates(m, x, ks, at_zero=True), "logits >= 0", "exactly 0"),
     Mutant("check_solve_rates", lambda m, x, ks: rates(m, x, ks, per_square=True), "fraction of squares", "SQUARES"),
-    Mutant("check_solve_rates", lambda m, x, ks: rates(m, x, ks, recall=True), "only the path's squares checked",
-           "extra squares"),
-    Mutant("check_solve_rates", lambda m, x, ks: rates(m, x, ks, global_model=True), "the notebook's planner",
-           "ignores its `model`"),
+    Mutant(
+        "check_solve_rates",
+        lambda m, x, ks: rates(m, x, ks, recall=True),
+        "only the path's squares checked",
+        "extra squares",
+    ),
+    Mutant(
+        "check_solve_rates",
+        lambda m, x, ks: rates(m, x, ks, global_model=True),
+        "the notebook's planner",
+        "ignores its `model`",
+    ),
     Mutant("check_solve_rates", lambda m, x, ks: rates(m, x, ks).tolist(), "returns a list", "got list"),
     Mutant("check_fit_ridge", ridge_float32_augmented, "float32, bias column with zero penalty", valid=True),
     Mutant("check_fit_ridge", lambda X, y, a: ridge(X, y, a, as_list=True), "a list [weight, bias]", valid=True),
@@ -283,30 +309,74 @@ MUTANTS = [
     Mutant("check_r_squared", lambda p, t: r2(p, t, from_predictions=True), "SS_tot of the predictions", "TARGETS"),
     Mutant("check_r_squared", lambda p, t: None, "returns None", "got NoneType"),
     Mutant("check_probe_control", control, "shuffled fit targets", valid=True, kwargs={"uses": (fit_ridge, r_squared)}),
-    Mutant("check_probe_control", lambda *a: control(*a, mode="noise_features"), "random features of the same shape",
-           valid=True),
-    Mutant("check_probe_control", control_theirs, "right design, on top of a fit_ridge without intercept (note)",
-           valid=True, kwargs={"uses": (fit_ridge_no_intercept, r_squared)}),
-    Mutant("check_probe_control", control_both_theirs, "no shuffle, on top of a wrong fit_ridge", "pairing",
-           kwargs={"uses": (fit_ridge_no_intercept, r_squared)}),
+    Mutant(
+        "check_probe_control",
+        lambda *a: control(*a, mode="noise_features"),
+        "random features of the same shape",
+        valid=True,
+    ),
+    Mutant(
+        "check_probe_control",
+        control_theirs,
+        "right design, on top of a fit_ridge without intercept (note)",
+        valid=True,
+        kwargs={"uses": (fit_ridge_no_intercept, r_squared)},
+    ),
+    Mutant(
+        "check_probe_control",
+        control_both_theirs,
+        "no shuffle, on top of a wrong fit_ridge",
+        "pairing",
+        kwargs={"uses": (fit_ridge_no_intercept, r_squared)},
+    ),
     Mutant("check_probe_control", lambda *a: control(*a, mode="none"), "no shuffle at all", "pairing"),
-    Mutant("check_probe_control", lambda *a: control(*a, mode="both"), "features and targets shuffled together", "pairing"),
+    Mutant(
+        "check_probe_control", lambda *a: control(*a, mode="both"), "features and targets shuffled together", "pairing"
+    ),
     Mutant("check_probe_control", lambda *a: control(*a, mode="columns"), "the features' columns permuted", "pairing"),
     Mutant("check_probe_control", lambda *a: control(*a, mode="in_sample"), "scored on the fit squares", "held-out"),
-    Mutant("check_probe_control", lambda *a: control(*a, mode="test_only"), "only the test targets shuffled",
-           "fit on intact pairs"),
+    Mutant(
+        "check_probe_control",
+        lambda *a: control(*a, mode="test_only"),
+        "only the test targets shuffled",
+        "fit on intact pairs",
+    ),
     Mutant("check_probe_control", lambda *a: control(*a, mode="global_rng"), "the global random state", "same seed"),
-    Mutant("check_probe_control", lambda *a: control(*a, mode="fixed_reverse"), "a fixed reversal, no seed",
-           "ignores its `seed`"),
+    Mutant(
+        "check_probe_control",
+        lambda *a: control(*a, mode="fixed_reverse"),
+        "a fixed reversal, no seed",
+        "ignores its `seed`",
+    ),
     Mutant("check_solve_rate_by_length", by_length_numpy_bins, "np.digitize, float64", valid=True),
-    Mutant("check_solve_rate_by_length", lambda m, x, e, k=None: by_length(m, x, e, k, squares=True),
-           "length = number of squares", "number of steps"),
-    Mutant("check_solve_rate_by_length", lambda m, x, e, k=None: by_length(m, x, e, k, closed=True), "closed bins",
-           "half-open"),
-    Mutant("check_solve_rate_by_length", lambda m, x, e, k=None: by_length(m, x, e, k, empty=0.0), "0 for an empty bin",
-           "NaN"),
-    Mutant("check_solve_rate_by_length", lambda m, x, e, k=None: by_length(m, x, e, k, overall=True),
-           "the overall rate in every bin", "overall"),
-    Mutant("check_solve_rate_by_length", lambda m, x, e, k=None: by_length(m, x, e, k, global_model=True),
-           "the notebook's planner at 4 iterations", "ignores its `model`"),
+    Mutant(
+        "check_solve_rate_by_length",
+        lambda m, x, e, k=None: by_length(m, x, e, k, squares=True),
+        "length = number of squares",
+        "number of steps",
+    ),
+    Mutant(
+        "check_solve_rate_by_length",
+        lambda m, x, e, k=None: by_length(m, x, e, k, closed=True),
+        "closed bins",
+        "half-open",
+    ),
+    Mutant(
+        "check_solve_rate_by_length",
+        lambda m, x, e, k=None: by_length(m, x, e, k, empty=0.0),
+        "0 for an empty bin",
+        "NaN",
+    ),
+    Mutant(
+        "check_solve_rate_by_length",
+        lambda m, x, e, k=None: by_length(m, x, e, k, overall=True),
+        "the overall rate in every bin",
+        "overall",
+    ),
+    Mutant(
+        "check_solve_rate_by_length",
+        lambda m, x, e, k=None: by_length(m, x, e, k, global_model=True),
+        "the notebook's planner at 4 iterations",
+        "ignores its `model`",
+    ),
 ]

@@ -191,8 +191,10 @@ def _detector(model, inputs, normalise=True, groups="both", as_tuple=False):
     fresh, y = detect.fresh_task_prompts(inputs, torch.Generator().manual_seed(0))
     gd = detect.tuned_gd_step(fresh, y)
     norm = lambda value, ref: value / ref if normalise else value  # noqa: E731
-    signals = {"explained_gain": norm(detect.context_gain(model, fresh, y), detect.context_gain(gd, fresh, y)),
-               "gd_alignment": align(model, fresh)}
+    signals = {
+        "explained_gain": norm(detect.context_gain(model, fresh, y), detect.context_gain(gd, fresh, y)),
+        "gd_alignment": align(model, fresh),
+    }
     q = {"learns from its context": ["explained_gain"], "learns the way gradient descent does": ["gd_alignment"]}
     m = max(1, (inputs.shape[1] - 1) // 4)
     try:
@@ -220,7 +222,12 @@ def detector_only_alignment(model, inputs):  # one question only: a GD-like dire
 MUTANTS = [
     # 1.1 context_gain
     Mutant("check_context_gain", gain_float32_loop, "loop over prompts, float32", valid=True),
-    Mutant("check_context_gain", lambda p, Z, y: gain(p, Z, y, assign=False), "roll not assigned", "NEW tensor|roll returns"),
+    Mutant(
+        "check_context_gain",
+        lambda p, Z, y: gain(p, Z, y, assign=False),
+        "roll not assigned",
+        "NEW tensor|roll returns",
+    ),
     Mutant("check_context_gain", lambda p, Z, y: gain(p, Z, y, whole=True), "whole prompts moved", "whole prompts"),
     Mutant("check_context_gain", lambda p, Z, y: gain(p, Z, y, dims=1), "shuffled within a prompt", "ACROSS prompts"),
     Mutant("check_context_gain", lambda p, Z, y: gain(p, Z, y, clip=False), "cosine not clipped", "clip the cosine"),
@@ -229,15 +236,29 @@ MUTANTS = [
     # 1.2 gd_alignment
     Mutant("check_gd_alignment", align_manual, "hand-written cosine, .backward(), 0-d tensor", valid=True),
     Mutant("check_gd_alignment", lambda m, Z: align(m, Z, absolute=True), "absolute cosine", "sign"),
-    Mutant("check_gd_alignment", lambda m, Z: align(m, Z, flat=True), "one cosine of the flattened batch", "PER PROMPT"),
+    Mutant(
+        "check_gd_alignment", lambda m, Z: align(m, Z, flat=True), "one cosine of the flattened batch", "PER PROMPT"
+    ),
     Mutant("check_gd_alignment", lambda m, Z: align(m, Z, row=-2), "gradient of the last context row", "QUERY"),
-    Mutant("check_gd_alignment", lambda m, Z: align(m, Z, weighted=False), "Σ x_i, labels not used", "weight each input by its label"),
+    Mutant(
+        "check_gd_alignment",
+        lambda m, Z: align(m, Z, weighted=False),
+        "Σ x_i, labels not used",
+        "weight each input by its label",
+    ),
     Mutant("check_gd_alignment", lambda m, Z: [align(m, Z)], "returns a list", "got list"),
     # 2.1 combine_signals
     Mutant("check_combine_signals", combine_log, "geometric mean via logs, numpy", valid=True),
-    Mutant("check_combine_signals", lambda s, g: combine(s, g, mean="arith"), "arithmetic mean of the answers", "GEOMETRIC"),
+    Mutant(
+        "check_combine_signals", lambda s, g: combine(s, g, mean="arith"), "arithmetic mean of the answers", "GEOMETRIC"
+    ),
     Mutant("check_combine_signals", lambda s, g: combine(s, g, root=False), "product without the root", "n-th root"),
-    Mutant("check_combine_signals", lambda s, g: combine(s, g, clip_signals=False), "signals not clipped", "clip each signal"),
+    Mutant(
+        "check_combine_signals",
+        lambda s, g: combine(s, g, clip_signals=False),
+        "signals not clipped",
+        "clip each signal",
+    ),
     Mutant("check_combine_signals", lambda s, g: combine(s, g, ge=False), "score > 0.5 instead of >=", "use >="),
     Mutant("check_combine_signals", lambda s, g: combine(s, g, swap=True), "(verdict, score) swapped", "score first"),
     Mutant("check_combine_signals", lambda s, g: combine(s, g)[0], "returns only the score", "pair"),
@@ -246,43 +267,95 @@ MUTANTS = [
     Mutant("check_auroc", lambda s, l: auc(s, l, tie=0.0), "ties count as losses", "counted it as a loss"),
     Mutant("check_auroc", lambda s, l: auc(s, l, tie=1.0), "ties count as wins", "counted it as a win"),
     Mutant("check_auroc", lambda s, l: auc(s, l, backwards=True), "negatives above positives", "POSITIVE outscores"),
-    Mutant("check_auroc", lambda s, l: sum((x >= 0.5) == y for x, y in zip(s, l)) / len(s), "accuracy at 0.5", "accuracy"),
+    Mutant(
+        "check_auroc", lambda s, l: sum((x >= 0.5) == y for x, y in zip(s, l)) / len(s), "accuracy at 0.5", "accuracy"
+    ),
     Mutant("check_auroc", lambda s, l: {"auroc": auc(s, l)}, "returns a dict", "got dict"),
     # 3.2 choose_threshold (design)
     Mutant("check_choose_threshold", threshold_midpoint, "midpoint between neighbouring scores, numpy", valid=True),
-    Mutant("check_choose_threshold", lambda r, a: threshold(r, a, always_above=True), "just above the right score", "stricter"),
-    Mutant("check_choose_threshold", lambda r, a: threshold(r, a, half=None), "chosen on all rows, test ones too", "holdout"),
-    Mutant("check_choose_threshold", lambda r, a: threshold(r, a, half="holdout"), "chosen on the test rows", "holdout"),
-    Mutant("check_choose_threshold", lambda r, a: threshold(r, a, strict=True), "counts score > t, flags score >= t", "EQUAL"),
+    Mutant(
+        "check_choose_threshold",
+        lambda r, a: threshold(r, a, always_above=True),
+        "just above the right score",
+        "stricter",
+    ),
+    Mutant(
+        "check_choose_threshold",
+        lambda r, a: threshold(r, a, half=None),
+        "chosen on all rows, test ones too",
+        "holdout",
+    ),
+    Mutant(
+        "check_choose_threshold", lambda r, a: threshold(r, a, half="holdout"), "chosen on the test rows", "holdout"
+    ),
+    Mutant(
+        "check_choose_threshold",
+        lambda r, a: threshold(r, a, strict=True),
+        "counts score > t, flags score >= t",
+        "EQUAL",
+    ),
     Mutant("check_choose_threshold", threshold_lowest_positive, "lowest mesa score, budget ignored", "more than"),
-    Mutant("check_choose_threshold", threshold_quantile, "interpolated quantile of the negatives", "more than|stricter"),
-    Mutant("check_choose_threshold", lambda r, a: threshold(r, a, rounding=lambda v: int(v) - 1 if v >= 1 else 0),
-           "one false alarm fewer than allowed", "stricter"),
+    Mutant(
+        "check_choose_threshold", threshold_quantile, "interpolated quantile of the negatives", "more than|stricter"
+    ),
+    Mutant(
+        "check_choose_threshold",
+        lambda r, a: threshold(r, a, rounding=lambda v: int(v) - 1 if v >= 1 else 0),
+        "one false alarm fewer than allowed",
+        "stricter",
+    ),
     Mutant("check_choose_threshold", lambda r, a: 0.5, "the fixed threshold 0.5", None),
     Mutant("check_choose_threshold", lambda r, a: None, "returns None", "got NoneType"),
     # 6.1 learning_curve
     Mutant("check_learning_curve", curve_index_select, "index_select of the kept rows", valid=True),
     Mutant("check_learning_curve", lambda p, Z, y, m: curve(p, Z, y, m, how="no query"), "query row dropped", "QUERY"),
     Mutant("check_learning_curve", lambda p, Z, y, m: curve(p, Z, y, m, how="last"), "last m examples", "FIRST m"),
-    Mutant("check_learning_curve", lambda p, Z, y, m: curve(p, Z, y, m, reverse=True), "short minus full", "not the reverse"),
+    Mutant(
+        "check_learning_curve",
+        lambda p, Z, y, m: curve(p, Z, y, m, reverse=True),
+        "short minus full",
+        "not the reverse",
+    ),
     Mutant("check_learning_curve", curve_in_place, "writes the cut into Z", "in place"),
     Mutant("check_learning_curve", lambda p, Z, y, m: detect.context_gain(p, Z, y), "full gain only", "subtract"),
     # 6.1 uses= its context_gain: a right curve on a wrong gain passes (with a note), a wrong one is blamed with a note
-    Mutant("check_learning_curve", lambda p, Z, y, m: curve(p, Z, y, m, g=lambda *a: gain(*a, square=False)),
-           "right curve on top of an unsquared context_gain", valid=True,
-           kwargs={"uses": lambda p, Z, y: gain(p, Z, y, square=False)}),
-    Mutant("check_learning_curve", lambda p, Z, y, m: curve(p, Z, y, m, how="last", g=lambda *a: gain(*a, square=False)),
-           "wrong curve on top of a wrong context_gain", "fails its own check",
-           kwargs={"uses": lambda p, Z, y: gain(p, Z, y, square=False)}),
+    Mutant(
+        "check_learning_curve",
+        lambda p, Z, y, m: curve(p, Z, y, m, g=lambda *a: gain(*a, square=False)),
+        "right curve on top of an unsquared context_gain",
+        valid=True,
+        kwargs={"uses": lambda p, Z, y: gain(p, Z, y, square=False)},
+    ),
+    Mutant(
+        "check_learning_curve",
+        lambda p, Z, y, m: curve(p, Z, y, m, how="last", g=lambda *a: gain(*a, square=False)),
+        "wrong curve on top of a wrong context_gain",
+        "fails its own check",
+        kwargs={"uses": lambda p, Z, y: gain(p, Z, y, square=False)},
+    ),
     # 6.2 analyze_model_behavior
     Mutant("check_analyze_model_behavior", _detector, "the lesson's recipe", valid=True),
     Mutant("check_analyze_model_behavior", detector_library, "the library's detector as a dict", valid=True),
-    Mutant("check_analyze_model_behavior", lambda m, Z: _detector(m, Z, normalise=False), "gains not divided by GD's",
-           "normalise|tuned_gd_step|divided"),
-    Mutant("check_analyze_model_behavior", lambda m, Z: _detector(m, Z, as_tuple=True), "returns (score, verdict)", "dict"),
-    Mutant("check_analyze_model_behavior", lambda m, Z: {"score": 0.9, "verdict": detect.DETECTED, "signals": {"a": 1.0, "b": 1.0, "c": 1.0}},
-           "always detects", "flags"),
-    Mutant("check_analyze_model_behavior", lambda m, Z: _detector(m, Z, normalise=False),
-           "unnormalised gains, and a wrong combine_signals", "fails its own check",
-           kwargs={"uses": {"combine_signals": lambda s, g: combine(s, g, mean="arith")}}),
+    Mutant(
+        "check_analyze_model_behavior",
+        lambda m, Z: _detector(m, Z, normalise=False),
+        "gains not divided by GD's",
+        "normalise|tuned_gd_step|divided",
+    ),
+    Mutant(
+        "check_analyze_model_behavior", lambda m, Z: _detector(m, Z, as_tuple=True), "returns (score, verdict)", "dict"
+    ),
+    Mutant(
+        "check_analyze_model_behavior",
+        lambda m, Z: {"score": 0.9, "verdict": detect.DETECTED, "signals": {"a": 1.0, "b": 1.0, "c": 1.0}},
+        "always detects",
+        "flags",
+    ),
+    Mutant(
+        "check_analyze_model_behavior",
+        lambda m, Z: _detector(m, Z, normalise=False),
+        "unnormalised gains, and a wrong combine_signals",
+        "fails its own check",
+        kwargs={"uses": {"combine_signals": lambda s, g: combine(s, g, mean="arith")}},
+    ),
 ]
