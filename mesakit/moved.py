@@ -136,7 +136,18 @@ MOVED_NAMES: dict[str, dict[str, str]] = {
         ],
         "mesakit.search.thinking",
     ),
-    # checks.lesson04 (now checks.divergence) and checks.lesson05 (checks.search) were split by idea
+    # checks.lesson01/02/02_analysis/04/05 (now checks.inner, incontext, incontext_analysis,
+    # divergence, search) were split by idea
+    "mesakit.checks.inner": dict.fromkeys(
+        ["check_learn_step_size", "check_step_size_converges"], "mesakit.checks.inner_training"
+    ),
+    "mesakit.checks.incontext": dict.fromkeys(
+        ["check_train_step", "check_gd_predict", "check_best_lr"], "mesakit.checks.incontext_training"
+    ),
+    "mesakit.checks.incontext_analysis": dict.fromkeys(
+        ["check_gd_construction", "check_learned_step_size", "check_tied_lsa_forward"],
+        "mesakit.checks.incontext_weights",
+    ),
     "mesakit.checks.divergence": dict.fromkeys(
         ["check_pursued_goal", "check_goal_rates", "check_coin_anywhere"], "mesakit.checks.divergence_goals"
     ),

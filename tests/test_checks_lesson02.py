@@ -9,6 +9,8 @@ import torch
 from mesakit import checks
 from mesakit.checks import incontext as lesson02
 from mesakit.checks import incontext_analysis as lesson02_analysis
+from mesakit.checks import incontext_training as lesson02_training
+from mesakit.checks import incontext_weights as lesson02_weights
 from mesakit.core import metrics
 from mesakit.core.tasks import RegressionTask
 
@@ -108,7 +110,8 @@ def test_reference_passes(check, capsys):
 
 
 def test_every_check_is_exported_and_tested():
-    assert sorted(lesson02.__all__ + lesson02_analysis.__all__) == sorted(REFERENCES)
+    modules = (lesson02, lesson02_training, lesson02_analysis, lesson02_weights)
+    assert sorted(name for module in modules for name in module.__all__) == sorted(REFERENCES)
 
 
 def _stub(*args, **kwargs):

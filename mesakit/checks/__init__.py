@@ -13,7 +13,10 @@ from .emergence import *  # noqa: F401,F403
 from .emergence_reading import *  # noqa: F401,F403
 from .incontext import *  # noqa: F401,F403
 from .incontext_analysis import *  # noqa: F401,F403
+from .incontext_training import *  # noqa: F401,F403
+from .incontext_weights import *  # noqa: F401,F403
 from .inner import *  # noqa: F401,F403
+from .inner_training import *  # noqa: F401,F403
 from .search import *  # noqa: F401,F403
 from .search_control import *  # noqa: F401,F403
 from .search_probe import *  # noqa: F401,F403
