@@ -136,18 +136,25 @@ MOVED_NAMES: dict[str, dict[str, str]] = {
         ],
         "mesakit.search.thinking",
     ),
-    # checks.lesson04 (now checks.divergence) and checks.lesson05 (checks.search) were split by idea
+    # checks.lesson04 (now checks.divergence), checks.lesson05 (checks.search) and checks.lesson06
+    # (checks.detection) were split by idea
     "mesakit.checks.divergence": dict.fromkeys(
         ["check_pursued_goal", "check_goal_rates", "check_coin_anywhere"], "mesakit.checks.divergence_goals"
     ),
-    "mesakit.checks.search": dict.fromkeys(["check_fit_ridge", "check_r_squared"], "mesakit.checks.search_probe"),
+    "mesakit.checks.search": {
+        **dict.fromkeys(["check_fit_ridge", "check_r_squared"], "mesakit.checks.search_probe"),
+        **dict.fromkeys(["check_solve_rates", "check_solve_rate_by_length"], "mesakit.checks.search_rates"),
+    },
     "mesakit.experiments.detector": dict.fromkeys(
         ["BATCH", "PROMPT_SEED", "TRANSFORMER_STEPS", "BUILDERS", "build", "analyse_zoo", "summarise", "per_family"],
         "mesakit.detection.builders",
     ),
-    "mesakit.checks.detection": dict.fromkeys(
-        ["check_learning_curve", "check_analyze_model_behavior", "EARLIER"], "mesakit.checks.detection_capstone"
-    ),
+    "mesakit.checks.detection": {
+        **dict.fromkeys(
+            ["check_learning_curve", "check_analyze_model_behavior", "EARLIER"], "mesakit.checks.detection_capstone"
+        ),
+        **dict.fromkeys(["check_auroc", "check_choose_threshold"], "mesakit.checks.detection_scoring"),
+    },
     # the old ``mesakit.signals`` (now ``mesakit.detection.signals``) lost its planner half
     "mesakit.detection.signals": dict.fromkeys(
         [
