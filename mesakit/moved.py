@@ -136,8 +136,8 @@ MOVED_NAMES: dict[str, dict[str, str]] = {
         ],
         "mesakit.search.thinking",
     ),
-    # checks.lesson01/02/02_analysis/04/05 (now checks.inner, incontext, incontext_analysis,
-    # divergence, search) were split by idea
+    # checks.lesson01/02/02_analysis/04/05/06 (now checks.inner, incontext, incontext_analysis,
+    # divergence, search, detection) were split by idea
     "mesakit.checks.inner": dict.fromkeys(
         ["check_learn_step_size", "check_step_size_converges"], "mesakit.checks.inner_training"
     ),
@@ -151,14 +151,20 @@ MOVED_NAMES: dict[str, dict[str, str]] = {
     "mesakit.checks.divergence": dict.fromkeys(
         ["check_pursued_goal", "check_goal_rates", "check_coin_anywhere"], "mesakit.checks.divergence_goals"
     ),
-    "mesakit.checks.search": dict.fromkeys(["check_fit_ridge", "check_r_squared"], "mesakit.checks.search_probe"),
+    "mesakit.checks.search": {
+        **dict.fromkeys(["check_fit_ridge", "check_r_squared"], "mesakit.checks.search_probe"),
+        **dict.fromkeys(["check_solve_rates", "check_solve_rate_by_length"], "mesakit.checks.search_rates"),
+    },
     "mesakit.experiments.detector": dict.fromkeys(
         ["BATCH", "PROMPT_SEED", "TRANSFORMER_STEPS", "BUILDERS", "build", "analyse_zoo", "summarise", "per_family"],
         "mesakit.detection.builders",
     ),
-    "mesakit.checks.detection": dict.fromkeys(
-        ["check_learning_curve", "check_analyze_model_behavior", "EARLIER"], "mesakit.checks.detection_capstone"
-    ),
+    "mesakit.checks.detection": {
+        **dict.fromkeys(
+            ["check_learning_curve", "check_analyze_model_behavior", "EARLIER"], "mesakit.checks.detection_capstone"
+        ),
+        **dict.fromkeys(["check_auroc", "check_choose_threshold"], "mesakit.checks.detection_scoring"),
+    },
     # the old ``mesakit.signals`` (now ``mesakit.detection.signals``) lost its planner half
     "mesakit.detection.signals": dict.fromkeys(
         [

@@ -280,11 +280,15 @@ def test_bfs_distance_in_a_maze_with_loops_names_depth_first_search():
 
 
 def test_the_split_checks_keep_their_0_1_path():
-    """checks/lesson05.py became checks/search.py + checks/search_probe.py (one idea each)."""
-    from mesakit.checks import search, search_probe
+    """checks/lesson05.py became checks/search.py + checks/search_rates.py + checks/search_probe.py
+    (one idea each)."""
+    from mesakit.checks import search, search_probe, search_rates
     from mesakit.moved import MovedWarning
 
     with pytest.warns(MovedWarning, match="mesakit.checks.search_probe.check_fit_ridge"):
         assert search.check_fit_ridge is search_probe.check_fit_ridge
+    with pytest.warns(MovedWarning, match="mesakit.checks.search_rates.check_solve_rates"):
+        assert search.check_solve_rates is search_rates.check_solve_rates
+    assert checks.check_solve_rate_by_length.__wrapped__ is search_rates.check_solve_rate_by_length
     assert checks.check_r_squared.__wrapped__ is search_probe.check_r_squared
     assert checks.check_bfs_distance.__wrapped__ is search.check_bfs_distance

@@ -332,3 +332,14 @@ def test_learning_curve_right_on_top_of_a_wrong_context_gain_passes_with_a_note(
     assert "uses your context_gain, which fails its check" in capsys.readouterr().out
     with pytest.raises(AssertionError, match="uses your context_gain, which fails its own check"):
         checks.check_learning_curve(lambda p, Z, y, m: curve(p, Z, y, m) + 1.0, uses=wrong_gain)
+
+
+def test_the_split_checks_keep_their_0_1_path():
+    """checks/lesson06.py became checks/detection.py + checks/detection_scoring.py (one idea each)."""
+    from mesakit.checks import detection, detection_scoring
+    from mesakit.moved import MovedWarning
+
+    with pytest.warns(MovedWarning, match="mesakit.checks.detection_scoring.check_auroc"):
+        assert detection.check_auroc is detection_scoring.check_auroc
+    assert checks.check_choose_threshold.__wrapped__ is detection_scoring.check_choose_threshold
+    assert checks.check_combine_signals.__wrapped__ is detection.check_combine_signals

@@ -7,6 +7,7 @@ a message naming the likely mistake, or prints a one-line success. Each lesson's
 from .core import call, expect_close, expect_tensor, learner_facing, passed  # noqa: F401
 from .detection import *  # noqa: F401,F403
 from .detection_capstone import *  # noqa: F401,F403
+from .detection_scoring import *  # noqa: F401,F403
 from .divergence import *  # noqa: F401,F403
 from .divergence_goals import *  # noqa: F401,F403
 from .emergence import *  # noqa: F401,F403
@@ -20,6 +21,7 @@ from .inner_training import *  # noqa: F401,F403
 from .search import *  # noqa: F401,F403
 from .search_control import *  # noqa: F401,F403
 from .search_probe import *  # noqa: F401,F403
+from .search_rates import *  # noqa: F401,F403
 
 # What a learner sees when a check fails: their cell and the message, not this package's frames.
 for _name, _check in list(globals().items()):
