@@ -199,12 +199,12 @@ MODEL_MODULES: dict[str, str] = {
     "NewtonSolver": "mesakit.detection.solvers",
     "KernelRidge": "mesakit.detection.solvers",
     "ICLTransformer": "mesakit.detection.transformer",
-    "NearestNeighbour": "mesakit.detection.zoo",
-    "LabelAverage": "mesakit.detection.zoo",
-    "KernelSmoother": "mesakit.detection.zoo",
-    "QueryMLP": "mesakit.detection.zoo",
-    "SetMLP": "mesakit.detection.zoo",
-    "FlatMLP": "mesakit.detection.zoo",
+    "NearestNeighbour": "mesakit.detection.baselines",
+    "LabelAverage": "mesakit.detection.baselines",
+    "KernelSmoother": "mesakit.detection.baselines",
+    "QueryMLP": "mesakit.detection.baselines",
+    "SetMLP": "mesakit.detection.baselines",
+    "FlatMLP": "mesakit.detection.baselines",
 }
 
 

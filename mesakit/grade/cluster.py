@@ -16,40 +16,34 @@ costs a retry, not a grade: the scheduler gives its tasks to the others (a gradi
 so running it twice is harmless). Tasks are sent a few per worker thread at a time, so neither the
 client nor the scheduler ever holds the whole class in memory. dask-jobqueue (SLURM, PBS...) and
 dask-kubernetes clusters give a scheduler address like any other: nothing here knows about them.
+
+This module is the client: packing submissions, scheduling the tasks, and the rows of tasks that
+failed. What runs on a worker (unpacking, its scratch and sandbox slots, :func:`grade_task`) is
+:mod:`mesakit.grade.cluster_worker`.
 """
 
 from __future__ import annotations
 
-import atexit
-import fcntl
-import hashlib
 import os
 import sys
-import tempfile
-import threading
-import traceback
 import uuid
 from pathlib import Path
 
 import nbformat
 
 from . import DEFAULT_MEMORY_GB, DEFAULT_TIMEOUT, sandbox
+from .cluster_worker import grade_task
 from .plan import MAX_NOTEBOOK_BYTES, linked, max_score
-from .runner import Assignment, Result, box_for, build_font_cache, find_submissions, grade_one
+from .runner import Assignment, Result, find_submissions
 
 CONNECT_TIMEOUT = 10.0  # s to reach the scheduler before giving up (nothing is written then)
 WORKER_WAIT = 120.0  # s to wait for a first worker (dask-jobqueue workers may sit in a queue)
 RETRIES = 2  # a task that raised (a worker's own fault, not the student's) runs up to 3 times
 COPY_BYTES = 200 * 1024 * 1024  # as sandbox.prepare_workdir copies
-SLOT_BASE = 64  # sandbox users of cluster tasks start above the local pool's (uids UID_BASE + 2 * slot)
-SLOTS = 512
 
 
 class ClusterUnavailable(RuntimeError):
     """The scheduler cannot be reached, has no workers, or dask.distributed is not installed."""
-
-
-# ---------------------------------------------------------------------------------------- client
 
 
 def _distributed():
@@ -96,37 +90,6 @@ def pack(path: Path) -> dict:
                 total += len(data)
                 out["entries"].append((name, data))
     return out
-
-
-def _unpack(packed: dict, into: Path) -> Path:
-    """Recreate the submission under ``into``; return the notebook's path there."""
-    student = into / "s"
-    lesson = student / packed["lesson_dir"]
-    notebook = lesson / packed["notebook"]
-    nowhere = "/nonexistent/mesakit-link"  # a link is only ever refused, never followed
-    if packed["link"] == "student folder":
-        into.mkdir(parents=True)
-        student.symlink_to(nowhere)
-        return notebook
-    lesson.parent.mkdir(parents=True)
-    if packed["link"] == "lesson folder":
-        lesson.symlink_to(nowhere)
-        return notebook
-    lesson.mkdir()
-    if packed["link"] == "notebook":
-        notebook.symlink_to(nowhere)
-        return notebook
-    root = lesson.resolve()
-    for name, data in packed["entries"]:
-        target = (lesson / name).resolve()
-        if root not in target.parents:  # names come from os.scandir, but never trust a path
-            continue
-        if data is None:
-            target.mkdir(parents=True, exist_ok=True)
-        else:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)
-    return notebook
 
 
 def _assignment_bytes(a: Assignment) -> dict:
@@ -238,139 +201,3 @@ def _failure(err: BaseException) -> str:
             "host?); the grader failed on this submission; please report it"
         )
     return f"the grader failed on this submission on a Dask worker ({type(err).__name__}: {str(err)[:200]}); please report it"
-
-
-# ---------------------------------------------------------------------------------------- worker
-
-
-class _Worker:
-    """One worker process's state, made at its first task: scratch, font cache, cgroups."""
-
-    lock = threading.Lock()
-    current: _Worker | None = None
-
-    def __init__(self) -> None:
-        sandbox.bwrap_path()  # no bubblewrap: SandboxUnavailable, and the task is retried
-        sandbox.probe()
-        from .cgroups import Batch
-
-        _sweep()
-        self.scratch = Path(tempfile.mkdtemp(prefix=f"mesakit-grade-dask-{os.getpid()}-"))
-        self.font_cache = build_font_cache(self.scratch / "mpl")
-        (self.scratch / "runs").mkdir()
-        (self.scratch / "in").mkdir(mode=0o700)
-        if os.geteuid() == 0:
-            (self.scratch / "mpl").chmod(0o755)
-            self.scratch.chmod(0o711)
-            (self.scratch / "runs").chmod(0o711)
-        self.batch = Batch.open()
-        self.count = 0
-        self.assignments: dict[str, Assignment] = {}
-        atexit.register(self.close)
-
-    @classmethod
-    def get(cls) -> _Worker:
-        with cls.lock:
-            if cls.current is None:
-                cls.current = cls()
-            return cls.current
-
-    def next_index(self) -> int:
-        with self.lock:
-            self.count += 1
-            return self.count
-
-    def assignment(self, payload: dict) -> Assignment:
-        key = hashlib.sha256(
-            repr((payload["name"], payload["notebook"], payload["files"])).encode()
-            + payload["source"]
-            + b"\0"
-            + payload["release"]
-        ).hexdigest()
-        with self.lock:
-            if key not in self.assignments:
-                read = lambda b: nbformat.reads(b.decode(), as_version=4)  # noqa: E731
-                self.assignments[key] = Assignment(
-                    payload["name"],
-                    read(payload["source"]),
-                    read(payload["release"]),
-                    payload["notebook"],
-                    tuple(payload["files"]),
-                )
-            return self.assignments[key]
-
-    def close(self) -> None:
-        self.batch.close()
-        sandbox.remove_tree(self.scratch)
-
-
-def _sweep() -> None:
-    """Remove what a worker process killed mid-task on this host left behind (its scratch folder)."""
-    for folder in Path(tempfile.gettempdir()).glob("mesakit-grade-dask-*-*"):
-        try:
-            pid = int(folder.name.split("-")[3])
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            sandbox.remove_tree(folder)
-        except (ValueError, IndexError, OSError):
-            continue
-
-
-class _Slot:
-    """A sandbox slot no other grading task on this host holds (a lock file per slot), so that
-    concurrent sandboxes never share a user, whichever worker process or thread runs them."""
-
-    def __enter__(self) -> int:
-        folder = Path(tempfile.gettempdir()) / "mesakit-grade-slots"
-        folder.mkdir(mode=0o700, exist_ok=True)
-        for k in range(SLOT_BASE, SLOT_BASE + SLOTS):
-            fd = os.open(folder / f"{k}.lock", os.O_RDWR | os.O_CREAT, 0o600)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
-                os.close(fd)
-                continue
-            self.fd = fd
-            return k
-        raise RuntimeError(f"more than {SLOTS} grading tasks at once on this host")
-
-    def __exit__(self, *exc) -> None:
-        os.close(self.fd)  # releases the lock
-
-
-def grade_task(task: dict) -> Result:
-    """Run on a Dask worker: grade one packed submission exactly as the local pool would."""
-    state = _Worker.get()
-    assignment = state.assignment(task["assignment"])
-    index = state.next_index()
-    inbox, folder = state.scratch / "in" / f"{index:05d}", state.scratch / "runs" / f"{index:05d}"
-    student, memory = task["student"], task["memory"]
-    box = None
-    try:
-        with _Slot() as slot:
-            path = _unpack(task["submission"], inbox)
-            try:
-                box = box_for(state.batch, index, memory)
-                return grade_one(
-                    student, assignment, path, task["timeout"], memory, folder, state.font_cache, slot, box
-                )
-            except Exception as err:  # noqa: BLE001 — as in the local pool: this row, not the batch
-                print(f"mesakit grade: the grader failed on {student}/{assignment.name}:", file=sys.stderr)
-                traceback.print_exception(err, file=sys.stderr)
-                note = f"the grader failed on this submission ({type(err).__name__}); please report it"
-                return Result(
-                    student,
-                    assignment.name,
-                    0.0,
-                    max_score(assignment.source),
-                    "grader-error",
-                    [],
-                    [note],
-                    0.0,
-                    path.stem,
-                )
-    finally:
-        if box is not None:
-            box.close()
-        sandbox.remove_tree(folder)
-        sandbox.remove_tree(inbox)
