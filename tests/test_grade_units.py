@@ -16,7 +16,7 @@ import pytest
 import torch
 
 from mesakit.grade import plan, remote, report, wire
-from mesakit.grade.runner import Result
+from mesakit.grade.runner import Result, grader_error, log_grader_failure
 
 HERE = Path(__file__).resolve().parent / "grading"
 sys.path.insert(0, str(HERE))
@@ -99,6 +99,25 @@ def _fixture():
     source = nbformat.read(HERE / "course" / "solutions" / "01_fixture" / "01_fixture.ipynb", as_version=4)
     release = nbformat.read(HERE / "course" / "lessons" / "01_fixture" / "01_fixture.ipynb", as_version=4)
     return source, release
+
+
+def test_a_grader_failure_is_one_row_with_the_maximum_kept_and_a_logged_traceback(capsys):
+    source, _ = _fixture()
+    try:
+        raise KeyError("boom")
+    except KeyError as err:
+        note = log_grader_failure("ann", "01_fixture", err)
+    err_text = capsys.readouterr().err
+    assert "the grader failed on ann/01_fixture" in err_text and "KeyError: 'boom'" in err_text
+    assert note == "the grader failed on this submission (KeyError); please report it"
+    row = grader_error("ann", "01_fixture", source, "01_fixture", note)
+    assert (row.score, row.max_score, row.status, row.notes, row.notebook) == (
+        0.0,
+        6.0,
+        "grader-error",
+        [note],
+        "01_fixture",
+    )
 
 
 def test_plan_of_the_release_runs_the_source_tests_and_notes_nothing():

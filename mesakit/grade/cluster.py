@@ -33,8 +33,8 @@ import nbformat
 
 from . import DEFAULT_MEMORY_GB, DEFAULT_TIMEOUT, sandbox
 from .cluster_worker import grade_task
-from .plan import MAX_NOTEBOOK_BYTES, linked, max_score
-from .runner import Assignment, Result, find_submissions
+from .plan import MAX_NOTEBOOK_BYTES, linked
+from .runner import Assignment, Result, find_submissions, grader_error
 
 CONNECT_TIMEOUT = 10.0  # s to reach the scheduler before giving up (nothing is written then)
 WORKER_WAIT = 120.0  # s to wait for a first worker (dask-jobqueue workers may sit in a queue)
@@ -171,17 +171,7 @@ def _run(client, distributed, todo, by_name, payloads, timeout, memory, progress
         try:
             result = future.result()
         except Exception as err:  # noqa: BLE001 — one submission never stops the batch
-            result = Result(
-                student,
-                lesson,
-                0.0,
-                max_score(by_name[lesson, notebook].source),
-                "grader-error",
-                [],
-                [_failure(err)],
-                0.0,
-                notebook,
-            )
+            result = grader_error(student, lesson, by_name[lesson, notebook].source, notebook, _failure(err))
             if type(err).__name__ not in warned:
                 warned.add(type(err).__name__)
                 print(f"mesakit grade: on the Dask cluster, {student}/{lesson}: {_failure(err)}", file=sys.stderr)

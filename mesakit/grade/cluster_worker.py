@@ -17,17 +17,14 @@ import atexit
 import fcntl
 import hashlib
 import os
-import sys
 import tempfile
 import threading
-import traceback
 from pathlib import Path
 
 import nbformat
 
 from . import sandbox
-from .plan import max_score
-from .runner import Assignment, Result, box_for, build_font_cache, grade_one
+from .runner import Assignment, Result, box_for, build_font_cache, grade_one, grader_error, log_grader_failure
 
 SLOT_BASE = 64  # sandbox users of cluster tasks start above the local pool's (uids UID_BASE + 2 * slot)
 SLOTS = 512
@@ -177,20 +174,8 @@ def grade_task(task: dict) -> Result:
                     student, assignment, path, task["timeout"], memory, folder, state.font_cache, slot, box
                 )
             except Exception as err:  # noqa: BLE001 — as in the local pool: this row, not the batch
-                print(f"mesakit grade: the grader failed on {student}/{assignment.name}:", file=sys.stderr)
-                traceback.print_exception(err, file=sys.stderr)
-                note = f"the grader failed on this submission ({type(err).__name__}); please report it"
-                return Result(
-                    student,
-                    assignment.name,
-                    0.0,
-                    max_score(assignment.source),
-                    "grader-error",
-                    [],
-                    [note],
-                    0.0,
-                    path.stem,
-                )
+                note = log_grader_failure(student, assignment.name, err)
+                return grader_error(student, assignment.name, assignment.source, path.stem, note)
     finally:
         if box is not None:
             box.close()

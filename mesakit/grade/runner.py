@@ -51,6 +51,18 @@ class Result:
     late_penalty: float = 0.0  # points taken off by the course's late policy (score is after it)
 
 
+def grader_error(student: str, lesson: str, source: nbformat.NotebookNode, notebook: str, note: str) -> Result:
+    """The row of a submission the grader itself failed on: no points, the assignment's maximum kept."""
+    return Result(student, lesson, 0.0, max_score(source), "grader-error", [], [note], 0.0, notebook)
+
+
+def log_grader_failure(student: str, lesson: str, err: BaseException) -> str:
+    """Print the failure with its traceback for the instructor; return the note the student sees."""
+    print(f"mesakit grade: the grader failed on {student}/{lesson}:", file=sys.stderr)
+    traceback.print_exception(err, file=sys.stderr)
+    return f"the grader failed on this submission ({type(err).__name__}); please report it"
+
+
 @dataclass(frozen=True)
 class Assignment:
     name: str
@@ -317,20 +329,8 @@ def grade_all(
                     student, by_name[lesson, path.stem], path, timeout, memory, folder, font_cache, slot, box
                 )
             except Exception as err:  # noqa: BLE001 — one submission never stops the batch
-                print(f"mesakit grade: the grader failed on {student}/{lesson}:", file=sys.stderr)
-                traceback.print_exception(err, file=sys.stderr)
-                note = f"the grader failed on this submission ({type(err).__name__}); please report it"
-                result = Result(
-                    student,
-                    lesson,
-                    0.0,
-                    max_score(by_name[lesson, path.stem].source),
-                    "grader-error",
-                    [],
-                    [note],
-                    0.0,
-                    path.stem,
-                )
+                note = log_grader_failure(student, lesson, err)
+                result = grader_error(student, lesson, by_name[lesson, path.stem].source, path.stem, note)
             finally:
                 if box is not None:
                     box.close()
