@@ -32,7 +32,7 @@ import torch
 from torch.nn import functional as F
 
 from ..core.seeding import seeded
-from ..core.train import TrainConfig, train
+from ..core.train import History, TrainConfig, train
 from .mazes import GOAL, MOVES, WALL, MazeConfig, generate_mazes, next_move_map
 from .planner import (
     BLOCKED,
@@ -164,39 +164,30 @@ def feedforward_forward(model: FeedForwardPlanner, mazes: torch.Tensor, generato
     return model.moves(mazes)
 
 
+def fit_on_mazes(model, seed: int, steps: int, progress: bool, loss_fn, forward) -> History:
+    """Both planners' training: the course's loop on fresh training mazes, same optimizer settings."""
+    config = TrainConfig(
+        steps=steps, batch_size=BATCH, lr=LR, seed=seed, grad_clip=1.0, progress=progress, lr_schedule="cosine"
+    )
+    return train(
+        model, maze_sampler(MazeConfig(TRAIN_SIZE, loops=TRAIN_LOOPS)), config, loss_fn=loss_fn, forward=forward
+    )
+
+
 def train_planner(seed: int = 0, steps: int = STEPS, progress: bool = True, offset_penalty: float = OFFSET_PENALTY):
     """Train a :class:`RecurrentPlanner`; returns ``(model, history)``. ``offset_penalty=0`` trains
     without the goal-score penalty (:func:`thinking_loss`), to watch the map drift."""
     with seeded(seed):  # the initial weights
         model = RecurrentPlanner(PlannerConfig(channels=CHANNELS, iterations=TRAIN_ITERATIONS))
-    config = TrainConfig(
-        steps=steps, batch_size=BATCH, lr=LR, seed=seed, grad_clip=1.0, progress=progress, lr_schedule="cosine"
-    )
-    history = train(
-        model,
-        maze_sampler(MazeConfig(TRAIN_SIZE, loops=TRAIN_LOOPS)),
-        config,
-        loss_fn=partial(thinking_loss, offset_penalty=offset_penalty),
-        forward=thinking_forward(TRAIN_ITERATIONS),
-    )
-    return model, history
+    loss_fn = partial(thinking_loss, offset_penalty=offset_penalty)
+    return model, fit_on_mazes(model, seed, steps, progress, loss_fn, thinking_forward(TRAIN_ITERATIONS))
 
 
 def train_feedforward(seed: int = 0, steps: int = FEEDFORWARD_STEPS, progress: bool = True):
     """Train the :class:`FeedForwardPlanner` baseline on the same mazes; returns ``(model, history)``."""
     with seeded(seed):  # the initial weights
         model = FeedForwardPlanner(FeedForwardConfig(channels=CHANNELS, depth=FEEDFORWARD_DEPTH))
-    config = TrainConfig(
-        steps=steps, batch_size=BATCH, lr=LR, seed=seed, grad_clip=1.0, progress=progress, lr_schedule="cosine"
-    )
-    history = train(
-        model,
-        maze_sampler(MazeConfig(TRAIN_SIZE, loops=TRAIN_LOOPS)),
-        config,
-        loss_fn=move_loss,
-        forward=feedforward_forward,
-    )
-    return model, history
+    return model, fit_on_mazes(model, seed, steps, progress, move_loss, feedforward_forward)
 
 
 def score_drift(planner: RecurrentPlanner, mazes, start: int, end: int) -> float:
