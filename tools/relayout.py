@@ -70,8 +70,9 @@ def relative(target: str, package: str) -> tuple[int, str]:
     return len(here) - common + 1, ".".join(there[common:])
 
 
-def render(node: ast.ImportFrom, package: str, library: bool, old_modules: set[str]) -> str | None:
-    """The rewritten statement(s), or None when nothing in it moved."""
+def render(node: ast.ImportFrom, package: str, new_package: str, library: bool, old_modules: set[str]) -> str | None:
+    """The rewritten statement(s), or None when nothing in it moved (``new_package``: the file's package
+    after the move, from which relative imports are written)."""
     source = resolve(node, package)
     groups: dict[str, list[str]] = {}
     changed = False
@@ -104,7 +105,6 @@ def render(node: ast.ImportFrom, package: str, library: bool, old_modules: set[s
 
 
 def rewrite_source(text: str, module: str, is_init: bool, library: bool, new_module: str | None = None) -> str:
-    global new_package
     package = package_of(module, is_init)
     new_package = package_of(new_module or module, is_init)
     old_modules = set(MOVED_MODULES) | set(RENAMED_TO_PACKAGE)
@@ -113,7 +113,7 @@ def rewrite_source(text: str, module: str, is_init: bool, library: bool, new_mod
     edits = []
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom):
-            new = render(node, package, library, old_modules)
+            new = render(node, package, new_package, library, old_modules)
             if new is None and node.level and new_package != package:
                 # a relative import in a moved file: same target, new dots
                 source = resolve(node, package)
